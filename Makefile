@@ -1,0 +1,111 @@
+# lockscope: build, test, demo. Everything generated goes to $(OUTPUT) (git ignores it).
+# make V=1 shows the commands.
+
+OUTPUT ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE
+INCLUDES := -I$(OUTPUT) -Ibpf -Ireports -Itracer
+LDLIBS := -lbpf -lelf -lz
+
+# Debian packages the build, the tests and the demo need.
+DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+REPORT_SRCS := $(wildcard reports/*.c)
+TRACER_SRCS := $(wildcard tracer/*.c)
+REPORT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(REPORT_SRCS))
+TRACER_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(TRACER_SRCS))
+TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
+WORKLOADS := $(patsubst workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard workloads/*.c))
+BIN := $(OUTPUT)/lockscope
+
+.DELETE_ON_ERROR:
+.PHONY: all clean install deps check-deps test tests format workloads
+
+all: $(BIN) workloads
+
+workloads: $(WORKLOADS)
+
+$(OUTPUT) $(OUTPUT)/reports $(OUTPUT)/tracer $(OUTPUT)/tests $(OUTPUT)/workloads:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUTPUT)/lockscope.bpf.o: bpf/lockscope.bpf.c bpf/lockscope.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -c $< -o $@
+
+$(OUTPUT)/lockscope.skel.h: $(OUTPUT)/lockscope.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name lockscope_bpf > $@
+
+$(OUTPUT)/reports/%.o: reports/%.c $(wildcard reports/*.h) bpf/lockscope.h | $(OUTPUT)/reports
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/tracer/%.o: tracer/%.c $(wildcard tracer/*.h reports/*.h) bpf/lockscope.h \
+		$(OUTPUT)/lockscope.skel.h | $(OUTPUT)/tracer
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(BIN): $(TRACER_OBJS) $(REPORT_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/workloads/%: workloads/%.c $(wildcard workloads/*.h) | $(OUTPUT)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iworkloads $< -lpthread -lm -o $@
+
+$(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(REPORT_OBJS) $(BIN) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Itests -DLS_BUILD_DIR='"$(abspath $(OUTPUT))"' $< \
+		$(REPORT_OBJS) -lcmocka -lpthread -o $@
+
+tests: $(TESTS)
+
+# The README's test command. Integration tests need root and BPF; they skip, saying why, without.
+test: check-deps
+	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)tests/run-tests $(TESTS)
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/lockscope
+
+format:
+	clang-format -i bpf/*.[ch] tracer/*.[ch] reports/*.[ch] tests/*.[ch] workloads/*.[ch]
+
+# Install the Debian packages that are missing, saying which.
+deps:
+	$(Q)missing=$$(for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+			|| echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all present ($(DEPS))"; exit 0; fi; \
+	echo "deps: installing" $$missing; \
+	if [ "$$(id -u)" != 0 ]; then echo "deps: run as root (sudo make deps)" >&2; exit 1; fi; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing
+
+# Run 'deps' only when a package is missing, so that a ready machine goes straight on.
+check-deps:
+	$(Q)for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+			|| { $(MAKE) --no-print-directory deps; exit $$?; }; done
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * lockscope's kernel side: futex syscalls and scheduler events from BTF-typed tracepoints (no
+ * tracefs needed), recorded for the tasks of the traced processes only.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "lockscope.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by user space (-b) */
+} events SEC(".maps");
+
+/* tgid -> 1: the traced set; filled by user space, grown here on fork, shrunk by user space
+ * when it reads a process's last exit (after that process's final switch) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+/* records the ring buffer had no room for, per CPU */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct wait_start {
+	__u64 ts;
+};
+
+/* entry time of the futex wait a traced thread is in; 0 when none */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct wait_start);
+} waits SEC(".maps");
+
+static __always_inline bool tgid_traced(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+}
+
+static __always_inline void *reserve(__u32 size, __u16 type, __u32 tid)
+{
+	struct ls_rec_hdr *hdr = bpf_ringbuf_reserve(&events, size, 0);
+	__u32 zero = 0;
+	__u64 *cnt;
+
+	if (!hdr) {
+		cnt = bpf_map_lookup_elem(&lost, &zero);
+		if (cnt)
+			(*cnt)++;
+		return NULL;
+	}
+	hdr->type = type;
+	hdr->size = size;
+	hdr->tid = tid;
+	return hdr;
+}
+
+static __always_inline bool futex_cmd_waits(__u32 cmd)
+{
+	switch (cmd) {
+	case LS_FUTEX_WAIT:
+	case LS_FUTEX_WAIT_BITSET:
+	case LS_FUTEX_LOCK_PI:
+	case LS_FUTEX_LOCK_PI2:
+	case LS_FUTEX_WAIT_REQUEUE_PI:
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool futex_cmd_wakes(__u32 cmd)
+{
+	switch (cmd) {
+	case LS_FUTEX_WAKE:
+	case LS_FUTEX_WAKE_BITSET:
+	case LS_FUTEX_WAKE_OP:
+	case LS_FUTEX_UNLOCK_PI:
+	case LS_FUTEX_REQUEUE:
+	case LS_FUTEX_CMP_REQUEUE:
+	case LS_FUTEX_CMP_REQUEUE_PI:
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool op_waits(__u32 sys, const struct pt_regs *regs)
+{
+	if (sys == LS_SYS_FUTEX)
+		return futex_cmd_waits(LS_FUTEX_CMD((__u32)regs->si));
+	return sys == LS_SYS_FUTEX_WAIT || sys == LS_SYS_FUTEX_WAITV;
+}
+
+static __always_inline int wait_enter(__u32 sys, const struct pt_regs *regs)
+{
+	struct wait_start *ws;
+
+	if (!op_waits(sys, regs) || !tgid_traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	ws = bpf_task_storage_get(&waits, bpf_get_current_task_btf(), NULL,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ws)
+		ws->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* the entry time of this thread's wait, consumed; 0 if it was not traced */
+static __always_inline __u64 take_wait_start(void)
+{
+	struct wait_start *ws;
+	__u64 ts;
+
+	ws = bpf_task_storage_get(&waits, bpf_get_current_task_btf(), NULL, 0);
+	if (!ws)
+		return 0;
+	ts = ws->ts;
+	ws->ts = 0;
+	return ts;
+}
+
+static __always_inline void emit_waitv(const struct pt_regs *regs, long ret, __u64 start)
+{
+	struct futex_waitv *uw = (struct futex_waitv *)regs->di;
+	struct ls_futex_waitv *e;
+	__u32 nr = regs->si;
+
+	e = reserve(sizeof(*e), LS_REC_FUTEX_WAITV, (__u32)bpf_get_current_pid_tgid());
+	if (!e)
+		return;
+	e->ts_enter = start;
+	e->ts_exit = bpf_ktime_get_ns();
+	e->ret = ret;
+	e->nr = nr;
+	for (int i = 0; i < LS_WAITV_MAX; i++) {
+		__u64 addr = 0;
+
+		if (i < nr)
+			bpf_probe_read_user(&addr, sizeof(addr), &uw[i].uaddr);
+		e->uaddr[i] = addr;
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Fill addresses and arguments of a futex record from the syscall's registers. */
+static __always_inline void futex_args(struct ls_futex *e, __u32 sys, const struct pt_regs *regs)
+{
+	struct futex_waitv *uw;
+
+	e->uaddr = regs->di;
+	e->uaddr2 = 0;
+	e->val3 = 0;
+	switch (sys) {
+	case LS_SYS_FUTEX: /* uaddr, op, val, timeout/val2, uaddr2, val3 */
+		e->op = LS_FUTEX_OP(sys, (__u32)regs->si);
+		e->val = regs->dx;
+		e->uaddr2 = regs->r8;
+		e->val3 = regs->r9;
+		break;
+	case LS_SYS_FUTEX_WAIT: /* uaddr, val, mask, flags, timeout, clockid */
+		e->op = LS_FUTEX_OP(sys, (__u32)regs->r10);
+		e->val = regs->si;
+		e->val3 = regs->dx;
+		break;
+	case LS_SYS_FUTEX_WAKE: /* uaddr, mask, nr, flags */
+		e->op = LS_FUTEX_OP(sys, (__u32)regs->r10);
+		e->val = regs->dx;
+		e->val3 = regs->si;
+		break;
+	case LS_SYS_FUTEX_REQUEUE: /* waiters[2], flags, nr_wake, nr_requeue */
+		uw = (struct futex_waitv *)regs->di;
+		e->uaddr = 0;
+		bpf_probe_read_user(&e->uaddr, sizeof(e->uaddr), &uw[0].uaddr);
+		bpf_probe_read_user(&e->uaddr2, sizeof(e->uaddr2), &uw[1].uaddr);
+		e->op = LS_FUTEX_OP(sys, (__u32)regs->si);
+		e->val = regs->dx;
+		e->val3 = regs->r10;
+		break;
+	}
+}
+
+static __always_inline int handle_futex_exit(__u32 sys, const struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid(), start, now;
+	struct ls_futex *e;
+	__u16 type;
+
+	if (op_waits(sys, regs)) {
+		start = take_wait_start();
+		if (!start)
+			return 0;
+		if (sys == LS_SYS_FUTEX_WAITV) {
+			emit_waitv(regs, ret, start);
+			return 0;
+		}
+		type = LS_REC_FUTEX_WAIT;
+	} else {
+		if (sys == LS_SYS_FUTEX && !futex_cmd_wakes(LS_FUTEX_CMD((__u32)regs->si)))
+			return 0;
+		if (!tgid_traced(id >> 32))
+			return 0;
+		start = 0;
+		type = LS_REC_FUTEX_WAKE;
+	}
+	e = reserve(sizeof(*e), type, (__u32)id);
+	if (!e)
+		return 0;
+	now = bpf_ktime_get_ns();
+	e->ts_enter = start ? start : now;
+	e->ts_exit = now;
+	e->ret = ret;
+	futex_args(e, sys, regs);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* x86-64 syscall numbers of the futex family */
+#define NR_FUTEX 202
+#define NR_FUTEX_WAITV 449
+#define NR_FUTEX_WAKE 454
+#define NR_FUTEX_WAIT 455
+#define NR_FUTEX_REQUEUE 456
+
+/* The futex syscall behind a number, or -1: the one test every other syscall pays. */
+static __always_inline int futex_sys(long nr)
+{
+	switch (nr) {
+	case NR_FUTEX:
+		return LS_SYS_FUTEX;
+	case NR_FUTEX_WAITV:
+		return LS_SYS_FUTEX_WAITV;
+	case NR_FUTEX_WAIT:
+		return LS_SYS_FUTEX_WAIT;
+	case NR_FUTEX_WAKE:
+		return LS_SYS_FUTEX_WAKE;
+	case NR_FUTEX_REQUEUE:
+		return LS_SYS_FUTEX_REQUEUE;
+	}
+	return -1;
+}
+
+/* Raw syscall tracepoints: no tracefs, no kprobes, no trampolines needed. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	int sys = futex_sys(id);
+
+	return sys < 0 ? 0 : wait_enter(sys, regs);
+}
+
+/* The saved user registers still hold the arguments at exit. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	int sys = futex_sys(regs->orig_ax);
+
+	return sys < 0 ? 0 : handle_futex_exit(sys, regs, ret);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u32 flags = preempt ? LS_SW_PREEMPT : 0;
+	struct ls_switch *e;
+
+	if (tgid_traced(prev->tgid))
+		flags |= LS_SW_PREV_TRACED;
+	if (tgid_traced(next->tgid))
+		flags |= LS_SW_NEXT_TRACED;
+	if (!(flags & (LS_SW_PREV_TRACED | LS_SW_NEXT_TRACED)))
+		return 0;
+	e = reserve(sizeof(*e), LS_REC_SWITCH, prev->pid);
+	if (!e)
+		return 0;
+	e->ts = bpf_ktime_get_ns();
+	e->next_tid = next->pid;
+	e->prev_state = prev_state;
+	e->prev_nvcsw = prev->nvcsw;
+	e->prev_nivcsw = prev->nivcsw;
+	e->cpu = bpf_get_smp_processor_id();
+	e->flags = flags;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int wakeup(struct task_struct *p, __u16 type)
+{
+	struct ls_wakeup *e;
+
+	if (!tgid_traced(p->tgid))
+		return 0;
+	e = reserve(sizeof(*e), type, p->pid);
+	if (!e)
+		return 0;
+	e->ts = bpf_ktime_get_ns();
+	e->waker_tid = (__u32)bpf_get_current_pid_tgid();
+	e->target_cpu = p->wake_cpu;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* sched_waking runs in the waker's context, so "current" is the waker. */
+SEC("tp_btf/sched_waking")
+int BPF_PROG(on_waking, struct task_struct *p)
+{
+	return wakeup(p, LS_REC_WAKEUP);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(on_wakeup_new, struct task_struct *p)
+{
+	return wakeup(p, LS_REC_WAKEUP_NEW);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, tgid = child->tgid;
+	struct ls_task_new *e;
+	__u8 one = 1;
+
+	if (!tgid_traced(ptgid))
+		return 0;
+	if (tgid != ptgid)
+		bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY);
+	e = reserve(sizeof(*e), LS_REC_TASK_NEW, child->pid);
+	if (!e)
+		return 0;
+	e->ts = bpf_ktime_get_ns();
+	e->tgid = tgid;
+	e->parent_tid = parent->pid;
+	e->parent_tgid = ptgid;
+	e->flags = tgid == ptgid ? LS_TASK_THREAD : 0;
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), child->comm);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct ls_exec *e;
+
+	if (!tgid_traced(p->tgid))
+		return 0;
+	e = reserve(sizeof(*e), LS_REC_EXEC, p->pid);
+	if (!e)
+		return 0;
+	e->ts = bpf_ktime_get_ns();
+	e->tgid = p->tgid;
+	e->old_tid = old_pid;
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_task_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	bool group_dead;
+	struct ls_exit *e;
+
+	if (!tgid_traced(tgid))
+		return 0;
+	group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	e = reserve(sizeof(*e), LS_REC_EXIT, p->pid);
+	if (!e)
+		return 0;
+	e->ts = bpf_ktime_get_ns();
+	e->tgid = tgid;
+	e->exit_code = p->exit_code;
+	e->flags = group_dead ? LS_EXIT_GROUP_DEAD : 0;
+	e->pad = 0;
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Records shared by the BPF programs and user space. Each kernel record is
+ * written to the ring buffer as-is and copied verbatim into the trace file,
+ * so these structs are the on-disk format too: fixed-width fields, no
+ * pointers, little-endian, every record starts with struct ls_rec_hdr.
+ */
+#ifndef LOCKSCOPE_H
+#define LOCKSCOPE_H
+
+#define LS_COMM_LEN 16
+#define LS_WAITV_MAX 8		/* futex_waitv addresses kept per record */
+
+enum ls_rec_type {
+	/* written by the BPF programs */
+	LS_REC_FUTEX_WAIT = 1,	/* struct ls_futex, one per returned wait */
+	LS_REC_FUTEX_WAKE = 2,	/* struct ls_futex, one per waking op */
+	LS_REC_FUTEX_WAITV = 3, /* struct ls_futex_waitv */
+	LS_REC_SWITCH = 4,	/* struct ls_switch */
+	LS_REC_WAKEUP = 5,	/* struct ls_wakeup */
+	LS_REC_WAKEUP_NEW = 6,	/* struct ls_wakeup */
+	LS_REC_TASK_NEW = 7,	/* struct ls_task_new: fork or thread creation */
+	LS_REC_EXEC = 8,	/* struct ls_exec */
+	LS_REC_EXIT = 9,	/* struct ls_exit */
+	/* written by user space (reports/trace.h) */
+	LS_REC_CMDLINE = 32,
+	LS_REC_TASK = 33,
+	LS_REC_LOST = 34,
+	LS_REC_END = 35,
+	LS_REC_MAX = 64,
+};
+
+/* Which syscall a futex record comes from: the high 16 bits of ls_futex.op. */
+enum ls_futex_sys {
+	LS_SYS_FUTEX = 0,	/* futex(2): low 16 bits are its op, flags included */
+	LS_SYS_FUTEX_WAITV = 1, /* futex2 calls: low 16 bits are their flags */
+	LS_SYS_FUTEX_WAIT = 2,
+	LS_SYS_FUTEX_WAKE = 3,
+	LS_SYS_FUTEX_REQUEUE = 4,
+};
+
+#define LS_FUTEX_SYS(op) ((op) >> 16)
+#define LS_FUTEX_OP(sys, op) (((sys) << 16) | ((op) & 0xffff))
+
+/* futex(2) commands and flags (linux/futex.h) */
+#define LS_FUTEX_WAIT 0
+#define LS_FUTEX_WAKE 1
+#define LS_FUTEX_FD 2
+#define LS_FUTEX_REQUEUE 3
+#define LS_FUTEX_CMP_REQUEUE 4
+#define LS_FUTEX_WAKE_OP 5
+#define LS_FUTEX_LOCK_PI 6
+#define LS_FUTEX_UNLOCK_PI 7
+#define LS_FUTEX_TRYLOCK_PI 8
+#define LS_FUTEX_WAIT_BITSET 9
+#define LS_FUTEX_WAKE_BITSET 10
+#define LS_FUTEX_WAIT_REQUEUE_PI 11
+#define LS_FUTEX_CMP_REQUEUE_PI 12
+#define LS_FUTEX_LOCK_PI2 13
+#define LS_FUTEX_PRIVATE_FLAG 128
+#define LS_FUTEX_CLOCK_REALTIME 256
+#define LS_FUTEX_CMD(op) ((op) & ~(LS_FUTEX_PRIVATE_FLAG | LS_FUTEX_CLOCK_REALTIME) & 0xffff)
+
+/* ls_switch.flags */
+#define LS_SW_PREEMPT (1u << 0)
+#define LS_SW_PREV_TRACED (1u << 1)
+#define LS_SW_NEXT_TRACED (1u << 2)
+
+/* ls_task_new.flags */
+#define LS_TASK_THREAD (1u << 0) /* shares the parent's thread group */
+
+/* ls_exit.flags */
+#define LS_EXIT_GROUP_DEAD (1u << 0) /* last thread of its process */
+
+/* The kernel's TASK_DEAD: the final switch of an exiting thread. */
+#define LS_TASK_DEAD 0x80
+
+struct ls_rec_hdr {
+	__u16 type;
+	__u16 size;	/* of the whole record, header included */
+	__u32 tid;	/* the task the record is about */
+};
+
+struct ls_futex {
+	struct ls_rec_hdr hdr;
+	__u64 ts_enter;	/* CLOCK_MONOTONIC ns; == ts_exit for waking ops */
+	__u64 ts_exit;
+	__u64 uaddr;
+	__u64 uaddr2;	/* second address of WAKE_OP/REQUEUE ops, else 0 */
+	__u32 op;	/* LS_FUTEX_OP(sys, op or flags) */
+	__u32 val;	/* expected value (waits), count to wake (wakes) */
+	__s32 ret;	/* return value: 0 or -errno for waits, woken count for wakes */
+	__u32 val3;	/* bitset or requeue count, as passed */
+};
+
+struct ls_futex_waitv {
+	struct ls_rec_hdr hdr;
+	__u64 ts_enter;
+	__u64 ts_exit;
+	__s32 ret;	/* index of the woken futex, or -errno */
+	__u32 nr;	/* addresses named by the call (uaddr holds the first LS_WAITV_MAX) */
+	__u64 uaddr[LS_WAITV_MAX];
+};
+
+struct ls_switch {
+	struct ls_rec_hdr hdr; /* tid: the task switched out */
+	__u64 ts;
+	__u32 next_tid;
+	__u32 prev_state;	/* as the sched_switch tracepoint reports it */
+	__u32 prev_nvcsw;	/* prev's kernel counters after this switch (low 32 bits) */
+	__u32 prev_nivcsw;
+	__u32 cpu;
+	__u32 flags;		/* LS_SW_* */
+};
+
+struct ls_wakeup {
+	struct ls_rec_hdr hdr; /* tid: the task woken */
+	__u64 ts;
+	__u32 waker_tid;	/* the task running the wakeup (0: idle or interrupt) */
+	__u32 target_cpu;
+};
+
+struct ls_task_new {
+	struct ls_rec_hdr hdr; /* tid: the new task */
+	__u64 ts;
+	__u32 tgid;
+	__u32 parent_tid;
+	__u32 parent_tgid;
+	__u32 flags;		/* LS_TASK_* */
+	char comm[LS_COMM_LEN];
+};
+
+struct ls_exec {
+	struct ls_rec_hdr hdr;
+	__u64 ts;
+	__u32 tgid;
+	__u32 old_tid;		/* a non-leader thread that execs takes the leader's tid */
+	char comm[LS_COMM_LEN];
+};
+
+struct ls_exit {
+	struct ls_rec_hdr hdr;
+	__u64 ts;
+	__u32 tgid;
+	__u32 exit_code;	/* wait(2) status: (code << 8) or the signal */
+	__u32 flags;		/* LS_EXIT_* */
+	__u32 pad;
+	char comm[LS_COMM_LEN];
+};
+
+#endif /* LOCKSCOPE_H */

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The trace file: a header, then typed, length-prefixed records (struct ls_rec_hdr first), the
+ * kernel's records (bpf/lockscope.h) among them; it ends with the task table, the lost counts
+ * and an END record. A file without END was cut short; a reader skips types it does not know.
+ */
+#ifndef LS_TRACE_H
+#define LS_TRACE_H
+
+#include <stdio.h>
+#include <linux/types.h>
+#include "lockscope.h"
+
+#define LS_TRACE_MAGIC "LOCKSCOP"
+#define LS_TRACE_VERSION 1
+#define LS_BYTE_ORDER 0x01020304u
+#define LS_REC_MAX_SIZE 65535u
+#define LS_CMDLINE_MAX 4096u
+#define LS_CPUS_MAX 4096u
+
+enum ls_mode {
+	LS_MODE_LAUNCH = 1, /* record -- CMD */
+	LS_MODE_PID = 2,    /* record -p PID */
+};
+
+enum ls_stop_reason {
+	LS_STOP_EXITED = 1,   /* the command and its descendants (or the PID) exited */
+	LS_STOP_DURATION = 2, /* -d elapsed */
+	LS_STOP_SIGNAL = 3,   /* SIGINT or SIGTERM */
+};
+
+struct ls_file_header {
+	char magic[8];
+	__u32 version;
+	__u32 header_size;
+	__u32 byte_order;
+	__u32 nr_cpus;
+	__u32 page_size;
+	__u32 clock_id;		/* CLOCK_MONOTONIC: the clock of every timestamp */
+	__u64 start_mono_ns;	/* the window's start: every probe attached */
+	__u64 start_real_ns;	/* the same instant in CLOCK_REALTIME */
+	__u32 mode;		/* enum ls_mode */
+	__u32 target_pid;	/* -p PID, or the launched command's pid */
+	char kernel[80];	/* uname -r */
+	char tool_version[32];
+};
+
+/* LS_REC_CMDLINE: the command line, arguments separated by spaces, NUL-terminated */
+struct ls_cmdline {
+	struct ls_rec_hdr hdr;
+	char text[];
+};
+
+/* ls_task.flags */
+#define LS_TASK_AT_START (1u << 0) /* alive when the window opened */
+#define LS_TASK_EXITED (1u << 1)   /* exited inside the window */
+#define LS_TASK_FINAL (1u << 2)	   /* part of the task table written at the end */
+#define LS_TASK_RUNNABLE (1u << 3) /* AT_START: it was running or runnable then */
+
+/* LS_REC_TASK: a task alive at the start, or (LS_TASK_FINAL) one row of the final task table */
+struct ls_task {
+	struct ls_rec_hdr hdr;
+	__u64 ts_start;		/* when it was first seen (the window's start for AT_START) */
+	__u64 ts_end;		/* exit time, 0 if alive at the end */
+	__u32 tgid;
+	__u32 ppid;		/* parent process */
+	__u32 exit_code;	/* wait(2) status, when EXITED */
+	__u32 flags;
+	char comm[LS_COMM_LEN];
+};
+
+/* LS_REC_LOST: records the kernel side could not reserve, per CPU */
+struct ls_lost {
+	struct ls_rec_hdr hdr;
+	__u32 nr_cpus;
+	__u32 pad;
+	__u64 lost[];
+};
+
+/* LS_REC_END: the last record of a complete file */
+struct ls_end {
+	struct ls_rec_hdr hdr;
+	__u64 end_mono_ns;	/* the window's end */
+	__u64 nr_records;	/* records before this one, header excluded */
+	__u64 nr_lost;
+	__u32 stop_reason;	/* enum ls_stop_reason */
+	__s32 exit_status;	/* launched command's wait(2) status, -1 if unknown */
+};
+
+/* Writing */
+struct ls_writer {
+	FILE *f;
+	__u64 nr_records;
+	__u64 bytes;
+	int err; /* first error, -errno */
+};
+
+int ls_writer_init(struct ls_writer *w, FILE *f, const struct ls_file_header *h);
+int ls_writer_put(struct ls_writer *w, const void *rec, size_t size);
+int ls_writer_cmdline(struct ls_writer *w, int argc, char **argv);
+int ls_writer_lost(struct ls_writer *w, const __u64 *lost, __u32 nr_cpus);
+/* END record, then flush; the FILE stays open */
+int ls_writer_finish(struct ls_writer *w, const struct ls_end *end);
+
+/* Reading */
+enum ls_read_status {
+	LS_READ_RECORD = 1,	/* *rec points to a whole, checked record */
+	LS_READ_END = 0,	/* the END record was read: the file is complete */
+	LS_READ_TRUNCATED = -1, /* the file stops before END: what came before is good */
+	LS_READ_CORRUPT = -2,	/* a record is malformed: stop reading */
+	LS_READ_IOERR = -3,
+};
+
+struct ls_reader {
+	FILE *f;
+	struct ls_file_header hdr;
+	__u64 offset;
+	__u64 nr_records;
+	char *buf;
+	struct ls_end end;
+	char err[160];
+};
+
+/* Check the file's header. 0, or -1 with a message in r->err. */
+int ls_reader_open(struct ls_reader *r, FILE *f);
+/* One record per call; the record is valid until the next call. */
+enum ls_read_status ls_reader_next(struct ls_reader *r, const struct ls_rec_hdr **rec);
+void ls_reader_close(struct ls_reader *r);
+
+/* Minimum size of a record type this version knows, 0 if unknown. */
+size_t ls_rec_min_size(__u16 type);
+const char *ls_rec_name(__u16 type);
+
+#endif /* LS_TRACE_H */

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The analysis on synthetic event streams, with exact expected figures. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "analyze.h"
+
+#define T0 1000000000ULL /* the window's start */
+#define US 1000ULL
+
+static struct ls_analysis *start(void)
+{
+	struct ls_file_header h = { .version = LS_TRACE_VERSION, .start_mono_ns = T0,
+				    .mode = LS_MODE_LAUNCH, .nr_cpus = 2 };
+	struct ls_analysis *a = malloc(sizeof(*a));
+
+	ls_analysis_init(a, &h);
+	return a;
+}
+
+static void finish(struct ls_analysis *a, __u64 end)
+{
+	a->complete = true;
+	a->end.end_mono_ns = end;
+	ls_analysis_finish(a);
+}
+
+static void feed(struct ls_analysis *a, const void *rec)
+{
+	assert_int_equal(ls_analysis_feed(a, rec), 0);
+}
+
+static void task_new(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 ts)
+{
+	struct ls_task_new e = { { LS_REC_TASK_NEW, sizeof(e), tid }, ts, tgid, tgid, tgid,
+				 LS_TASK_THREAD, "worker" };
+
+	feed(a, &e);
+}
+
+static void sw(struct ls_analysis *a, __u64 ts, __u32 prev, __u32 next, __u32 state, bool preempt,
+	       __u32 nvcsw, __u32 nivcsw)
+{
+	struct ls_switch e = { { LS_REC_SWITCH, sizeof(e), prev }, ts, next, state, nvcsw, nivcsw,
+			       0, (preempt ? LS_SW_PREEMPT : 0) };
+
+	e.flags |= prev ? LS_SW_PREV_TRACED : 0;
+	e.flags |= next ? LS_SW_NEXT_TRACED : 0;
+	feed(a, &e);
+}
+
+static void wait_rec(struct ls_analysis *a, __u32 tid, __u64 uaddr, __u64 enter, __u64 exit,
+		     __s32 ret)
+{
+	struct ls_futex e = { { LS_REC_FUTEX_WAIT, sizeof(e), tid }, enter, exit, uaddr, 0,
+			      LS_FUTEX_OP(LS_SYS_FUTEX, LS_FUTEX_WAIT | LS_FUTEX_PRIVATE_FLAG),
+			      2, ret, 0 };
+
+	feed(a, &e);
+}
+
+static struct ls_thread *thread(struct ls_analysis *a, __u32 tid)
+{
+	struct ls_thread *t = ls_htab_find(&a->threads, &tid);
+
+	assert_non_null(t);
+	return t;
+}
+
+static struct ls_lock *lock(struct ls_analysis *a, __u32 tgid, __u64 uaddr)
+{
+	struct ls_lock_key k = { .tgid = tgid, .uaddr = uaddr };
+	struct ls_lock *l = ls_htab_find(&a->locks, &k);
+
+	assert_non_null(l);
+	return l;
+}
+
+/* Two threads hand the CPU to each other; on-CPU time is what lay between switches. */
+static void test_ping_pong_oncpu(void **state)
+{
+	struct ls_analysis *a = start();
+
+	task_new(a, 11, 10, T0 + 10 * US);
+	task_new(a, 12, 10, T0 + 20 * US);
+	sw(a, T0 + 100 * US, 0, 11, 0, false, 0, 0);	 /* 11 runs */
+	sw(a, T0 + 300 * US, 11, 12, 1, false, 1, 0);	 /* 11 sleeps (vol), 12 runs */
+	sw(a, T0 + 350 * US, 12, 11, 0, true, 0, 1);	 /* 12 preempted (invol) */
+	sw(a, T0 + 450 * US, 11, 0, 1, false, 2, 0);	 /* 11 sleeps */
+	finish(a, T0 + 1000 * US);
+
+	assert_int_equal(thread(a, 11)->oncpu_ns, 300 * US);
+	assert_int_equal(thread(a, 12)->oncpu_ns, 50 * US);
+	assert_int_equal(thread(a, 11)->vol_switches, 2);
+	assert_int_equal(thread(a, 11)->invol_switches, 0);
+	assert_int_equal(thread(a, 12)->vol_switches, 0);
+	assert_int_equal(thread(a, 12)->invol_switches, 1);
+	assert_int_equal(ls_thread_lifetime(a, thread(a, 11)), 990 * US);
+	ls_analysis_free(a);
+	free(a);
+}
+
+/*
+ * The kernel's counters decide voluntary vs involuntary: a sleep interrupted by a pending signal
+ * reports state 0 but counts as voluntary; sched_yield reports state 0 and counts involuntary.
+ */
+static void test_switch_counters_decide(void **state)
+{
+	struct ls_analysis *a = start();
+
+	task_new(a, 21, 20, T0);
+	sw(a, T0 + 1 * US, 0, 21, 0, false, 0, 0);
+	sw(a, T0 + 2 * US, 21, 0, 0, false, 1, 0); /* state 0, yet nvcsw moved */
+	sw(a, T0 + 3 * US, 0, 21, 0, false, 0, 0);
+	sw(a, T0 + 4 * US, 21, 0, 0, false, 1, 1); /* yield: nivcsw moved */
+	sw(a, T0 + 5 * US, 0, 21, 0, false, 0, 0);
+	sw(a, T0 + 6 * US, 21, 0, LS_TASK_DEAD, false, 2, 1); /* the exit's switch: not counted */
+	finish(a, T0 + 10 * US);
+
+	assert_int_equal(thread(a, 21)->vol_switches, 1);
+	assert_int_equal(thread(a, 21)->invol_switches, 1);
+	assert_int_equal(thread(a, 21)->oncpu_ns, 3 * US);
+	assert_int_equal(thread(a, 21)->end, T0 + 6 * US);
+	ls_analysis_free(a);
+	free(a);
+}
+
+/* A thread alive before the window: its first switch out means it ran since the start. */
+static void test_thread_found_running(void **state)
+{
+	struct ls_analysis *a = start();
+	struct ls_task t = { { LS_REC_TASK, sizeof(t), 31 }, T0, 0, 30, 1, 0,
+			     LS_TASK_AT_START | LS_TASK_RUNNABLE, "spin" };
+	struct ls_task u = { { LS_REC_TASK, sizeof(u), 32 }, T0, 0, 30, 1, 0,
+			     LS_TASK_AT_START, "idle" };
+
+	feed(a, &t);
+	feed(a, &u);
+	sw(a, T0 + 40 * US, 31, 0, 0, true, 500, 700); /* counters unknown: the flags decide */
+	sw(a, T0 + 50 * US, 0, 32, 0, false, 0, 0);
+	finish(a, T0 + 80 * US);
+
+	assert_int_equal(thread(a, 31)->oncpu_ns, 40 * US);
+	assert_int_equal(thread(a, 31)->invol_switches, 1);
+	assert_int_equal(thread(a, 32)->oncpu_ns, 30 * US); /* runs to the window's end */
+	ls_analysis_free(a);
+	free(a);
+}
+
+/* Waits by outcome: no-block waits are counted, not timed; blocked ones are timed. */
+static void test_wait_outcomes(void **state)
+{
+	struct ls_analysis *a = start();
+	struct ls_lock *l;
+
+	task_new(a, 41, 40, T0);
+	wait_rec(a, 41, 0x1000, T0 + 10 * US, T0 + 30 * US, 0);
+	wait_rec(a, 41, 0x1000, T0 + 40 * US, T0 + 41 * US, -EAGAIN);
+	wait_rec(a, 41, 0x1000, T0 + 50 * US, T0 + 5050 * US, -ETIMEDOUT);
+	wait_rec(a, 41, 0x1000, T0 + 6000 * US, T0 + 6100 * US, -EINTR);
+	wait_rec(a, 41, 0x2000, T0 + 10 * US, T0 + 20 * US, -EFAULT);
+	finish(a, T0 + 10000 * US);
+
+	l = lock(a, 40, 0x1000);
+	assert_int_equal(l->waits, 4);
+	assert_int_equal(l->blocked, 3);
+	assert_int_equal(l->outcomes[LS_OUT_WOKEN], 1);
+	assert_int_equal(l->outcomes[LS_OUT_NOBLOCK], 1);
+	assert_int_equal(l->outcomes[LS_OUT_TIMEDOUT], 1);
+	assert_int_equal(l->outcomes[LS_OUT_INTR], 1);
+	assert_int_equal(l->wait_ns, (20 + 5000 + 100) * US);
+	l = lock(a, 40, 0x2000);
+	assert_int_equal(l->blocked, 0);
+	assert_int_equal(l->outcomes[LS_OUT_ERROR], 1);
+	assert_int_equal(l->wait_ns, 0);
+	ls_analysis_free(a);
+	free(a);
+}
+
+/* The same address in two processes is two locks. */
+static void test_locks_per_process(void **state)
+{
+	struct ls_analysis *a = start();
+
+	task_new(a, 51, 50, T0);
+	task_new(a, 61, 60, T0);
+	wait_rec(a, 51, 0x1000, T0 + 1 * US, T0 + 2 * US, 0);
+	wait_rec(a, 61, 0x1000, T0 + 1 * US, T0 + 4 * US, 0);
+	finish(a, T0 + 10 * US);
+
+	assert_int_equal(a->locks.nr, 2);
+	assert_int_equal(lock(a, 50, 0x1000)->wait_ns, 1 * US);
+	assert_int_equal(lock(a, 60, 0x1000)->wait_ns, 3 * US);
+	ls_analysis_free(a);
+	free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ping_pong_oncpu),
+		cmocka_unit_test(test_switch_counters_decide),
+		cmocka_unit_test(test_thread_found_running),
+		cmocka_unit_test(test_wait_outcomes),
+		cmocka_unit_test(test_locks_per_process),
+	};
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	return cmocka_run_group_tests_name("analysis", tests, NULL, NULL);
+}

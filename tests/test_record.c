@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * lockscope record end to end (root + BPF): recordings checked against the ground truth that the
+ * workload measures itself, attaching to a running process, running as the sudo user, and the
+ * errors a user can run into.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "analyze.h"
+#include "testutil.h"
+
+static char dir[64];
+
+static const char *path(const char *name)
+{
+	static char bufs[4][256];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", dir, name);
+	return bufs[i];
+}
+
+static void analyze(const char *trace, struct ls_analysis *a)
+{
+	char err[256];
+	FILE *f = fopen(trace, "r");
+	int ret;
+
+	assert_non_null(f);
+	ret = ls_analyze_file(f, a, err, sizeof(err));
+	fclose(f);
+	if (ret)
+		print_message("analysis of %s: %s%s\n", trace, ret < 0 ? err : a->status, "");
+	assert_int_equal(ret, 0);
+}
+
+struct proc_sum {
+	__u64 vol, invol, threads;
+};
+
+static struct proc_sum process_sum(const struct ls_analysis *a, __u32 tgid)
+{
+	struct proc_sum s = { 0 };
+	struct ls_thread *t;
+	size_t pos = 0;
+
+	while ((t = ls_htab_next(&a->threads, &pos))) {
+		if (t->tgid != tgid)
+			continue;
+		s.vol += t->vol_switches;
+		s.invol += t->invol_switches;
+		s.threads++;
+	}
+	return s;
+}
+
+static void check_close(const char *what, long long got, long long want, long long floor, double pct)
+{
+	print_message("  %-28s recorded %10lld   workload %10lld\n", what, got, want);
+	assert_true(within(got, want, floor, pct));
+}
+
+/* Every futex word of the workload: blocked and no-block waits exactly as it counted them. */
+static void check_words(const struct ls_analysis *a, __u32 tgid, const char *truth)
+{
+	long long n = json_num(truth, "threads");
+
+	assert_true(n > 0);
+	for (long long i = 0; i < n; i++) {
+		char key[64], what[64];
+		struct ls_lock_key k = { .tgid = tgid };
+		struct ls_lock *l;
+
+		snprintf(key, sizeof(key), "word%lld_addr", i);
+		k.uaddr = json_num(truth, key);
+		l = ls_htab_find(&a->locks, &k);
+		assert_non_null(l);
+		snprintf(key, sizeof(key), "word%lld_blocked", i);
+		snprintf(what, sizeof(what), "word %lld blocking waits", i);
+		check_close(what, l->blocked, json_num(truth, key), 0, 0);
+		snprintf(key, sizeof(key), "word%lld_noblock", i);
+		snprintf(what, sizeof(what), "word %lld no-block waits", i);
+		check_close(what, l->outcomes[LS_OUT_NOBLOCK], json_num(truth, key), 0, 0);
+	}
+}
+
+static void test_launch_matches_ground_truth(void **state)
+{
+	char *argv[] = { LOCKSCOPE, "record", "-o", (char *)path("pp.data"), "--",
+			 WORKLOAD("pingpong"), "--threads", "3", "--rounds", "3000",
+			 "--spin-ms", "150", "--truth", (char *)path("pp.json"), NULL };
+	struct ls_analysis a;
+	struct proc_sum s;
+	const char *truth;
+
+	SKIP_WITHOUT_BPF();
+	assert_int_equal(run(argv, path("pp.out"), NULL), 0);
+	analyze(path("pp.data"), &a);
+	assert_int_equal(a.hdr.mode, LS_MODE_LAUNCH);
+	assert_int_equal(a.nr_lost, 0);
+	assert_int_equal(a.end.stop_reason, LS_STOP_EXITED);
+	assert_int_equal(a.end.exit_status, 0);
+	truth = slurp(path("pp.json"));
+	s = process_sum(&a, a.hdr.target_pid);
+	/* main + 3 ring threads + 4 spinners */
+	assert_int_equal(s.threads, 8);
+	check_close("voluntary switches", s.vol, json_num(truth, "vol_switches"), 2, 1);
+	check_close("involuntary switches", s.invol, json_num(truth, "invol_switches"), 2, 1);
+	check_words(&a, a.hdr.target_pid, truth);
+	ls_analysis_free(&a);
+}
+
+static void test_attach_sees_later_threads(void **state)
+{
+	char *wl[] = { WORKLOAD("pingpong"), "--threads", "3", "--rounds", "1000", "--spin-ms", "0",
+		       "--delay-ms", "500", "--truth", (char *)path("p.json"), NULL };
+	char pidbuf[16];
+	char *rec[] = { LOCKSCOPE, "record", "-o", (char *)path("p.data"), "-p", pidbuf, NULL };
+	struct ls_analysis a;
+	struct proc_sum s;
+	pid_t wpid;
+
+	SKIP_WITHOUT_BPF();
+	wpid = spawn(wl, path("p.wl.out"), NULL, -1);
+	usleep(100 * 1000); /* started, sleeping before it makes any thread */
+	snprintf(pidbuf, sizeof(pidbuf), "%d", wpid);
+	assert_int_equal(run(rec, path("p.out"), NULL), 0); /* stops when the workload exits */
+	assert_int_equal(wait_exit(wpid), 0);
+	analyze(path("p.data"), &a);
+	assert_int_equal(a.hdr.mode, LS_MODE_PID);
+	assert_int_equal(a.hdr.target_pid, wpid);
+	assert_non_null(strstr(a.cmdline, "pingpong"));
+	s = process_sum(&a, wpid);
+	print_message("  threads seen: %llu\n", (unsigned long long)s.threads);
+	assert_int_equal(s.threads, 4); /* main, seen at attach, and 3 created later */
+	check_words(&a, wpid, slurp(path("p.json")));
+	ls_analysis_free(&a);
+}
+
+static void test_runs_as_sudo_user(void **state)
+{
+	char *argv[] = { LOCKSCOPE, "record", "-o", (char *)path("u.data"), "--", "/bin/sh", "-c",
+			 "id -u; id -g; id -G", NULL };
+	char *env[] = { "SUDO_UID=65534", "SUDO_GID=65534", NULL };
+	struct stat st;
+	const char *out;
+
+	SKIP_WITHOUT_BPF();
+	assert_int_equal(run(argv, path("u.out"), env), 0);
+	out = slurp(path("u.out"));
+	print_message("  id says: %.40s\n", out);
+	assert_true(!strncmp(out, "65534\n65534\n65534\n", 18));
+	assert_int_equal(stat(path("u.data"), &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(st.st_gid, 65534);
+}
+
+static void expect_error(char *const argv[], char *const env[], int run_as, const char *message)
+{
+	const char *out;
+	int rc = wait_exit(spawn(argv, path("err.out"), env, run_as));
+
+	out = slurp(path("err.out"));
+	print_message("  exit %d: %s", rc, out);
+	assert_true(rc != 0);
+	assert_non_null(strstr(out, message));
+}
+
+static void test_errors(void **state)
+{
+	char *no_pid[] = { LOCKSCOPE, "record", "-o", (char *)path("e.data"), "-p", "999999999",
+			   NULL };
+	char *kthread[] = { LOCKSCOPE, "record", "-o", (char *)path("e.data"), "-p", "2", NULL };
+	char *no_exec[] = { LOCKSCOPE, "record", "-o", (char *)path("e.data"), "--",
+			    "/nonexistent/program", NULL };
+	char *no_dir[] = { LOCKSCOPE, "record", "-o", "/nonexistent-dir/x.data", "--", "/bin/true",
+			   NULL };
+	char *plain[] = { LOCKSCOPE, "record", "-o", (char *)path("e.data"), "--", "/bin/true",
+			  NULL };
+	char *no_btf[] = { "LOCKSCOPE_BTF=/nonexistent/vmlinux", NULL };
+	char *usage[] = { LOCKSCOPE, "record", NULL };
+	struct stat st;
+
+	SKIP_WITHOUT_BPF();
+	expect_error(no_pid, NULL, -1, "no process with PID 999999999");
+	expect_error(kthread, NULL, -1, "kernel thread");
+	expect_error(no_exec, NULL, -1, "cannot run /nonexistent/program");
+	/* a failed launch leaves no trace file behind */
+	assert_int_equal(stat(path("e.data"), &st), -1);
+	expect_error(no_dir, NULL, -1, "cannot create /nonexistent-dir/x.data");
+	expect_error(plain, NULL, 65534, "run it with sudo");
+	expect_error(plain, no_btf, -1, "no BTF");
+	expect_error(usage, NULL, -1, "give a command to run");
+}
+
+static int setup(void **state)
+{
+	strcpy(dir, "/tmp/lockscope-test.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	chmod(dir, 0755);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	if (getenv("LS_KEEP_TEST_FILES"))
+		return 0;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) ? -1 : 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_launch_matches_ground_truth),
+		cmocka_unit_test(test_attach_sees_later_threads),
+		cmocka_unit_test(test_runs_as_sudo_user),
+		cmocka_unit_test(test_errors),
+	};
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	return cmocka_run_group_tests_name("record (root + BPF)", tests, setup, teardown);
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Helpers for the integration tests: running programs, reading their output and ground truth. */
+#ifndef LS_TESTUTIL_H
+#define LS_TESTUTIL_H
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef LS_BUILD_DIR
+#define LS_BUILD_DIR "build"
+#endif
+#define LOCKSCOPE LS_BUILD_DIR "/lockscope"
+#define WORKLOAD(name) LS_BUILD_DIR "/workloads/" name
+
+/* Why BPF tests cannot run here, or NULL when they can. */
+static inline const char *bpf_unavailable(void)
+{
+	if (geteuid() != 0)
+		return "needs root to load BPF programs (run: sudo make test)";
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return "the kernel has no BTF (/sys/kernel/btf/vmlinux)";
+	return NULL;
+}
+
+#define SKIP_WITHOUT_BPF()                                                                        \
+	do {                                                                                       \
+		const char *why_ = bpf_unavailable();                                              \
+		if (why_) {                                                                        \
+			print_message("SKIP: %s\n", why_);                                         \
+			skip();                                                                    \
+		}                                                                                  \
+	} while (0)
+
+/* Start argv with stdout and stderr to out_path and extra "NAME=value" strings in its
+ * environment; run_as >= 0 switches to that uid/gid first. Returns the pid. */
+static inline pid_t spawn(char *const argv[], const char *out_path, char *const env[], int run_as)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0)
+			_exit(120);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		for (int i = 0; env && env[i]; i++)
+			putenv(env[i]);
+		if (run_as >= 0 && (setgroups(0, NULL) || setgid(run_as) || setuid(run_as)))
+			_exit(121);
+		execv(argv[0], argv);
+		_exit(122);
+	}
+	return pid;
+}
+
+/* wait(2) status as an exit code: 128 + signal when killed. */
+static inline int wait_exit(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static inline int run(char *const argv[], const char *out_path, char *const env[])
+{
+	return wait_exit(spawn(argv, out_path, env, -1));
+}
+
+/* The whole file, NUL-terminated (static buffer: one at a time). */
+static inline const char *slurp(const char *path)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The number after "key": in a flat JSON object; -1 if absent. */
+static inline long long json_num(const char *json, const char *key)
+{
+	char pat[128];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(json, pat);
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+/* |got - want| <= max(floor, pct% of want) */
+static inline int within(long long got, long long want, long long floor, double pct)
+{
+	double tol = want * pct / 100.0;
+	long long d = got > want ? got - want : want - got;
+
+	return d <= (tol > floor ? tol : floor);
+}
+
+#endif

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "launch.h"
+
+enum child_stage { STAGE_GROUPS, STAGE_GID, STAGE_UID, STAGE_EXEC, STAGE_WAIT };
+
+static const char *const stage_names[] = {
+	[STAGE_GROUPS] = "setting the supplementary groups",
+	[STAGE_GID] = "setgid",
+	[STAGE_UID] = "setuid",
+	[STAGE_EXEC] = "exec",
+	[STAGE_WAIT] = "waiting for the tracer",
+};
+
+struct child_error {
+	int stage;
+	int err;
+};
+
+static int parse_id(const char *s, unsigned long *id)
+{
+	char *end;
+
+	errno = 0;
+	*id = strtoul(s, &end, 10);
+	return errno || !*s || *end || *id > 0x7fffffffUL ? -EINVAL : 0;
+}
+
+int ls_user_from_env(struct ls_user *u)
+{
+	const char *suid = getenv("SUDO_UID"), *sgid = getenv("SUDO_GID");
+	unsigned long uid, gid;
+
+	u->drop = false;
+	if (!suid || geteuid() != 0)
+		return 0;
+	if (parse_id(suid, &uid))
+		return -EINVAL;
+	if (!sgid) {
+		struct passwd *pw = getpwuid(uid);
+
+		if (!pw)
+			return -EINVAL;
+		gid = pw->pw_gid;
+	} else if (parse_id(sgid, &gid)) {
+		return -EINVAL;
+	}
+	u->drop = true;
+	u->uid = uid;
+	u->gid = gid;
+	return 0;
+}
+
+static void child_fail(int fd, int stage)
+{
+	struct child_error ce = { stage, errno };
+
+	if (write(fd, &ce, sizeof(ce)) < 0)
+		_exit(126);
+	_exit(stage == STAGE_EXEC && ce.err == ENOENT ? 127 : 126);
+}
+
+/* Become the invoking user, with that user's groups and environment. */
+static void drop_privileges(int err_fd, const struct ls_user *u)
+{
+	struct passwd *pw = getpwuid(u->uid);
+
+	if (pw ? initgroups(pw->pw_name, u->gid) : setgroups(1, &u->gid))
+		child_fail(err_fd, STAGE_GROUPS);
+	if (setgid(u->gid))
+		child_fail(err_fd, STAGE_GID);
+	if (setuid(u->uid))
+		child_fail(err_fd, STAGE_UID);
+	if (pw) {
+		setenv("HOME", pw->pw_dir, 1);
+		setenv("USER", pw->pw_name, 1);
+		setenv("LOGNAME", pw->pw_name, 1);
+	}
+}
+
+static void child_main(int go_fd, int err_fd, char **argv, const struct ls_user *u)
+{
+	char go;
+
+	if (u->drop)
+		drop_privileges(err_fd, u);
+	if (read(go_fd, &go, 1) != 1)
+		_exit(125); /* the tracer went away before starting us */
+	close(go_fd);
+	execvp(argv[0], argv);
+	child_fail(err_fd, STAGE_EXEC);
+}
+
+int ls_launch_prepare(struct ls_launch *l, char **argv, const struct ls_user *u)
+{
+	int go[2], errp[2], err;
+
+	l->pid = -1;
+	l->go_fd = l->err_fd = -1;
+	if (pipe2(go, O_CLOEXEC))
+		return -errno;
+	if (pipe2(errp, O_CLOEXEC)) {
+		err = -errno;
+		close(go[0]);
+		close(go[1]);
+		return err;
+	}
+	fflush(NULL);
+	l->pid = fork();
+	if (l->pid < 0) {
+		err = -errno;
+		close(go[0]);
+		close(go[1]);
+		close(errp[0]);
+		close(errp[1]);
+		return err;
+	}
+	if (l->pid == 0) {
+		close(go[1]);
+		close(errp[0]);
+		child_main(go[0], errp[1], argv, u);
+	}
+	close(go[0]);
+	close(errp[1]);
+	l->go_fd = go[1];
+	l->err_fd = errp[0];
+	return 0;
+}
+
+int ls_launch_start(struct ls_launch *l, const char **stage)
+{
+	struct child_error ce;
+	ssize_t n;
+	int err = 0;
+
+	*stage = stage_names[STAGE_WAIT];
+	if (write(l->go_fd, "g", 1) != 1)
+		err = -errno;
+	close(l->go_fd);
+	l->go_fd = -1;
+	do {
+		n = read(l->err_fd, &ce, sizeof(ce));
+	} while (n < 0 && errno == EINTR);
+	close(l->err_fd);
+	l->err_fd = -1;
+	if (n == sizeof(ce)) {
+		if (ce.stage >= 0 && ce.stage <= STAGE_WAIT)
+			*stage = stage_names[ce.stage];
+		err = -ce.err;
+	}
+	return err;
+}
+
+void ls_launch_abort(struct ls_launch *l)
+{
+	if (l->go_fd >= 0)
+		close(l->go_fd);
+	if (l->err_fd >= 0)
+		close(l->err_fd);
+	l->go_fd = l->err_fd = -1;
+	if (l->pid > 0) {
+		kill(l->pid, SIGKILL);
+		waitpid(l->pid, NULL, 0);
+	}
+	l->pid = -1;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Launching the traced command: forked early, held until the probes and the traced-set entry are
+ * in place, then exec'd as the invoking user (SUDO_UID/SUDO_GID) when run under sudo.
+ */
+#ifndef LS_LAUNCH_H
+#define LS_LAUNCH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct ls_user {
+	bool drop;	/* run as uid/gid below rather than as ourselves */
+	uid_t uid;
+	gid_t gid;
+};
+
+struct ls_launch {
+	pid_t pid;
+	int go_fd;	/* write end: one byte lets the child exec */
+	int err_fd;	/* read end: the child's errno if setup or exec fails, EOF on exec */
+};
+
+/* The invoking user from SUDO_UID/SUDO_GID; 0, or -EINVAL if they are malformed. */
+int ls_user_from_env(struct ls_user *u);
+/* Fork the child, stopped before exec. 0 or -errno. */
+int ls_launch_prepare(struct ls_launch *l, char **argv, const struct ls_user *u);
+/* Let it exec; 0 once exec succeeded, else -errno with *stage naming the step that failed. */
+int ls_launch_start(struct ls_launch *l, const char **stage);
+/* Kill and reap a child that never exec'd. */
+void ls_launch_abort(struct ls_launch *l);
+
+#endif

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* lockscope: the command line. Each sub-command has its own argp parser and examples. */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "analyze.h"
+#include "record.h"
+#include "render.h"
+#include "version.h"
+
+#define DEFAULT_OUTPUT "lockscope.data"
+#define DEFAULT_BUFFER (16ULL << 20)
+
+const char *argp_program_version = "lockscope " LOCKSCOPE_VERSION;
+const char *argp_program_bug_address = NULL;
+
+/* "16M", "512K", "1G" or bytes */
+static int parse_size(const char *s, __u64 *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	}
+	if (*end || v < 4096 || v > (1ULL << 30))
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static const char record_doc[] =
+	"Record lock waits, hand-offs and context switches of a command or a running process.\n"
+	"\n"
+	"USAGE: lockscope record [-o FILE] [-d SECONDS] [-b SIZE] [-v] -- CMD [ARGS...]\n"
+	"       lockscope record [-o FILE] [-d SECONDS] [-b SIZE] [-v] -p PID\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  sudo lockscope record -- python3 app.py      # launch and trace, as the invoking user\n"
+	"  sudo lockscope record -o gil.data -- ./build/workloads/gil\n"
+	"  sudo lockscope record -d 10 -p 1234          # attach to PID 1234 for 10 seconds\n"
+	"  lockscope report                             # then read lockscope.data\n"
+	"\n"
+	"Recording stops when the command and all its descendants have exited (or the PID has "
+	"exited), when -d elapses, or at Ctrl-C; a second Ctrl-C kills. The exit status is the "
+	"command's. Needs root, or CAP_BPF and CAP_PERFMON.\v";
+
+static const struct argp_option record_options[] = {
+	{ "output", 'o', "FILE", 0, "Trace file (default lockscope.data; an existing one "
+				    "becomes FILE.old)", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
+	{ "buffer-size", 'b', "SIZE", 0, "Ring buffer size, e.g. 64M (default 16M)", 0 },
+	{ "pid", 'p', "PID", 0, "Attach to a running process and what it forks later", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
+	{},
+};
+
+static error_t record_parse(int key, char *arg, struct argp_state *state)
+{
+	struct record_opts *o = state->input;
+	char *end;
+
+	switch (key) {
+	case 'o':
+		o->output = arg;
+		break;
+	case 'd':
+		errno = 0;
+		o->duration = strtod(arg, &end);
+		if (errno || *end || !(o->duration > 0))
+			argp_error(state, "invalid duration '%s': give seconds, e.g. 5 or 0.5", arg);
+		break;
+	case 'b':
+		if (parse_size(arg, &o->buffer_size))
+			argp_error(state, "invalid buffer size '%s': 4K to 1G, e.g. 64M", arg);
+		break;
+	case 'p':
+		errno = 0;
+		o->pid = strtol(arg, &end, 10);
+		if (errno || *end || o->pid <= 0)
+			argp_error(state, "invalid PID '%s'", arg);
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		/* the command starts here; its own options are not ours */
+		o->argv = &state->argv[state->next - 1];
+		o->argc = state->argc - state->next + 1;
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (!o->pid && !o->argc)
+			argp_error(state, "give a command to run (after --) or -p PID");
+		if (o->pid && o->argc)
+			argp_error(state, "give either a command or -p PID, not both");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int cmd_record(int argc, char **argv)
+{
+	static const struct argp argp = { .options = record_options, .parser = record_parse, .doc = record_doc };
+	struct record_opts o = { .output = DEFAULT_OUTPUT, .buffer_size = DEFAULT_BUFFER };
+
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &o))
+		return 2;
+	return record_run(&o);
+}
+
+struct report_opts {
+	const char *input;
+	unsigned int top;
+};
+
+static const char report_doc[] =
+	"Print a text report of a recording.\n"
+	"\n"
+	"USAGE: lockscope report [--top N] [FILE]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  lockscope report                  # reads lockscope.data\n"
+	"  lockscope report --top 5 gil.data\n"
+	"\n"
+	"Exit status: 0, or 1 when the file cannot be read or was cut short (the report of what "
+	"it holds is still printed).\v";
+
+static const struct argp_option report_options[] = {
+	{ "top", 't', "N", 0, "Show the N futex words with the most wait time (default 10)", 0 },
+	{},
+};
+
+static error_t report_parse(int key, char *arg, struct argp_state *state)
+{
+	struct report_opts *o = state->input;
+	char *end;
+	long v;
+
+	switch (key) {
+	case 't':
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v <= 0 || v > 100000)
+			argp_error(state, "invalid --top '%s'", arg);
+		o->top = v;
+		break;
+	case ARGP_KEY_ARG:
+		if (state->arg_num > 0)
+			argp_error(state, "give one trace file");
+		o->input = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	static const struct argp argp = { .options = report_options, .parser = report_parse, .doc = report_doc };
+	struct report_opts o = { .input = DEFAULT_OUTPUT, .top = 10 };
+	struct ls_render_opts ro;
+	struct ls_analysis a;
+	char err[256];
+	FILE *f;
+	int ret;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
+		return 2;
+	f = fopen(o.input, "re");
+	if (!f) {
+		fprintf(stderr, "lockscope report: cannot open %s: %s%s\n", o.input, strerror(errno),
+			errno == ENOENT ? " (record one with: sudo lockscope record -- CMD)" : "");
+		return 1;
+	}
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
+	ret = ls_analyze_file(f, &a, err, sizeof(err));
+	fclose(f);
+	if (ret < 0) {
+		fprintf(stderr, "lockscope report: %s: %s\n", o.input, err);
+		return 1;
+	}
+	ro = (struct ls_render_opts){ .path = o.input, .top = o.top };
+	ls_render_text(stdout, &a, &ro);
+	if (ret > 0)
+		fprintf(stderr, "lockscope report: %s: %s\n", o.input, a.status);
+	ls_analysis_free(&a);
+	return ret ? 1 : 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "record", cmd_record, "record a command (-- CMD) or a running process (-p PID)" },
+	{ "report", cmd_report, "print a text report of a recording" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: lockscope COMMAND [OPTIONS]\n\n"
+		     "lockscope shows how a program's threads share its locks: lock waits, "
+		     "hand-offs,\ncontext switches, and how many CPUs are really busy.\n\n"
+		     "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "\nExamples:\n"
+		     "  sudo lockscope record -- python3 app.py\n"
+		     "  lockscope report\n\n"
+		     "Run 'lockscope COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("%s\n", argp_program_version);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char name[32];
+
+		if (!strcmp(argv[1], commands[i].name)) {
+			/* argp names "lockscope record" in its messages */
+			snprintf(name, sizeof(name), "lockscope %s", commands[i].name);
+			argv[1] = name;
+			return commands[i].run(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "lockscope: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,627 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * lockscope record: load and attach the probes, put the workload in the traced set, copy the ring
+ * buffer into the trace file until the workload is gone, -d elapses or a signal arrives.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "lockscope.skel.h"
+#include "launch.h"
+#include "record.h"
+#include "tasks.h"
+#include "trace.h"
+#include "version.h"
+
+#define PF_KTHREAD 0x00200000
+
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t children_changed;
+static bool verbose;
+
+struct recorder {
+	const struct record_opts *o;
+	struct lockscope_bpf *skel;
+	struct ring_buffer *rb;
+	struct ls_writer w;
+	struct ls_tasks tasks;
+	struct ls_user user;
+	struct ls_launch child;
+	FILE *out;
+	char old_path[4096];
+	bool renamed_old;
+	bool child_exited;
+	int child_status;
+	int pidfd;
+	__u64 start_ns;
+};
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void on_sigchld(int sig)
+{
+	(void)sig;
+	children_changed = 1;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static __u64 now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int error(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "lockscope record: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return err ? err : -EINVAL;
+}
+
+/* LOCKSCOPE_BTF names another file, so that tests can play a kernel without BTF. */
+static const char *btf_path(void)
+{
+	const char *p = getenv("LOCKSCOPE_BTF");
+
+	return p && *p ? p : "/sys/kernel/btf/vmlinux";
+}
+
+/* Root, or CAP_BPF and CAP_PERFMON (and CAP_SETUID/SETGID to run a command as the user). */
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	__u32 need = (1u << (CAP_BPF - 32)) | (1u << (CAP_PERFMON - 32));
+
+	if (syscall(SYS_capget, &hdr, data))
+		return error(-errno, "cannot read capabilities: %s", strerror(errno));
+	if ((data[1].effective & need) != need)
+		return error(-EPERM, "needs root, or CAP_BPF and CAP_PERFMON: run it with sudo");
+	if (access(btf_path(), R_OK))
+		return error(-ENOTSUP, "this kernel has no BTF (%s): lockscope needs Linux >= 5.18 "
+			     "built with CONFIG_DEBUG_INFO_BTF=y", btf_path());
+	return 0;
+}
+
+/* A user process we may trace: not us, not a kernel thread, alive. */
+static int check_pid(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long flags = 0;
+	FILE *f;
+
+	if (pid <= 0)
+		return error(-EINVAL, "invalid PID %d", pid);
+	if (pid == getpid())
+		return error(-EINVAL, "PID %d is lockscope itself", pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return error(-ESRCH, "no process with PID %d", pid);
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL;
+	/* after "pid (comm)": state ppid pgrp session tty_nr tpgid flags */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return error(-ESRCH, "cannot read %s", path);
+	if (flags & PF_KTHREAD)
+		return error(-EINVAL, "PID %d is a kernel thread: lockscope traces user processes",
+			     pid);
+	if (getpgid(pid) < 0 && errno == ESRCH)
+		return error(-ESRCH, "no process with PID %d", pid);
+	return 0;
+}
+
+/* Open the output as perf does: an existing file becomes FILE.old. */
+static int open_output(struct recorder *r)
+{
+	const char *path = r->o->output;
+	struct stat st;
+	int fd, err;
+
+	if (snprintf(r->old_path, sizeof(r->old_path), "%s.old", path) >= (int)sizeof(r->old_path))
+		return error(-ENAMETOOLONG, "output path too long: %s", path);
+	if (!lstat(path, &st)) {
+		if (!S_ISREG(st.st_mode))
+			return error(-EEXIST, "%s exists and is not a regular file: not replacing it",
+				     path);
+		if (rename(path, r->old_path))
+			return error(-errno, "cannot rename %s to %s: %s", path, r->old_path,
+				     strerror(errno));
+		r->renamed_old = true;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	if (r->user.drop && fchown(fd, r->user.uid, r->user.gid)) {
+		err = -errno;
+		close(fd);
+		unlink(path);
+		goto fail;
+	}
+	r->out = fdopen(fd, "w");
+	if (!r->out) {
+		err = -errno;
+		close(fd);
+		unlink(path);
+		goto fail;
+	}
+	setvbuf(r->out, NULL, _IOFBF, 1 << 20);
+	return 0;
+fail:
+	if (r->renamed_old)
+		rename(r->old_path, path);
+	r->renamed_old = false;
+	return error(err, "cannot create %s: %s", path, strerror(-err));
+}
+
+/* A recording that failed before it began leaves no file behind, and the old one in place. */
+static void discard_output(struct recorder *r)
+{
+	if (!r->out)
+		return;
+	fclose(r->out);
+	r->out = NULL;
+	unlink(r->o->output);
+	if (r->renamed_old)
+		rename(r->old_path, r->o->output);
+}
+
+static int trace_tgid(struct recorder *r, __u32 tgid)
+{
+	__u8 one = 1;
+
+	if (bpf_map__update_elem(r->skel->maps.traced, &tgid, sizeof(tgid), &one, sizeof(one),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	const struct ls_rec_hdr *h = data;
+	struct recorder *r = ctx;
+
+	if (size < sizeof(*h) || h->size > size)
+		return 0;
+	if (ls_writer_put(&r->w, data, h->size))
+		return r->w.err;
+	if (ls_tasks_update(&r->tasks, h))
+		return -ENOMEM;
+	if (h->type == LS_REC_EXIT) {
+		const struct ls_exit *e = data;
+
+		/* after the process's final switch: stop tracing its tgid, which may be reused */
+		if (e->flags & LS_EXIT_GROUP_DEAD)
+			bpf_map__delete_elem(r->skel->maps.traced, &e->tgid, sizeof(e->tgid), 0);
+	}
+	return 0;
+}
+
+static int write_record(struct recorder *r, const void *rec)
+{
+	const struct ls_rec_hdr *h = rec;
+	int err = ls_writer_put(&r->w, rec, h->size);
+
+	if (!err)
+		err = ls_tasks_update(&r->tasks, h);
+	return err;
+}
+
+static void read_comm(char *comm, const char *path)
+{
+	FILE *f = fopen(path, "re");
+
+	memset(comm, 0, LS_COMM_LEN);
+	if (!f)
+		return;
+	if (fgets(comm, LS_COMM_LEN, f))
+		comm[strcspn(comm, "\n")] = '\0';
+	fclose(f);
+}
+
+static __u32 read_ppid(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	int ppid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL;
+	if (p)
+		sscanf(p + 2, "%*c %d", &ppid);
+	return ppid;
+}
+
+/* The threads of an attached process, written as tasks alive at the start. */
+static int write_existing_threads(struct recorder *r, pid_t pid)
+{
+	struct ls_task t = { .hdr = { LS_REC_TASK, sizeof(t), 0 } };
+	char path[64], comm_path[320];
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? -ESRCH : -errno;
+	t.tgid = pid;
+	t.ppid = read_ppid(pid);
+	t.ts_start = r->start_ns;
+	t.flags = LS_TASK_AT_START;
+	while (!err && (de = readdir(d))) {
+		int tid = atoi(de->d_name);
+
+		if (tid <= 0)
+			continue;
+		snprintf(comm_path, sizeof(comm_path), "%s/%d/comm", path, tid);
+		read_comm(t.comm, comm_path);
+		t.hdr.tid = tid;
+		err = write_record(r, &t);
+	}
+	closedir(d);
+	return err;
+}
+
+static __u64 round_pow2(__u64 v)
+{
+	__u64 p = sysconf(_SC_PAGESIZE);
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+static int load_probes(struct recorder *r)
+{
+	int err;
+
+	r->skel = lockscope_bpf__open();
+	if (!r->skel)
+		return error(-errno, "cannot open the BPF object: %s", strerror(errno));
+	err = bpf_map__set_max_entries(r->skel->maps.events, round_pow2(r->o->buffer_size));
+	if (err)
+		return error(err, "bad ring buffer size: %s", strerror(-err));
+	err = lockscope_bpf__load(r->skel);
+	if (err)
+		return error(err, "cannot load the BPF programs: %s (run with -v for libbpf's log)",
+			     strerror(-err));
+	if (r->o->pid) {
+		err = trace_tgid(r, r->o->pid);
+		if (err)
+			return error(err, "cannot update the traced set: %s", strerror(-err));
+	}
+	err = lockscope_bpf__attach(r->skel);
+	if (err)
+		return error(err, "cannot attach the BPF programs: %s (run with -v for details)",
+			     strerror(-err));
+	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), on_record, r, NULL);
+	if (!r->rb)
+		return error(-errno, "cannot open the ring buffer: %s", strerror(errno));
+	return 0;
+}
+
+static int write_header(struct recorder *r)
+{
+	struct ls_file_header h = {
+		.version = LS_TRACE_VERSION,
+		.header_size = sizeof(h),
+		.byte_order = LS_BYTE_ORDER,
+		.nr_cpus = sysconf(_SC_NPROCESSORS_ONLN),
+		.page_size = sysconf(_SC_PAGESIZE),
+		.clock_id = CLOCK_MONOTONIC,
+		.start_mono_ns = r->start_ns,
+		.start_real_ns = now_ns(CLOCK_REALTIME) - (now_ns(CLOCK_MONOTONIC) - r->start_ns),
+		.mode = r->o->pid ? LS_MODE_PID : LS_MODE_LAUNCH,
+		.target_pid = r->o->pid ? r->o->pid : r->child.pid,
+	};
+	struct utsname u;
+
+	memcpy(h.magic, LS_TRACE_MAGIC, sizeof(h.magic));
+	if (!uname(&u))
+		snprintf(h.kernel, sizeof(h.kernel), "%s", u.release);
+	snprintf(h.tool_version, sizeof(h.tool_version), "%s", LOCKSCOPE_VERSION);
+	if (ls_writer_init(&r->w, r->out, &h))
+		return r->w.err;
+	if (r->o->pid) {
+		char path[64], buf[LS_CMDLINE_MAX], *argv[1] = { buf };
+		FILE *f;
+		size_t n = 0;
+
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", r->o->pid);
+		f = fopen(path, "re");
+		if (f) {
+			n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+		}
+		for (size_t i = 0; i + 1 < n; i++)
+			buf[i] = buf[i] ? buf[i] : ' ';
+		buf[n] = '\0';
+		return ls_writer_cmdline(&r->w, 1, argv);
+	}
+	return ls_writer_cmdline(&r->w, r->o->argc, r->o->argv);
+}
+
+/* Start the held child: put it in the traced set first, so that exec is its first traced step. */
+static int start_child(struct recorder *r)
+{
+	struct ls_task t = { .hdr = { LS_REC_TASK, sizeof(t), r->child.pid } };
+	const char *stage;
+	int err;
+
+	t.ts_start = now_ns(CLOCK_MONOTONIC);
+	t.tgid = r->child.pid;
+	t.ppid = getpid();
+	snprintf(t.comm, sizeof(t.comm), "%s", "lockscope");
+	err = trace_tgid(r, r->child.pid);
+	if (err)
+		return error(err, "cannot update the traced set: %s", strerror(-err));
+	err = write_record(r, &t);
+	if (err)
+		return error(err, "cannot write %s: %s", r->o->output, strerror(-err));
+	err = ls_launch_start(&r->child, &stage);
+	if (err) {
+		waitpid(r->child.pid, NULL, 0);
+		r->child.pid = -1;
+		return error(err, "cannot run %s: %s failed: %s", r->o->argv[0], stage,
+			     strerror(-err));
+	}
+	return 0;
+}
+
+/* Reap what exited; true once the command and every descendant are gone. */
+static bool reap_children(struct recorder *r)
+{
+	int status;
+	pid_t pid;
+
+	children_changed = 0;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == r->child.pid) {
+			r->child_exited = true;
+			r->child_status = status;
+		}
+	}
+	return pid < 0 && errno == ECHILD;
+}
+
+static bool target_gone(struct recorder *r)
+{
+	struct pollfd p = { .fd = r->pidfd, .events = POLLIN };
+
+	if (r->o->pid)
+		return r->pidfd >= 0 && poll(&p, 1, 0) == 1;
+	return children_changed && reap_children(r);
+}
+
+static enum ls_stop_reason record_loop(struct recorder *r)
+{
+	__u64 deadline = r->o->duration > 0 ? r->start_ns + r->o->duration * 1e9 : 0;
+	int err;
+
+	for (;;) {
+		err = ring_buffer__poll(r->rb, 100);
+		if (err < 0 && err != -EINTR) {
+			error(err, "reading the ring buffer failed: %s", strerror(-err));
+			return LS_STOP_SIGNAL;
+		}
+		if (stop_signal)
+			return LS_STOP_SIGNAL;
+		if (target_gone(r))
+			return LS_STOP_EXITED;
+		if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
+			return LS_STOP_DURATION;
+	}
+}
+
+static int write_trailer(struct recorder *r, enum ls_stop_reason reason, __u64 end_ns,
+			 __u64 *nr_lost)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct ls_end end = {
+		.end_mono_ns = end_ns,
+		.stop_reason = reason,
+		.exit_status = r->child_exited ? r->child_status : -1,
+	};
+	struct ls_task *t;
+	__u64 *lost;
+	__u32 zero = 0;
+	size_t pos = 0;
+	int err;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	lost = calloc(ncpus, sizeof(*lost));
+	if (!lost)
+		return -ENOMEM;
+	err = bpf_map__lookup_elem(r->skel->maps.lost, &zero, sizeof(zero), lost,
+				   ncpus * sizeof(*lost), 0);
+	for (int i = 0; i < ncpus; i++)
+		end.nr_lost += lost[i];
+	*nr_lost = end.nr_lost;
+	while (!err && (t = ls_tasks_next(&r->tasks, &pos))) {
+		struct ls_task row = *t;
+
+		row.flags |= LS_TASK_FINAL;
+		err = ls_writer_put(&r->w, &row, sizeof(row));
+	}
+	if (!err)
+		err = ls_writer_lost(&r->w, lost, ncpus);
+	if (!err)
+		err = ls_writer_finish(&r->w, &end);
+	free(lost);
+	return err;
+}
+
+/* A command still running when recording stops (-d, signal) is asked to stop too. */
+static void stop_child(struct recorder *r)
+{
+	int status;
+
+	if (r->o->pid || r->child.pid <= 0 || r->child_exited)
+		return;
+	kill(r->child.pid, SIGTERM);
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(r->child.pid, &status, WNOHANG) == r->child.pid) {
+			r->child_exited = true;
+			r->child_status = status;
+			return;
+		}
+		usleep(10000);
+	}
+	kill(r->child.pid, SIGKILL);
+	if (waitpid(r->child.pid, &status, 0) == r->child.pid) {
+		r->child_exited = true;
+		r->child_status = status;
+	}
+}
+
+static int exit_status(const struct recorder *r)
+{
+	if (r->o->pid || !r->child_exited)
+		return 0;
+	if (WIFEXITED(r->child_status))
+		return WEXITSTATUS(r->child_status);
+	return 128 + WTERMSIG(r->child_status);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal, .sa_flags = SA_RESETHAND };
+
+	/* SA_RESETHAND: the second Ctrl-C kills us */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+}
+
+int record_run(const struct record_opts *o)
+{
+	struct recorder r = { .o = o, .pidfd = -1, .child = { .pid = -1, -1, -1 } };
+	enum ls_stop_reason reason;
+	__u64 end_ns, nr_lost = 0;
+	int err;
+
+	verbose = o->verbose;
+	libbpf_set_print(libbpf_print);
+	ls_tasks_init(&r.tasks);
+	err = check_privileges();
+	if (err)
+		goto cleanup;
+	if (o->pid && (err = check_pid(o->pid)))
+		goto cleanup;
+	err = ls_user_from_env(&r.user);
+	if (err) {
+		error(err, "SUDO_UID/SUDO_GID are malformed: unset them or run through sudo");
+		goto cleanup;
+	}
+	if (o->pid) {
+		r.pidfd = syscall(SYS_pidfd_open, o->pid, 0);
+		if (r.pidfd < 0) {
+			err = error(-errno, "cannot watch PID %d: %s", o->pid, strerror(errno));
+			goto cleanup;
+		}
+	}
+	err = open_output(&r);
+	if (err)
+		goto cleanup;
+	install_signals();
+	if (!o->pid) {
+		/* orphaned descendants come back to us, so we know when the last one exits */
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+		err = ls_launch_prepare(&r.child, o->argv, &r.user);
+		if (err) {
+			error(err, "cannot fork: %s", strerror(-err));
+			goto cleanup;
+		}
+	}
+	err = load_probes(&r);
+	if (err)
+		goto cleanup;
+	r.start_ns = now_ns(CLOCK_MONOTONIC);
+	err = write_header(&r);
+	if (!err && o->pid)
+		err = write_existing_threads(&r, o->pid);
+	if (err) {
+		error(err, "cannot record PID %d: %s", o->pid, strerror(-err));
+		goto cleanup;
+	}
+	if (!o->pid && (err = start_child(&r)))
+		goto cleanup;
+
+	reason = record_loop(&r);
+	lockscope_bpf__detach(r.skel);
+	end_ns = now_ns(CLOCK_MONOTONIC);
+	ring_buffer__consume(r.rb);
+	err = r.w.err;
+	if (!err)
+		err = write_trailer(&r, reason, end_ns, &nr_lost);
+	if (!err && fclose(r.out))
+		err = -errno;
+	r.out = NULL;
+	if (err) {
+		error(err, "writing %s failed: %s", o->output, strerror(-err));
+		unlink(o->output);
+		goto cleanup;
+	}
+	fprintf(stderr,
+		"lockscope: recorded %.3f s, %llu records, %.1f MB, %llu lost records%s -> %s\n",
+		(end_ns - r.start_ns) / 1e9, (unsigned long long)r.w.nr_records,
+		r.w.bytes / 1e6, (unsigned long long)nr_lost,
+		nr_lost ? " (raise -b)" : "", o->output);
+	stop_child(&r);
+	err = 0;
+cleanup:
+	if (err) {
+		discard_output(&r);
+		ls_launch_abort(&r.child);
+	}
+	ring_buffer__free(r.rb);
+	lockscope_bpf__destroy(r.skel);
+	ls_tasks_free(&r.tasks);
+	if (r.pidfd >= 0)
+		close(r.pidfd);
+	return err ? 1 : exit_status(&r);
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef LS_RECORD_H
+#define LS_RECORD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+struct record_opts {
+	const char *output;
+	double duration;	/* seconds, 0: until the workload exits or Ctrl-C */
+	__u64 buffer_size;	/* ring buffer bytes */
+	pid_t pid;		/* -p, or 0 */
+	bool verbose;
+	int argc;		/* the command after --, or 0 with -p */
+	char **argv;
+};
+
+/* Returns the process exit status lockscope should exit with. */
+int record_run(const struct record_opts *o);
+
+#endif
