@@ -226,10 +226,10 @@ static __always_inline int handle_futex_exit(__u32 sys, const struct pt_regs *re
 }
 
 /* x86-64 syscall numbers of the futex family */
-#define NR_FUTEX 202
-#define NR_FUTEX_WAITV 449
-#define NR_FUTEX_WAKE 454
-#define NR_FUTEX_WAIT 455
+#define NR_FUTEX	 202
+#define NR_FUTEX_WAITV	 449
+#define NR_FUTEX_WAKE	 454
+#define NR_FUTEX_WAIT	 455
 #define NR_FUTEX_REQUEUE 456
 
 /* The futex syscall behind a number, or -1: the one test every other syscall pays. */

@@ -8,8 +8,8 @@
 #ifndef LOCKSCOPE_H
 #define LOCKSCOPE_H
 
-#define LS_COMM_LEN 16
-#define LS_WAITV_MAX 8		/* futex_waitv addresses kept per record */
+#define LS_COMM_LEN  16
+#define LS_WAITV_MAX 8 /* futex_waitv addresses kept per record */
 
 enum ls_rec_type {
 	/* written by the BPF programs */
@@ -39,30 +39,30 @@ enum ls_futex_sys {
 	LS_SYS_FUTEX_REQUEUE = 4,
 };
 
-#define LS_FUTEX_SYS(op) ((op) >> 16)
-#define LS_FUTEX_OP(sys, op) (((sys) << 16) | ((op) & 0xffff))
+#define LS_FUTEX_SYS(op)     ((op) >> 16)
+#define LS_FUTEX_OP(sys, op) (((sys) << 16) | ((op)&0xffff))
 
 /* futex(2) commands and flags (linux/futex.h) */
-#define LS_FUTEX_WAIT 0
-#define LS_FUTEX_WAKE 1
-#define LS_FUTEX_FD 2
-#define LS_FUTEX_REQUEUE 3
-#define LS_FUTEX_CMP_REQUEUE 4
-#define LS_FUTEX_WAKE_OP 5
-#define LS_FUTEX_LOCK_PI 6
-#define LS_FUTEX_UNLOCK_PI 7
-#define LS_FUTEX_TRYLOCK_PI 8
-#define LS_FUTEX_WAIT_BITSET 9
-#define LS_FUTEX_WAKE_BITSET 10
+#define LS_FUTEX_WAIT		 0
+#define LS_FUTEX_WAKE		 1
+#define LS_FUTEX_FD		 2
+#define LS_FUTEX_REQUEUE	 3
+#define LS_FUTEX_CMP_REQUEUE	 4
+#define LS_FUTEX_WAKE_OP	 5
+#define LS_FUTEX_LOCK_PI	 6
+#define LS_FUTEX_UNLOCK_PI	 7
+#define LS_FUTEX_TRYLOCK_PI	 8
+#define LS_FUTEX_WAIT_BITSET	 9
+#define LS_FUTEX_WAKE_BITSET	 10
 #define LS_FUTEX_WAIT_REQUEUE_PI 11
-#define LS_FUTEX_CMP_REQUEUE_PI 12
-#define LS_FUTEX_LOCK_PI2 13
-#define LS_FUTEX_PRIVATE_FLAG 128
-#define LS_FUTEX_CLOCK_REALTIME 256
-#define LS_FUTEX_CMD(op) ((op) & ~(LS_FUTEX_PRIVATE_FLAG | LS_FUTEX_CLOCK_REALTIME) & 0xffff)
+#define LS_FUTEX_CMP_REQUEUE_PI	 12
+#define LS_FUTEX_LOCK_PI2	 13
+#define LS_FUTEX_PRIVATE_FLAG	 128
+#define LS_FUTEX_CLOCK_REALTIME	 256
+#define LS_FUTEX_CMD(op)	 ((op) & ~(LS_FUTEX_PRIVATE_FLAG | LS_FUTEX_CLOCK_REALTIME) & 0xffff)
 
 /* ls_switch.flags */
-#define LS_SW_PREEMPT (1u << 0)
+#define LS_SW_PREEMPT	  (1u << 0)
 #define LS_SW_PREV_TRACED (1u << 1)
 #define LS_SW_NEXT_TRACED (1u << 2)
 
@@ -77,28 +77,28 @@ enum ls_futex_sys {
 
 struct ls_rec_hdr {
 	__u16 type;
-	__u16 size;	/* of the whole record, header included */
-	__u32 tid;	/* the task the record is about */
+	__u16 size; /* of the whole record, header included */
+	__u32 tid;  /* the task the record is about */
 };
 
 struct ls_futex {
 	struct ls_rec_hdr hdr;
-	__u64 ts_enter;	/* CLOCK_MONOTONIC ns; == ts_exit for waking ops */
+	__u64 ts_enter; /* CLOCK_MONOTONIC ns; == ts_exit for waking ops */
 	__u64 ts_exit;
 	__u64 uaddr;
-	__u64 uaddr2;	/* second address of WAKE_OP/REQUEUE ops, else 0 */
-	__u32 op;	/* LS_FUTEX_OP(sys, op or flags) */
-	__u32 val;	/* expected value (waits), count to wake (wakes) */
-	__s32 ret;	/* return value: 0 or -errno for waits, woken count for wakes */
-	__u32 val3;	/* bitset or requeue count, as passed */
+	__u64 uaddr2; /* second address of WAKE_OP/REQUEUE ops, else 0 */
+	__u32 op;     /* LS_FUTEX_OP(sys, op or flags) */
+	__u32 val;    /* expected value (waits), count to wake (wakes) */
+	__s32 ret;    /* return value: 0 or -errno for waits, woken count for wakes */
+	__u32 val3;   /* bitset or requeue count, as passed */
 };
 
 struct ls_futex_waitv {
 	struct ls_rec_hdr hdr;
 	__u64 ts_enter;
 	__u64 ts_exit;
-	__s32 ret;	/* index of the woken futex, or -errno */
-	__u32 nr;	/* addresses named by the call (uaddr holds the first LS_WAITV_MAX) */
+	__s32 ret; /* index of the woken futex, or -errno */
+	__u32 nr;  /* addresses named by the call (uaddr holds the first LS_WAITV_MAX) */
 	__u64 uaddr[LS_WAITV_MAX];
 };
 
@@ -106,17 +106,17 @@ struct ls_switch {
 	struct ls_rec_hdr hdr; /* tid: the task switched out */
 	__u64 ts;
 	__u32 next_tid;
-	__u32 prev_state;	/* as the sched_switch tracepoint reports it */
-	__u32 prev_nvcsw;	/* prev's kernel counters after this switch (low 32 bits) */
+	__u32 prev_state; /* as the sched_switch tracepoint reports it */
+	__u32 prev_nvcsw; /* prev's kernel counters after this switch (low 32 bits) */
 	__u32 prev_nivcsw;
 	__u32 cpu;
-	__u32 flags;		/* LS_SW_* */
+	__u32 flags; /* LS_SW_* */
 };
 
 struct ls_wakeup {
 	struct ls_rec_hdr hdr; /* tid: the task woken */
 	__u64 ts;
-	__u32 waker_tid;	/* the task running the wakeup (0: idle or interrupt) */
+	__u32 waker_tid; /* the task running the wakeup (0: idle or interrupt) */
 	__u32 target_cpu;
 };
 
@@ -126,7 +126,7 @@ struct ls_task_new {
 	__u32 tgid;
 	__u32 parent_tid;
 	__u32 parent_tgid;
-	__u32 flags;		/* LS_TASK_* */
+	__u32 flags; /* LS_TASK_* */
 	char comm[LS_COMM_LEN];
 };
 
@@ -134,7 +134,7 @@ struct ls_exec {
 	struct ls_rec_hdr hdr;
 	__u64 ts;
 	__u32 tgid;
-	__u32 old_tid;		/* a non-leader thread that execs takes the leader's tid */
+	__u32 old_tid; /* a non-leader thread that execs takes the leader's tid */
 	char comm[LS_COMM_LEN];
 };
 
@@ -142,8 +142,8 @@ struct ls_exit {
 	struct ls_rec_hdr hdr;
 	__u64 ts;
 	__u32 tgid;
-	__u32 exit_code;	/* wait(2) status: (code << 8) or the signal */
-	__u32 flags;		/* LS_EXIT_* */
+	__u32 exit_code; /* wait(2) status: (code << 8) or the signal */
+	__u32 flags;	 /* LS_EXIT_* */
 	__u32 pad;
 	char comm[LS_COMM_LEN];
 };

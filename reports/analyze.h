@@ -13,11 +13,11 @@
 #include "trace.h"
 
 enum ls_outcome {
-	LS_OUT_WOKEN,	  /* 0 */
-	LS_OUT_TIMEDOUT,  /* ETIMEDOUT */
-	LS_OUT_NOBLOCK,	  /* EAGAIN: the value had changed, no sleep */
-	LS_OUT_INTR,	  /* EINTR */
-	LS_OUT_ERROR,	  /* anything else */
+	LS_OUT_WOKEN,	 /* 0 */
+	LS_OUT_TIMEDOUT, /* ETIMEDOUT */
+	LS_OUT_NOBLOCK,	 /* EAGAIN: the value had changed, no sleep */
+	LS_OUT_INTR,	 /* EINTR */
+	LS_OUT_ERROR,	 /* anything else */
 	LS_OUT_NR,
 };
 
@@ -28,10 +28,10 @@ struct ls_thread {
 	__u64 start; /* lifetime, clipped to the window */
 	__u64 end;   /* 0 while alive */
 	__u64 oncpu_ns;
-	__u64 run_since;     /* valid while running */
-	__u64 vol_switches;  /* as the kernel counts them: nvcsw */
+	__u64 run_since;      /* valid while running */
+	__u64 vol_switches;   /* as the kernel counts them: nvcsw */
 	__u64 invol_switches; /* nivcsw */
-	__u32 nvcsw, nivcsw; /* the kernel's counters at the last switch out */
+	__u32 nvcsw, nivcsw;  /* the kernel's counters at the last switch out */
 	bool counters_known;
 	bool running;
 	bool state_known; /* a switch has told whether it runs */
@@ -47,12 +47,12 @@ struct ls_lock_key {
 
 struct ls_lock {
 	struct ls_lock_key key;
-	__u64 waits;	/* every wait, whatever its outcome */
-	__u64 blocked;	/* woken, timed out or interrupted */
-	__u64 wait_ns;	/* total time of the blocked waits */
+	__u64 waits;   /* every wait, whatever its outcome */
+	__u64 blocked; /* woken, timed out or interrupted */
+	__u64 wait_ns; /* total time of the blocked waits */
 	__u64 outcomes[LS_OUT_NR];
-	__u64 wakes;	/* waking ops naming this address */
-	__u64 woken;	/* tasks those ops reported woken */
+	__u64 wakes; /* waking ops naming this address */
+	__u64 woken; /* tasks those ops reported woken */
 };
 
 struct ls_analysis {
@@ -64,10 +64,10 @@ struct ls_analysis {
 	__u64 last_ts;		/* the latest timestamp seen, the end of a cut-short file */
 	__u64 nr_records;
 	__u64 nr_lost;
-	__u32 nr_lost_cpus;	/* CPUs that lost records */
-	bool complete;		/* the END record was read */
+	__u32 nr_lost_cpus; /* CPUs that lost records */
+	bool complete;	    /* the END record was read */
 	struct ls_end end;
-	char status[192];	/* why the file is incomplete, when it is */
+	char status[192]; /* why the file is incomplete, when it is */
 };
 
 void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr);

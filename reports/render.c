@@ -42,8 +42,7 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
 	fprintf(out, "lockscope report: %s\n", o->path ? o->path : "-");
-	fprintf(out, "  %-9s %s\n", a->hdr.mode == LS_MODE_PID ? "pid:" : "command:",
-		a->cmdline);
+	fprintf(out, "  %-9s %s\n", a->hdr.mode == LS_MODE_PID ? "pid:" : "command:", a->cmdline);
 	if (a->hdr.mode == LS_MODE_PID)
 		fprintf(out, "  %-9s %u\n", "target:", a->hdr.target_pid);
 	fprintf(out, "  %-9s %.3f s from %s\n", "window:", (a->end_ns - a->start_ns) / 1e9, when);
@@ -62,13 +61,15 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 		fputc('\n', out);
 	}
 	if (!a->complete)
-		fprintf(out, "\n  WARNING: TRUNCATED: %s.\n  The figures cover the part of the "
-			     "recording before the cut.\n",
+		fprintf(out,
+			"\n  WARNING: TRUNCATED: %s.\n  The figures cover the part of the "
+			"recording before the cut.\n",
 			a->status);
 	if (a->nr_lost)
-		fprintf(out, "\n  WARNING: %llu records were LOST on %u CPU(s): the ring buffer was "
-			     "full.\n  Switch counts, on-CPU times and wait totals may be low; record "
-			     "again with a larger -b.\n",
+		fprintf(out,
+			"\n  WARNING: %llu records were LOST on %u CPU(s): the ring buffer was "
+			"full.\n  Switch counts, on-CPU times and wait totals may be low; record "
+			"again with a larger -b.\n",
 			(unsigned long long)a->nr_lost, a->nr_lost_cpus);
 }
 
@@ -112,8 +113,9 @@ static void thread_row(FILE *out, const char *indent, __u32 id, const char *comm
 	char b1[32], b2[32];
 
 	fprintf(out, "  %s%-*u %-16s %12s %12s %10llu %10llu\n", indent, 10 - (int)strlen(indent),
-		id, comm, ls_fmt_duration(b1, sizeof(b1), oncpu), ls_fmt_duration(b2, sizeof(b2), life),
-		(unsigned long long)vol, (unsigned long long)invol);
+		id, comm, ls_fmt_duration(b1, sizeof(b1), oncpu),
+		ls_fmt_duration(b2, sizeof(b2), life), (unsigned long long)vol,
+		(unsigned long long)invol);
 }
 
 static void render_threads(FILE *out, const struct ls_analysis *a)
@@ -123,8 +125,8 @@ static void render_threads(FILE *out, const struct ls_analysis *a)
 
 	fprintf(out, "\nPROCESSES AND THREADS (on-CPU time; context switches as the kernel counts "
 		     "them)\n");
-	fprintf(out, "  %-10s %-16s %12s %12s %10s %10s\n", "PID/TID", "COMM", "ON-CPU",
-		"LIFETIME", "VOLUNTARY", "INVOLUNT.");
+	fprintf(out, "  %-10s %-16s %12s %12s %10s %10s\n", "PID/TID", "COMM", "ON-CPU", "LIFETIME",
+		"VOLUNTARY", "INVOLUNT.");
 	if (!v)
 		return;
 	for (size_t i = 0; i < n;) {

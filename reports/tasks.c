@@ -6,7 +6,8 @@
 
 void ls_tasks_init(struct ls_tasks *t)
 {
-	ls_htab_init(&t->h, sizeof(struct ls_task), offsetof(struct ls_task, hdr.tid), sizeof(__u32));
+	ls_htab_init(&t->h, sizeof(struct ls_task), offsetof(struct ls_task, hdr.tid),
+		     sizeof(__u32));
 }
 
 void ls_tasks_free(struct ls_tasks *t)
@@ -58,7 +59,8 @@ int ls_tasks_update(struct ls_tasks *t, const struct ls_rec_hdr *rec)
 			return -ENOMEM;
 		task->ts_start = e->ts;
 		task->tgid = e->tgid;
-		task->ppid = e->flags & LS_TASK_THREAD ? (parent ? parent->ppid : 0) : e->parent_tgid;
+		task->ppid =
+			e->flags & LS_TASK_THREAD ? (parent ? parent->ppid : 0) : e->parent_tgid;
 		memcpy(task->comm, e->comm, LS_COMM_LEN);
 		return 0;
 	}

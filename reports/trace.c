@@ -152,7 +152,8 @@ int ls_reader_open(struct ls_reader *r, FILE *f)
 	if (r->hdr.version > LS_TRACE_VERSION) {
 		snprintf(r->err, sizeof(r->err),
 			 "trace format version %u is newer than this lockscope reads (%u): "
-			 "use a newer lockscope", r->hdr.version, LS_TRACE_VERSION);
+			 "use a newer lockscope",
+			 r->hdr.version, LS_TRACE_VERSION);
 		return -1;
 	}
 	if (r->hdr.version == 0 || r->hdr.header_size < sizeof(r->hdr) ||
@@ -208,8 +209,8 @@ static enum ls_read_status check_record(struct ls_reader *r, struct ls_rec_hdr *
 
 		if (fx->ts_exit < fx->ts_enter)
 			return corrupt(r, "wait ends before it starts", h->type, h->size);
-	} else if (h->type == LS_REC_TASK || h->type == LS_REC_TASK_NEW ||
-		   h->type == LS_REC_EXEC || h->type == LS_REC_EXIT) {
+	} else if (h->type == LS_REC_TASK || h->type == LS_REC_TASK_NEW || h->type == LS_REC_EXEC ||
+		   h->type == LS_REC_EXIT) {
 		/* comm is the last field of each of these: make sure it is terminated */
 		((char *)h)[ls_rec_min_size(h->type) - 1] = '\0';
 	}

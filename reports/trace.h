@@ -11,12 +11,12 @@
 #include <linux/types.h>
 #include "lockscope.h"
 
-#define LS_TRACE_MAGIC "LOCKSCOP"
+#define LS_TRACE_MAGIC	 "LOCKSCOP"
 #define LS_TRACE_VERSION 1
-#define LS_BYTE_ORDER 0x01020304u
-#define LS_REC_MAX_SIZE 65535u
-#define LS_CMDLINE_MAX 4096u
-#define LS_CPUS_MAX 4096u
+#define LS_BYTE_ORDER	 0x01020304u
+#define LS_REC_MAX_SIZE	 65535u
+#define LS_CMDLINE_MAX	 4096u
+#define LS_CPUS_MAX	 4096u
 
 enum ls_mode {
 	LS_MODE_LAUNCH = 1, /* record -- CMD */
@@ -36,12 +36,12 @@ struct ls_file_header {
 	__u32 byte_order;
 	__u32 nr_cpus;
 	__u32 page_size;
-	__u32 clock_id;		/* CLOCK_MONOTONIC: the clock of every timestamp */
-	__u64 start_mono_ns;	/* the window's start: every probe attached */
-	__u64 start_real_ns;	/* the same instant in CLOCK_REALTIME */
-	__u32 mode;		/* enum ls_mode */
-	__u32 target_pid;	/* -p PID, or the launched command's pid */
-	char kernel[80];	/* uname -r */
+	__u32 clock_id;	     /* CLOCK_MONOTONIC: the clock of every timestamp */
+	__u64 start_mono_ns; /* the window's start: every probe attached */
+	__u64 start_real_ns; /* the same instant in CLOCK_REALTIME */
+	__u32 mode;	     /* enum ls_mode */
+	__u32 target_pid;    /* -p PID, or the launched command's pid */
+	char kernel[80];     /* uname -r */
 	char tool_version[32];
 };
 
@@ -53,18 +53,18 @@ struct ls_cmdline {
 
 /* ls_task.flags */
 #define LS_TASK_AT_START (1u << 0) /* alive when the window opened */
-#define LS_TASK_EXITED (1u << 1)   /* exited inside the window */
-#define LS_TASK_FINAL (1u << 2)	   /* part of the task table written at the end */
+#define LS_TASK_EXITED	 (1u << 1) /* exited inside the window */
+#define LS_TASK_FINAL	 (1u << 2) /* part of the task table written at the end */
 #define LS_TASK_RUNNABLE (1u << 3) /* AT_START: it was running or runnable then */
 
 /* LS_REC_TASK: a task alive at the start, or (LS_TASK_FINAL) one row of the final task table */
 struct ls_task {
 	struct ls_rec_hdr hdr;
-	__u64 ts_start;		/* when it was first seen (the window's start for AT_START) */
-	__u64 ts_end;		/* exit time, 0 if alive at the end */
+	__u64 ts_start; /* when it was first seen (the window's start for AT_START) */
+	__u64 ts_end;	/* exit time, 0 if alive at the end */
 	__u32 tgid;
-	__u32 ppid;		/* parent process */
-	__u32 exit_code;	/* wait(2) status, when EXITED */
+	__u32 ppid;	 /* parent process */
+	__u32 exit_code; /* wait(2) status, when EXITED */
 	__u32 flags;
 	char comm[LS_COMM_LEN];
 };
@@ -80,11 +80,11 @@ struct ls_lost {
 /* LS_REC_END: the last record of a complete file */
 struct ls_end {
 	struct ls_rec_hdr hdr;
-	__u64 end_mono_ns;	/* the window's end */
-	__u64 nr_records;	/* records before this one, header excluded */
+	__u64 end_mono_ns; /* the window's end */
+	__u64 nr_records;  /* records before this one, header excluded */
 	__u64 nr_lost;
-	__u32 stop_reason;	/* enum ls_stop_reason */
-	__s32 exit_status;	/* launched command's wait(2) status, -1 if unknown */
+	__u32 stop_reason; /* enum ls_stop_reason */
+	__s32 exit_status; /* launched command's wait(2) status, -1 if unknown */
 };
 
 /* Writing */

@@ -15,8 +15,10 @@
 
 static struct ls_analysis *start(void)
 {
-	struct ls_file_header h = { .version = LS_TRACE_VERSION, .start_mono_ns = T0,
-				    .mode = LS_MODE_LAUNCH, .nr_cpus = 2 };
+	struct ls_file_header h = { .version = LS_TRACE_VERSION,
+				    .start_mono_ns = T0,
+				    .mode = LS_MODE_LAUNCH,
+				    .nr_cpus = 2 };
 	struct ls_analysis *a = malloc(sizeof(*a));
 
 	ls_analysis_init(a, &h);
@@ -37,8 +39,9 @@ static void feed(struct ls_analysis *a, const void *rec)
 
 static void task_new(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 ts)
 {
-	struct ls_task_new e = { { LS_REC_TASK_NEW, sizeof(e), tid }, ts, tgid, tgid, tgid,
-				 LS_TASK_THREAD, "worker" };
+	struct ls_task_new e = {
+		{ LS_REC_TASK_NEW, sizeof(e), tid }, ts, tgid, tgid, tgid, LS_TASK_THREAD, "worker"
+	};
 
 	feed(a, &e);
 }
@@ -46,8 +49,10 @@ static void task_new(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 ts)
 static void sw(struct ls_analysis *a, __u64 ts, __u32 prev, __u32 next, __u32 state, bool preempt,
 	       __u32 nvcsw, __u32 nivcsw)
 {
-	struct ls_switch e = { { LS_REC_SWITCH, sizeof(e), prev }, ts, next, state, nvcsw, nivcsw,
-			       0, (preempt ? LS_SW_PREEMPT : 0) };
+	struct ls_switch e = {
+		{ LS_REC_SWITCH, sizeof(e), prev }, ts, next, state, nvcsw, nivcsw, 0,
+		(preempt ? LS_SW_PREEMPT : 0)
+	};
 
 	e.flags |= prev ? LS_SW_PREV_TRACED : 0;
 	e.flags |= next ? LS_SW_NEXT_TRACED : 0;
@@ -57,9 +62,15 @@ static void sw(struct ls_analysis *a, __u64 ts, __u32 prev, __u32 next, __u32 st
 static void wait_rec(struct ls_analysis *a, __u32 tid, __u64 uaddr, __u64 enter, __u64 exit,
 		     __s32 ret)
 {
-	struct ls_futex e = { { LS_REC_FUTEX_WAIT, sizeof(e), tid }, enter, exit, uaddr, 0,
+	struct ls_futex e = { { LS_REC_FUTEX_WAIT, sizeof(e), tid },
+			      enter,
+			      exit,
+			      uaddr,
+			      0,
 			      LS_FUTEX_OP(LS_SYS_FUTEX, LS_FUTEX_WAIT | LS_FUTEX_PRIVATE_FLAG),
-			      2, ret, 0 };
+			      2,
+			      ret,
+			      0 };
 
 	feed(a, &e);
 }
@@ -88,10 +99,10 @@ static void test_ping_pong_oncpu(void **state)
 
 	task_new(a, 11, 10, T0 + 10 * US);
 	task_new(a, 12, 10, T0 + 20 * US);
-	sw(a, T0 + 100 * US, 0, 11, 0, false, 0, 0);	 /* 11 runs */
-	sw(a, T0 + 300 * US, 11, 12, 1, false, 1, 0);	 /* 11 sleeps (vol), 12 runs */
-	sw(a, T0 + 350 * US, 12, 11, 0, true, 0, 1);	 /* 12 preempted (invol) */
-	sw(a, T0 + 450 * US, 11, 0, 1, false, 2, 0);	 /* 11 sleeps */
+	sw(a, T0 + 100 * US, 0, 11, 0, false, 0, 0);  /* 11 runs */
+	sw(a, T0 + 300 * US, 11, 12, 1, false, 1, 0); /* 11 sleeps (vol), 12 runs */
+	sw(a, T0 + 350 * US, 12, 11, 0, true, 0, 1);  /* 12 preempted (invol) */
+	sw(a, T0 + 450 * US, 11, 0, 1, false, 2, 0);  /* 11 sleeps */
 	finish(a, T0 + 1000 * US);
 
 	assert_int_equal(thread(a, 11)->oncpu_ns, 300 * US);
@@ -134,10 +145,11 @@ static void test_switch_counters_decide(void **state)
 static void test_thread_found_running(void **state)
 {
 	struct ls_analysis *a = start();
-	struct ls_task t = { { LS_REC_TASK, sizeof(t), 31 }, T0, 0, 30, 1, 0,
+	struct ls_task t = { { LS_REC_TASK, sizeof(t), 31 },	  T0,	 0, 30, 1, 0,
 			     LS_TASK_AT_START | LS_TASK_RUNNABLE, "spin" };
-	struct ls_task u = { { LS_REC_TASK, sizeof(u), 32 }, T0, 0, 30, 1, 0,
-			     LS_TASK_AT_START, "idle" };
+	struct ls_task u = {
+		{ LS_REC_TASK, sizeof(u), 32 }, T0, 0, 30, 1, 0, LS_TASK_AT_START, "idle"
+	};
 
 	feed(a, &t);
 	feed(a, &u);

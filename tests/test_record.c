@@ -61,7 +61,8 @@ static struct proc_sum process_sum(const struct ls_analysis *a, __u32 tgid)
 	return s;
 }
 
-static void check_close(const char *what, long long got, long long want, long long floor, double pct)
+static void check_close(const char *what, long long got, long long want, long long floor,
+			double pct)
 {
 	print_message("  %-28s recorded %10lld   workload %10lld\n", what, got, want);
 	assert_true(within(got, want, floor, pct));
@@ -93,9 +94,14 @@ static void check_words(const struct ls_analysis *a, __u32 tgid, const char *tru
 
 static void test_launch_matches_ground_truth(void **state)
 {
-	char *argv[] = { LOCKSCOPE, "record", "-o", (char *)path("pp.data"), "--",
-			 WORKLOAD("pingpong"), "--threads", "3", "--rounds", "3000",
-			 "--spin-ms", "150", "--truth", (char *)path("pp.json"), NULL };
+	char *argv[] = { LOCKSCOPE,   "record",
+			 "-o",	      (char *)path("pp.data"),
+			 "--",	      WORKLOAD("pingpong"),
+			 "--threads", "3",
+			 "--rounds",  "3000",
+			 "--spin-ms", "150",
+			 "--truth",   (char *)path("pp.json"),
+			 NULL };
 	struct ls_analysis a;
 	struct proc_sum s;
 	const char *truth;
@@ -119,8 +125,18 @@ static void test_launch_matches_ground_truth(void **state)
 
 static void test_attach_sees_later_threads(void **state)
 {
-	char *wl[] = { WORKLOAD("pingpong"), "--threads", "3", "--rounds", "1000", "--spin-ms", "0",
-		       "--delay-ms", "500", "--truth", (char *)path("p.json"), NULL };
+	char *wl[] = { WORKLOAD("pingpong"),
+		       "--threads",
+		       "3",
+		       "--rounds",
+		       "1000",
+		       "--spin-ms",
+		       "0",
+		       "--delay-ms",
+		       "500",
+		       "--truth",
+		       (char *)path("p.json"),
+		       NULL };
 	char pidbuf[16];
 	char *rec[] = { LOCKSCOPE, "record", "-o", (char *)path("p.data"), "-p", pidbuf, NULL };
 	struct ls_analysis a;
@@ -146,8 +162,9 @@ static void test_attach_sees_later_threads(void **state)
 
 static void test_runs_as_sudo_user(void **state)
 {
-	char *argv[] = { LOCKSCOPE, "record", "-o", (char *)path("u.data"), "--", "/bin/sh", "-c",
-			 "id -u; id -g; id -G", NULL };
+	char *argv[] = { LOCKSCOPE, "record",  "-o", (char *)path("u.data"),
+			 "--",	    "/bin/sh", "-c", "id -u; id -g; id -G",
+			 NULL };
 	char *env[] = { "SUDO_UID=65534", "SUDO_GID=65534", NULL };
 	struct stat st;
 	const char *out;
@@ -175,15 +192,18 @@ static void expect_error(char *const argv[], char *const env[], int run_as, cons
 
 static void test_errors(void **state)
 {
-	char *no_pid[] = { LOCKSCOPE, "record", "-o", (char *)path("e.data"), "-p", "999999999",
-			   NULL };
+	char *no_pid[] = { LOCKSCOPE, "record",	   "-o", (char *)path("e.data"),
+			   "-p",      "999999999", NULL };
 	char *kthread[] = { LOCKSCOPE, "record", "-o", (char *)path("e.data"), "-p", "2", NULL };
-	char *no_exec[] = { LOCKSCOPE, "record", "-o", (char *)path("e.data"), "--",
-			    "/nonexistent/program", NULL };
-	char *no_dir[] = { LOCKSCOPE, "record", "-o", "/nonexistent-dir/x.data", "--", "/bin/true",
-			   NULL };
-	char *plain[] = { LOCKSCOPE, "record", "-o", (char *)path("e.data"), "--", "/bin/true",
-			  NULL };
+	char *no_exec[] = { LOCKSCOPE, "record",
+			    "-o",      (char *)path("e.data"),
+			    "--",      "/nonexistent/program",
+			    NULL };
+	char *no_dir[] = { LOCKSCOPE, "record",	   "-o", "/nonexistent-dir/x.data",
+			   "--",      "/bin/true", NULL };
+	char *plain[] = {
+		LOCKSCOPE, "record", "-o", (char *)path("e.data"), "--", "/bin/true", NULL
+	};
 	char *no_btf[] = { "LOCKSCOPE_BTF=/nonexistent/vmlinux", NULL };
 	char *usage[] = { LOCKSCOPE, "record", NULL };
 	struct stat st;

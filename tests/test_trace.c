@@ -33,23 +33,39 @@ static struct ls_file_header test_header(void)
 /* One record of each kind the kernel writes, with every field set to something distinct. */
 static size_t sample_records(unsigned char *buf, size_t *offsets, size_t *sizes)
 {
-	struct ls_futex wait = { { LS_REC_FUTEX_WAIT, sizeof(wait), 101 }, 2000, 3000,
-				 0x7f0000001000, 0, LS_FUTEX_OP(LS_SYS_FUTEX, 128), 2, -11, 7 };
-	struct ls_futex wake = { { LS_REC_FUTEX_WAKE, sizeof(wake), 102 }, 3100, 3100,
-				 0x7f0000001000, 0x7f0000002000, LS_FUTEX_OP(LS_SYS_FUTEX, 5),
-				 1, 1, 0x04000001 };
-	struct ls_futex_waitv wv = { { LS_REC_FUTEX_WAITV, sizeof(wv), 103 }, 3200, 3300, 1, 3,
-				     { 0x10, 0x20, 0x30 } };
-	struct ls_switch sw = { { LS_REC_SWITCH, sizeof(sw), 101 }, 3400, 102, 1, 77, 5, 1,
+	struct ls_futex wait = { { LS_REC_FUTEX_WAIT, sizeof(wait), 101 },
+				 2000,
+				 3000,
+				 0x7f0000001000,
+				 0,
+				 LS_FUTEX_OP(LS_SYS_FUTEX, 128),
+				 2,
+				 -11,
+				 7 };
+	struct ls_futex wake = { { LS_REC_FUTEX_WAKE, sizeof(wake), 102 },
+				 3100,
+				 3100,
+				 0x7f0000001000,
+				 0x7f0000002000,
+				 LS_FUTEX_OP(LS_SYS_FUTEX, 5),
+				 1,
+				 1,
+				 0x04000001 };
+	struct ls_futex_waitv wv = {
+		{ LS_REC_FUTEX_WAITV, sizeof(wv), 103 }, 3200, 3300, 1, 3, { 0x10, 0x20, 0x30 }
+	};
+	struct ls_switch sw = { { LS_REC_SWITCH, sizeof(sw), 101 },   3400, 102, 1, 77, 5, 1,
 				LS_SW_PREV_TRACED | LS_SW_NEXT_TRACED };
 	struct ls_wakeup wu = { { LS_REC_WAKEUP, sizeof(wu), 101 }, 3500, 102, 0 };
 	struct ls_wakeup wn = { { LS_REC_WAKEUP_NEW, sizeof(wn), 104 }, 3600, 101, 1 };
-	struct ls_task_new tn = { { LS_REC_TASK_NEW, sizeof(tn), 104 }, 3550, 42, 101, 42,
-				  LS_TASK_THREAD, "worker" };
+	struct ls_task_new tn = {
+		{ LS_REC_TASK_NEW, sizeof(tn), 104 }, 3550, 42, 101, 42, LS_TASK_THREAD, "worker"
+	};
 	struct ls_exec ex = { { LS_REC_EXEC, sizeof(ex), 42 }, 1500, 42, 42, "python3" };
 	struct ls_exit et = { { LS_REC_EXIT, sizeof(et), 104 }, 3700, 42, 0x100, 0, 0, "worker" };
-	struct ls_task tk = { { LS_REC_TASK, sizeof(tk), 42 }, 1000, 0, 42, 1, 0,
-			      LS_TASK_AT_START, "lockscope" };
+	struct ls_task tk = {
+		{ LS_REC_TASK, sizeof(tk), 42 }, 1000, 0, 42, 1, 0, LS_TASK_AT_START, "lockscope"
+	};
 	const void *recs[] = { &tk, &ex, &wait, &wake, &wv, &sw, &wu, &tn, &wn, &et };
 	size_t off = 0;
 
@@ -143,7 +159,8 @@ static void test_every_cut(void **state)
 		assert_non_null(f);
 		if (ls_reader_open(&r, f)) {
 			assert_true(cut < sizeof(struct ls_file_header));
-			assert_non_null(strstr(r.err, cut < 8 ? "not a lockscope trace" : "cut short"));
+			assert_non_null(
+				strstr(r.err, cut < 8 ? "not a lockscope trace" : "cut short"));
 			ls_reader_close(&r);
 			fclose(f);
 			continue;
@@ -188,8 +205,8 @@ static void test_corrupt_sizes(void **state)
 
 	len = write_trace(&data, recs, offsets, sizes, &nr);
 	/* the first record after the command line */
-	first = sizeof(struct ls_file_header) + ((struct ls_rec_hdr *)(data +
-		sizeof(struct ls_file_header)))->size;
+	first = sizeof(struct ls_file_header) +
+		((struct ls_rec_hdr *)(data + sizeof(struct ls_file_header)))->size;
 	h = (struct ls_rec_hdr *)(data + first);
 
 	h->size = 4; /* smaller than a header */
@@ -222,8 +239,8 @@ static void test_random_damage(void **state)
 	for (int iter = 0; iter < 5000; iter++) {
 		memcpy(copy, data, len);
 		for (int k = 0; k < 1 + iter % 4; k++)
-			copy[sizeof(struct ls_file_header) + rand() %
-			     (len - sizeof(struct ls_file_header))] = rand();
+			copy[sizeof(struct ls_file_header) +
+			     rand() % (len - sizeof(struct ls_file_header))] = rand();
 		enum ls_read_status st = read_all(copy, len, &r);
 
 		assert_true(st == LS_READ_END || st == LS_READ_TRUNCATED || st == LS_READ_CORRUPT);
@@ -268,7 +285,10 @@ static void test_foreign_files(void **state)
 static void test_unknown_type_skipped(void **state)
 {
 	struct ls_file_header h = test_header();
-	struct { struct ls_rec_hdr hdr; __u64 x[3]; } future = { { 60, sizeof(future), 9 }, {} };
+	struct {
+		struct ls_rec_hdr hdr;
+		__u64 x[3];
+	} future = { { 60, sizeof(future), 9 }, {} };
 	struct ls_wakeup wu = { { LS_REC_WAKEUP, sizeof(wu), 5 }, 77, 6, 0 };
 	struct ls_end end = { .end_mono_ns = 100 };
 	const struct ls_rec_hdr *rec;
@@ -297,12 +317,9 @@ static void test_unknown_type_skipped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_every_cut),
-		cmocka_unit_test(test_corrupt_sizes),
-		cmocka_unit_test(test_random_damage),
-		cmocka_unit_test(test_foreign_files),
-		cmocka_unit_test(test_unknown_type_skipped),
+		cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_every_cut),
+		cmocka_unit_test(test_corrupt_sizes), cmocka_unit_test(test_random_damage),
+		cmocka_unit_test(test_foreign_files), cmocka_unit_test(test_unknown_type_skipped),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

@@ -14,7 +14,7 @@
 #ifndef LS_BUILD_DIR
 #define LS_BUILD_DIR "build"
 #endif
-#define LOCKSCOPE LS_BUILD_DIR "/lockscope"
+#define LOCKSCOPE      LS_BUILD_DIR "/lockscope"
 #define WORKLOAD(name) LS_BUILD_DIR "/workloads/" name
 
 /* Why BPF tests cannot run here, or NULL when they can. */
@@ -27,7 +27,7 @@ static inline const char *bpf_unavailable(void)
 	return NULL;
 }
 
-#define SKIP_WITHOUT_BPF()                                                                        \
+#define SKIP_WITHOUT_BPF()                                                                         \
 	do {                                                                                       \
 		const char *why_ = bpf_unavailable();                                              \
 		if (why_) {                                                                        \

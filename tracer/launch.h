@@ -10,15 +10,15 @@
 #include <sys/types.h>
 
 struct ls_user {
-	bool drop;	/* run as uid/gid below rather than as ourselves */
+	bool drop; /* run as uid/gid below rather than as ourselves */
 	uid_t uid;
 	gid_t gid;
 };
 
 struct ls_launch {
 	pid_t pid;
-	int go_fd;	/* write end: one byte lets the child exec */
-	int err_fd;	/* read end: the child's errno if setup or exec fails, EOF on exec */
+	int go_fd;  /* write end: one byte lets the child exec */
+	int err_fd; /* read end: the child's errno if setup or exec fails, EOF on exec */
 };
 
 /* The invoking user from SUDO_UID/SUDO_GID; 0, or -EINVAL if they are malformed. */

@@ -27,9 +27,21 @@ static int parse_size(const char *s, __u64 *out)
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k':
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
 	}
 	if (*end || v < 4096 || v > (1ULL << 30))
 		return -ERANGE;
@@ -54,8 +66,10 @@ static const char record_doc[] =
 	"command's. Needs root, or CAP_BPF and CAP_PERFMON.\v";
 
 static const struct argp_option record_options[] = {
-	{ "output", 'o', "FILE", 0, "Trace file (default lockscope.data; an existing one "
-				    "becomes FILE.old)", 0 },
+	{ "output", 'o', "FILE", 0,
+	  "Trace file (default lockscope.data; an existing one "
+	  "becomes FILE.old)",
+	  0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
 	{ "buffer-size", 'b', "SIZE", 0, "Ring buffer size, e.g. 64M (default 16M)", 0 },
 	{ "pid", 'p', "PID", 0, "Attach to a running process and what it forks later", 0 },
@@ -76,7 +90,8 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		errno = 0;
 		o->duration = strtod(arg, &end);
 		if (errno || *end || !(o->duration > 0))
-			argp_error(state, "invalid duration '%s': give seconds, e.g. 5 or 0.5", arg);
+			argp_error(state, "invalid duration '%s': give seconds, e.g. 5 or 0.5",
+				   arg);
 		break;
 	case 'b':
 		if (parse_size(arg, &o->buffer_size))
@@ -111,7 +126,9 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 
 static int cmd_record(int argc, char **argv)
 {
-	static const struct argp argp = { .options = record_options, .parser = record_parse, .doc = record_doc };
+	static const struct argp argp = { .options = record_options,
+					  .parser = record_parse,
+					  .doc = record_doc };
 	struct record_opts o = { .output = DEFAULT_OUTPUT, .buffer_size = DEFAULT_BUFFER };
 
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &o))
@@ -168,7 +185,9 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 
 static int cmd_report(int argc, char **argv)
 {
-	static const struct argp argp = { .options = report_options, .parser = report_parse, .doc = report_doc };
+	static const struct argp argp = { .options = report_options,
+					  .parser = report_parse,
+					  .doc = report_doc };
 	struct report_opts o = { .input = DEFAULT_OUTPUT, .top = 10 };
 	struct ls_render_opts ro;
 	struct ls_analysis a;
@@ -180,7 +199,8 @@ static int cmd_report(int argc, char **argv)
 		return 2;
 	f = fopen(o.input, "re");
 	if (!f) {
-		fprintf(stderr, "lockscope report: cannot open %s: %s%s\n", o.input, strerror(errno),
+		fprintf(stderr, "lockscope report: cannot open %s: %s%s\n", o.input,
+			strerror(errno),
 			errno == ENOENT ? " (record one with: sudo lockscope record -- CMD)" : "");
 		return 1;
 	}

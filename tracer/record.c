@@ -110,8 +110,10 @@ static int check_privileges(void)
 	if ((data[1].effective & need) != need)
 		return error(-EPERM, "needs root, or CAP_BPF and CAP_PERFMON: run it with sudo");
 	if (access(btf_path(), R_OK))
-		return error(-ENOTSUP, "this kernel has no BTF (%s): lockscope needs Linux >= 5.18 "
-			     "built with CONFIG_DEBUG_INFO_BTF=y", btf_path());
+		return error(-ENOTSUP,
+			     "this kernel has no BTF (%s): lockscope needs Linux >= 5.18 "
+			     "built with CONFIG_DEBUG_INFO_BTF=y",
+			     btf_path());
 	return 0;
 }
 
@@ -155,8 +157,8 @@ static int open_output(struct recorder *r)
 		return error(-ENAMETOOLONG, "output path too long: %s", path);
 	if (!lstat(path, &st)) {
 		if (!S_ISREG(st.st_mode))
-			return error(-EEXIST, "%s exists and is not a regular file: not replacing it",
-				     path);
+			return error(-EEXIST,
+				     "%s exists and is not a regular file: not replacing it", path);
 		if (rename(path, r->old_path))
 			return error(-errno, "cannot rename %s to %s: %s", path, r->old_path,
 				     strerror(errno));
@@ -608,9 +610,8 @@ int record_run(const struct record_opts *o)
 	}
 	fprintf(stderr,
 		"lockscope: recorded %.3f s, %llu records, %.1f MB, %llu lost records%s -> %s\n",
-		(end_ns - r.start_ns) / 1e9, (unsigned long long)r.w.nr_records,
-		r.w.bytes / 1e6, (unsigned long long)nr_lost,
-		nr_lost ? " (raise -b)" : "", o->output);
+		(end_ns - r.start_ns) / 1e9, (unsigned long long)r.w.nr_records, r.w.bytes / 1e6,
+		(unsigned long long)nr_lost, nr_lost ? " (raise -b)" : "", o->output);
 	stop_child(&r);
 	err = 0;
 cleanup:

@@ -8,11 +8,11 @@
 
 struct record_opts {
 	const char *output;
-	double duration;	/* seconds, 0: until the workload exits or Ctrl-C */
-	__u64 buffer_size;	/* ring buffer bytes */
-	pid_t pid;		/* -p, or 0 */
+	double duration;   /* seconds, 0: until the workload exits or Ctrl-C */
+	__u64 buffer_size; /* ring buffer bytes */
+	pid_t pid;	   /* -p, or 0 */
 	bool verbose;
-	int argc;		/* the command after --, or 0 with -p */
+	int argc; /* the command after --, or 0 with -p */
 	char **argv;
 };
 

@@ -21,8 +21,8 @@
 
 struct word {
 	_Atomic int token;
-	unsigned long blocked;	/* waits that slept: woken, timed out, interrupted */
-	unsigned long noblock;	/* EAGAIN */
+	unsigned long blocked; /* waits that slept: woken, timed out, interrupted */
+	unsigned long noblock; /* EAGAIN */
 	unsigned long long wait_ns;
 } __attribute__((aligned(64)));
 
@@ -131,8 +131,9 @@ int main(int argc, char **argv)
 		truth_write_process(f, &start);
 		fprintf(f, ",\n  \"threads\": %d", nr_threads);
 		for (int i = 0; i < nr_threads; i++)
-			fprintf(f, ",\n  \"word%d_addr\": %llu, \"word%d_blocked\": %lu, "
-				   "\"word%d_noblock\": %lu, \"word%d_wait_ns\": %llu",
+			fprintf(f,
+				",\n  \"word%d_addr\": %llu, \"word%d_blocked\": %lu, "
+				"\"word%d_noblock\": %lu, \"word%d_wait_ns\": %llu",
 				i, (unsigned long long)(unsigned long)&ring[i].token, i,
 				ring[i].blocked, i, ring[i].noblock, i, ring[i].wait_ns);
 		fprintf(f, "\n}\n");

@@ -35,11 +35,13 @@ static inline void truth_write_process(FILE *f, const struct truth_start *s)
 	getrusage(RUSAGE_SELF, &ru);
 	fprintf(f, "{\n  \"wall_ns\": %llu,\n  \"cpu_ns\": %llu,\n", wall,
 		(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec - s->ru.ru_utime.tv_sec -
-		 s->ru.ru_stime.tv_sec) * 1000000000ULL +
+		 s->ru.ru_stime.tv_sec) *
+				1000000000ULL +
 			(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec - s->ru.ru_utime.tv_usec -
-			 s->ru.ru_stime.tv_usec) * 1000LL);
-	fprintf(f, "  \"vol_switches\": %ld,\n  \"invol_switches\": %ld", ru.ru_nvcsw - s->ru.ru_nvcsw,
-		ru.ru_nivcsw - s->ru.ru_nivcsw);
+			 s->ru.ru_stime.tv_usec) *
+				1000LL);
+	fprintf(f, "  \"vol_switches\": %ld,\n  \"invol_switches\": %ld",
+		ru.ru_nvcsw - s->ru.ru_nvcsw, ru.ru_nivcsw - s->ru.ru_nivcsw);
 }
 
 #endif
