@@ -34,7 +34,7 @@ WORKLOADS := $(patsubst workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard workloads
 BIN := $(OUTPUT)/lockscope
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install deps check-deps test tests format workloads
+.PHONY: all clean install deps check-deps test tests format workloads demo
 
 all: $(BIN) workloads
 
@@ -83,6 +83,15 @@ tests: $(TESTS)
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory all tests
 	$(Q)tests/run-tests $(TESTS)
+
+# The README's main command: build, trace the bundled workloads, print the reports.
+DEMO_DIR ?= $(OUTPUT)/demo
+demo: check-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)mkdir -p $(DEMO_DIR)
+	$(Q)$(BIN) record -o $(DEMO_DIR)/pingpong.data -- $(OUTPUT)/workloads/pingpong \
+		--threads 3 --rounds 3000 --spin-ms 200
+	$(Q)$(BIN) report $(DEMO_DIR)/pingpong.data
 
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/lockscope

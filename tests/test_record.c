@@ -179,6 +179,42 @@ static void test_runs_as_sudo_user(void **state)
 	assert_int_equal(st.st_gid, 65534);
 }
 
+/* -d stops the recording and the command; the file is complete and says why it stopped. */
+static void test_duration_stops(void **state)
+{
+	char *argv[] = { LOCKSCOPE, "record", "-d", "0.3", "-o", (char *)path("d.data"), "--",
+			 "/bin/sleep", "10", NULL };
+	struct ls_analysis a;
+
+	SKIP_WITHOUT_BPF();
+	assert_int_equal(run(argv, path("d.out"), NULL), 128 + SIGTERM);
+	analyze(path("d.data"), &a);
+	assert_int_equal(a.end.stop_reason, LS_STOP_DURATION);
+	print_message("  window %.3f s\n", (a.end_ns - a.start_ns) / 1e9);
+	assert_true(a.end_ns - a.start_ns >= 300000000ULL);
+	assert_true(a.end_ns - a.start_ns < 1000000000ULL);
+	ls_analysis_free(&a);
+}
+
+/* The first SIGINT stops cleanly: a complete file. */
+static void test_sigint_stops_cleanly(void **state)
+{
+	char *argv[] = { LOCKSCOPE, "record", "-o", (char *)path("i.data"), "--", "/bin/sleep", "10",
+			 NULL };
+	struct ls_analysis a;
+	pid_t pid;
+
+	SKIP_WITHOUT_BPF();
+	pid = spawn(argv, path("i.out"), NULL, -1);
+	usleep(500 * 1000);
+	kill(pid, SIGINT);
+	assert_int_equal(wait_exit(pid), 128 + SIGTERM); /* the command, stopped in turn */
+	analyze(path("i.data"), &a);
+	assert_int_equal(a.end.stop_reason, LS_STOP_SIGNAL);
+	assert_non_null(strstr(slurp(path("i.out")), "lockscope: recorded"));
+	ls_analysis_free(&a);
+}
+
 static void expect_error(char *const argv[], char *const env[], int run_as, const char *message)
 {
 	const char *out;
@@ -245,6 +281,8 @@ int main(void)
 		cmocka_unit_test(test_launch_matches_ground_truth),
 		cmocka_unit_test(test_attach_sees_later_threads),
 		cmocka_unit_test(test_runs_as_sudo_user),
+		cmocka_unit_test(test_duration_stops),
+		cmocka_unit_test(test_sigint_stops_cleanly),
 		cmocka_unit_test(test_errors),
 	};
 
