@@ -33,17 +33,22 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-struct wait_start {
-	__u64 ts;
+/* The futex call a traced thread is in, from sys_enter to sys_exit. */
+struct in_futex {
+	__u64 ts;    /* entry time */
+	__u64 uaddr; /* first address */
+	__u32 kind;  /* IN_NONE, IN_WAIT, IN_WAKE */
+	__u32 pad;
 };
 
-/* entry time of the futex wait a traced thread is in; 0 when none */
+enum { IN_NONE, IN_WAIT, IN_WAKE };
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct wait_start);
-} waits SEC(".maps");
+	__type(value, struct in_futex);
+} in_futex SEC(".maps");
 
 static __always_inline bool tgid_traced(__u32 tgid)
 {
@@ -96,38 +101,49 @@ static __always_inline bool futex_cmd_wakes(__u32 cmd)
 	return false;
 }
 
-static __always_inline bool op_waits(__u32 sys, const struct pt_regs *regs)
+/* IN_WAIT, IN_WAKE, or IN_NONE for ops lockscope does not record */
+static __always_inline __u32 op_kind(__u32 sys, const struct pt_regs *regs)
 {
-	if (sys == LS_SYS_FUTEX)
-		return futex_cmd_waits(LS_FUTEX_CMD((__u32)regs->si));
-	return sys == LS_SYS_FUTEX_WAIT || sys == LS_SYS_FUTEX_WAITV;
+	__u32 cmd;
+
+	switch (sys) {
+	case LS_SYS_FUTEX:
+		cmd = LS_FUTEX_CMD((__u32)regs->si);
+		return futex_cmd_waits(cmd) ? IN_WAIT : futex_cmd_wakes(cmd) ? IN_WAKE : IN_NONE;
+	case LS_SYS_FUTEX_WAIT:
+	case LS_SYS_FUTEX_WAITV:
+		return IN_WAIT;
+	}
+	return IN_WAKE;
 }
 
-static __always_inline int wait_enter(__u32 sys, const struct pt_regs *regs)
+/* First address a call names: futex_requeue and futex_waitv pass an array of futex_waitv. */
+static __always_inline __u64 first_uaddr(__u32 sys, const struct pt_regs *regs)
 {
-	struct wait_start *ws;
+	__u64 di = regs->di, uaddr = 0;
 
-	if (!op_waits(sys, regs) || !tgid_traced(bpf_get_current_pid_tgid() >> 32))
+	if (sys != LS_SYS_FUTEX_REQUEUE && sys != LS_SYS_FUTEX_WAITV)
+		return di;
+	bpf_probe_read_user(&uaddr, sizeof(uaddr), &((struct futex_waitv *)di)->uaddr);
+	return uaddr;
+}
+
+/* Remember the call, so that a switch can tell a lock wait and a wakeup its waker's lock. */
+static __always_inline int futex_enter(__u32 sys, const struct pt_regs *regs)
+{
+	__u32 kind = op_kind(sys, regs);
+	struct in_futex *f;
+
+	if (kind == IN_NONE || !tgid_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	ws = bpf_task_storage_get(&waits, bpf_get_current_task_btf(), NULL,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (ws)
-		ws->ts = bpf_ktime_get_ns();
+	f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!f)
+		return 0;
+	f->ts = bpf_ktime_get_ns();
+	f->uaddr = first_uaddr(sys, regs);
+	f->kind = kind;
 	return 0;
-}
-
-/* the entry time of this thread's wait, consumed; 0 if it was not traced */
-static __always_inline __u64 take_wait_start(void)
-{
-	struct wait_start *ws;
-	__u64 ts;
-
-	ws = bpf_task_storage_get(&waits, bpf_get_current_task_btf(), NULL, 0);
-	if (!ws)
-		return 0;
-	ts = ws->ts;
-	ws->ts = 0;
-	return ts;
 }
 
 static __always_inline void emit_waitv(const struct pt_regs *regs, long ret, __u64 start)
@@ -190,35 +206,30 @@ static __always_inline void futex_args(struct ls_futex *e, __u32 sys, const stru
 	}
 }
 
-static __always_inline int handle_futex_exit(__u32 sys, const struct pt_regs *regs, long ret)
+static __always_inline int futex_exit(__u32 sys, const struct pt_regs *regs, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid(), start, now;
+	struct in_futex *f;
 	struct ls_futex *e;
-	__u16 type;
+	__u64 start;
+	__u32 kind;
 
-	if (op_waits(sys, regs)) {
-		start = take_wait_start();
-		if (!start)
-			return 0;
-		if (sys == LS_SYS_FUTEX_WAITV) {
-			emit_waitv(regs, ret, start);
-			return 0;
-		}
-		type = LS_REC_FUTEX_WAIT;
-	} else {
-		if (sys == LS_SYS_FUTEX && !futex_cmd_wakes(LS_FUTEX_CMD((__u32)regs->si)))
-			return 0;
-		if (!tgid_traced(id >> 32))
-			return 0;
-		start = 0;
-		type = LS_REC_FUTEX_WAKE;
+	/* only calls seen entering by a traced thread have state */
+	f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
+	if (!f || f->kind == IN_NONE)
+		return 0;
+	kind = f->kind;
+	start = f->ts;
+	f->kind = IN_NONE;
+	if (sys == LS_SYS_FUTEX_WAITV) {
+		emit_waitv(regs, ret, start);
+		return 0;
 	}
-	e = reserve(sizeof(*e), type, (__u32)id);
+	e = reserve(sizeof(*e), kind == IN_WAIT ? LS_REC_FUTEX_WAIT : LS_REC_FUTEX_WAKE,
+		    (__u32)bpf_get_current_pid_tgid());
 	if (!e)
 		return 0;
-	now = bpf_ktime_get_ns();
-	e->ts_enter = start ? start : now;
-	e->ts_exit = now;
+	e->ts_exit = bpf_ktime_get_ns();
+	e->ts_enter = kind == IN_WAIT ? start : e->ts_exit;
 	e->ret = ret;
 	futex_args(e, sys, regs);
 	bpf_ringbuf_submit(e, 0);
@@ -256,7 +267,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
 	int sys = futex_sys(id);
 
-	return sys < 0 ? 0 : wait_enter(sys, regs);
+	return sys < 0 ? 0 : futex_enter(sys, regs);
 }
 
 /* The saved user registers still hold the arguments at exit. */
@@ -265,7 +276,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	int sys = futex_sys(regs->orig_ax);
 
-	return sys < 0 ? 0 : handle_futex_exit(sys, regs, ret);
+	return sys < 0 ? 0 : futex_exit(sys, regs, ret);
 }
 
 SEC("tp_btf/sched_switch")
@@ -290,6 +301,12 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	e->prev_nvcsw = prev->nvcsw;
 	e->prev_nivcsw = prev->nivcsw;
 	e->cpu = bpf_get_smp_processor_id();
+	if (flags & LS_SW_PREV_TRACED) {
+		struct in_futex *f = bpf_task_storage_get(&in_futex, prev, NULL, 0);
+
+		if (f && f->kind == IN_WAIT)
+			flags |= LS_SW_IN_FUTEX_WAIT;
+	}
 	e->flags = flags;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
@@ -297,6 +314,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 
 static __always_inline int wakeup(struct task_struct *p, __u16 type)
 {
+	struct in_futex *f;
 	struct ls_wakeup *e;
 
 	if (!tgid_traced(p->tgid))
@@ -307,6 +325,8 @@ static __always_inline int wakeup(struct task_struct *p, __u16 type)
 	e->ts = bpf_ktime_get_ns();
 	e->waker_tid = (__u32)bpf_get_current_pid_tgid();
 	e->target_cpu = p->wake_cpu;
+	f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
+	e->waker_uaddr = f && f->kind == IN_WAKE ? f->uaddr : 0;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -343,6 +363,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	e->parent_tid = parent->pid;
 	e->parent_tgid = ptgid;
 	e->flags = tgid == ptgid ? LS_TASK_THREAD : 0;
+	e->user_sp = BPF_CORE_READ((struct pt_regs *)bpf_task_pt_regs(child), sp);
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), child->comm);
 	bpf_ringbuf_submit(e, 0);
 	return 0;

@@ -62,9 +62,10 @@ enum ls_futex_sys {
 #define LS_FUTEX_CMD(op)	 ((op) & ~(LS_FUTEX_PRIVATE_FLAG | LS_FUTEX_CLOCK_REALTIME) & 0xffff)
 
 /* ls_switch.flags */
-#define LS_SW_PREEMPT	  (1u << 0)
-#define LS_SW_PREV_TRACED (1u << 1)
-#define LS_SW_NEXT_TRACED (1u << 2)
+#define LS_SW_PREEMPT	    (1u << 0)
+#define LS_SW_PREV_TRACED   (1u << 1)
+#define LS_SW_NEXT_TRACED   (1u << 2)
+#define LS_SW_IN_FUTEX_WAIT (1u << 3) /* prev switched out inside a futex wait */
 
 /* ls_task_new.flags */
 #define LS_TASK_THREAD (1u << 0) /* shares the parent's thread group */
@@ -118,6 +119,7 @@ struct ls_wakeup {
 	__u64 ts;
 	__u32 waker_tid; /* the task running the wakeup (0: idle or interrupt) */
 	__u32 target_cpu;
+	__u64 waker_uaddr; /* the futex the waker was waking, if it was in a waking op */
 };
 
 struct ls_task_new {
@@ -128,6 +130,7 @@ struct ls_task_new {
 	__u32 parent_tgid;
 	__u32 flags; /* LS_TASK_* */
 	char comm[LS_COMM_LEN];
+	__u64 user_sp; /* the new task's user stack pointer: names a thread's stack mapping */
 };
 
 struct ls_exec {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Writing and reading trace files (see trace.h). The reader checks every size against the file. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "trace.h"
@@ -9,8 +10,8 @@ _Static_assert(sizeof(struct ls_rec_hdr) == 8, "record header");
 _Static_assert(sizeof(struct ls_futex) == 56, "ls_futex");
 _Static_assert(sizeof(struct ls_futex_waitv) == 32 + 8 * LS_WAITV_MAX, "ls_futex_waitv");
 _Static_assert(sizeof(struct ls_switch) == 40, "ls_switch");
-_Static_assert(sizeof(struct ls_wakeup) == 24, "ls_wakeup");
-_Static_assert(sizeof(struct ls_task_new) == 48, "ls_task_new");
+_Static_assert(sizeof(struct ls_wakeup) == 32, "ls_wakeup");
+_Static_assert(sizeof(struct ls_task_new) == 56, "ls_task_new");
 _Static_assert(sizeof(struct ls_exec) == 40, "ls_exec");
 _Static_assert(sizeof(struct ls_exit) == 48, "ls_exit");
 _Static_assert(sizeof(struct ls_file_header) == 168, "ls_file_header");
@@ -20,6 +21,7 @@ _Static_assert(sizeof(struct ls_end) == 40, "ls_end");
 static const struct {
 	const char *name;
 	size_t size;
+	size_t comm; /* offset of a comm field to keep terminated, 0 if none */
 } rec_types[LS_REC_MAX] = {
 	[LS_REC_FUTEX_WAIT] = { "futex-wait", sizeof(struct ls_futex) },
 	[LS_REC_FUTEX_WAKE] = { "futex-wake", sizeof(struct ls_futex) },
@@ -27,11 +29,12 @@ static const struct {
 	[LS_REC_SWITCH] = { "switch", sizeof(struct ls_switch) },
 	[LS_REC_WAKEUP] = { "wakeup", sizeof(struct ls_wakeup) },
 	[LS_REC_WAKEUP_NEW] = { "wakeup-new", sizeof(struct ls_wakeup) },
-	[LS_REC_TASK_NEW] = { "task-new", sizeof(struct ls_task_new) },
-	[LS_REC_EXEC] = { "exec", sizeof(struct ls_exec) },
-	[LS_REC_EXIT] = { "exit", sizeof(struct ls_exit) },
+	[LS_REC_TASK_NEW] = { "task-new", sizeof(struct ls_task_new),
+			      offsetof(struct ls_task_new, comm) },
+	[LS_REC_EXEC] = { "exec", sizeof(struct ls_exec), offsetof(struct ls_exec, comm) },
+	[LS_REC_EXIT] = { "exit", sizeof(struct ls_exit), offsetof(struct ls_exit, comm) },
 	[LS_REC_CMDLINE] = { "cmdline", sizeof(struct ls_cmdline) + 1 },
-	[LS_REC_TASK] = { "task", sizeof(struct ls_task) },
+	[LS_REC_TASK] = { "task", sizeof(struct ls_task), offsetof(struct ls_task, comm) },
 	[LS_REC_LOST] = { "lost", sizeof(struct ls_lost) },
 	[LS_REC_END] = { "end", sizeof(struct ls_end) },
 };
@@ -209,10 +212,8 @@ static enum ls_read_status check_record(struct ls_reader *r, struct ls_rec_hdr *
 
 		if (fx->ts_exit < fx->ts_enter)
 			return corrupt(r, "wait ends before it starts", h->type, h->size);
-	} else if (h->type == LS_REC_TASK || h->type == LS_REC_TASK_NEW || h->type == LS_REC_EXEC ||
-		   h->type == LS_REC_EXIT) {
-		/* comm is the last field of each of these: make sure it is terminated */
-		((char *)h)[ls_rec_min_size(h->type) - 1] = '\0';
+	} else if (rec_types[h->type].comm) {
+		((char *)h)[rec_types[h->type].comm + LS_COMM_LEN - 1] = '\0';
 	}
 	return LS_READ_RECORD;
 }

@@ -39,9 +39,14 @@ static void feed(struct ls_analysis *a, const void *rec)
 
 static void task_new(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 ts)
 {
-	struct ls_task_new e = {
-		{ LS_REC_TASK_NEW, sizeof(e), tid }, ts, tgid, tgid, tgid, LS_TASK_THREAD, "worker"
-	};
+	struct ls_task_new e = { { LS_REC_TASK_NEW, sizeof(e), tid },
+				 ts,
+				 tgid,
+				 tgid,
+				 tgid,
+				 LS_TASK_THREAD,
+				 "worker",
+				 0 };
 
 	feed(a, &e);
 }

@@ -182,8 +182,8 @@ static void test_runs_as_sudo_user(void **state)
 /* -d stops the recording and the command; the file is complete and says why it stopped. */
 static void test_duration_stops(void **state)
 {
-	char *argv[] = { LOCKSCOPE, "record", "-d", "0.3", "-o", (char *)path("d.data"), "--",
-			 "/bin/sleep", "10", NULL };
+	char *argv[] = { LOCKSCOPE, "record",	  "-d", "0.3", "-o", (char *)path("d.data"),
+			 "--",	    "/bin/sleep", "10", NULL };
 	struct ls_analysis a;
 
 	SKIP_WITHOUT_BPF();
@@ -199,8 +199,8 @@ static void test_duration_stops(void **state)
 /* The first SIGINT stops cleanly: a complete file. */
 static void test_sigint_stops_cleanly(void **state)
 {
-	char *argv[] = { LOCKSCOPE, "record", "-o", (char *)path("i.data"), "--", "/bin/sleep", "10",
-			 NULL };
+	char *argv[] = { LOCKSCOPE, "record",	  "-o", (char *)path("i.data"),
+			 "--",	    "/bin/sleep", "10", NULL };
 	struct ls_analysis a;
 	pid_t pid;
 

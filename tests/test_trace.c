@@ -56,11 +56,16 @@ static size_t sample_records(unsigned char *buf, size_t *offsets, size_t *sizes)
 	};
 	struct ls_switch sw = { { LS_REC_SWITCH, sizeof(sw), 101 },   3400, 102, 1, 77, 5, 1,
 				LS_SW_PREV_TRACED | LS_SW_NEXT_TRACED };
-	struct ls_wakeup wu = { { LS_REC_WAKEUP, sizeof(wu), 101 }, 3500, 102, 0 };
-	struct ls_wakeup wn = { { LS_REC_WAKEUP_NEW, sizeof(wn), 104 }, 3600, 101, 1 };
-	struct ls_task_new tn = {
-		{ LS_REC_TASK_NEW, sizeof(tn), 104 }, 3550, 42, 101, 42, LS_TASK_THREAD, "worker"
-	};
+	struct ls_wakeup wu = { { LS_REC_WAKEUP, sizeof(wu), 101 }, 3500, 102, 0, 0x7f0000001000 };
+	struct ls_wakeup wn = { { LS_REC_WAKEUP_NEW, sizeof(wn), 104 }, 3600, 101, 1, 0 };
+	struct ls_task_new tn = { { LS_REC_TASK_NEW, sizeof(tn), 104 },
+				  3550,
+				  42,
+				  101,
+				  42,
+				  LS_TASK_THREAD,
+				  "worker",
+				  0x7fff0000 };
 	struct ls_exec ex = { { LS_REC_EXEC, sizeof(ex), 42 }, 1500, 42, 42, "python3" };
 	struct ls_exit et = { { LS_REC_EXIT, sizeof(et), 104 }, 3700, 42, 0x100, 0, 0, "worker" };
 	struct ls_task tk = {
@@ -289,7 +294,7 @@ static void test_unknown_type_skipped(void **state)
 		struct ls_rec_hdr hdr;
 		__u64 x[3];
 	} future = { { 60, sizeof(future), 9 }, {} };
-	struct ls_wakeup wu = { { LS_REC_WAKEUP, sizeof(wu), 5 }, 77, 6, 0 };
+	struct ls_wakeup wu = { { LS_REC_WAKEUP, sizeof(wu), 5 }, 77, 6, 0, 0 };
 	struct ls_end end = { .end_mono_ns = 100 };
 	const struct ls_rec_hdr *rec;
 	struct ls_writer w;
