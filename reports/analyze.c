@@ -1,25 +1,45 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* One streaming pass over a recording's records, one handler per record type. */
+/*
+ * One streaming pass over a recording's records, one handler per record type. Thread states move
+ * on switches, wakeups, births and exits; futex records feed the lock figures and, together with
+ * the last wakeup of the waiter, the hand-offs and inferred holds.
+ */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include "analyze.h"
+
+#define CELL_NS_FIRST 10000ULL /* 10 us: 200 cells cover 2 ms, then they double as needed */
 
 void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr)
 {
 	memset(a, 0, sizeof(*a));
 	a->hdr = *hdr;
-	a->start_ns = a->last_ts = hdr->start_mono_ns;
+	a->start_ns = a->last_ts = a->busy_since = a->alive_since = hdr->start_mono_ns;
+	a->cell_ns = CELL_NS_FIRST;
 	ls_htab_init(&a->threads, sizeof(struct ls_thread), offsetof(struct ls_thread, tid),
 		     sizeof(__u32));
 	ls_htab_init(&a->locks, sizeof(struct ls_lock), offsetof(struct ls_lock, key),
 		     sizeof(struct ls_lock_key));
+	ls_htab_init(&a->thread_locks, sizeof(struct ls_thread_lock),
+		     offsetof(struct ls_thread_lock, key),
+		     sizeof(((struct ls_thread_lock *)0)->key));
+	ls_htab_init(&a->handoffs, sizeof(struct ls_handoff), offsetof(struct ls_handoff, key),
+		     sizeof(((struct ls_handoff *)0)->key));
 }
 
 void ls_analysis_free(struct ls_analysis *a)
 {
+	struct ls_thread *t;
+	size_t pos = 0;
+
+	while ((t = ls_htab_next(&a->threads, &pos)))
+		free(t->timeline);
 	ls_htab_free(&a->threads);
 	ls_htab_free(&a->locks);
+	ls_htab_free(&a->thread_locks);
+	ls_htab_free(&a->handoffs);
 }
 
 enum ls_outcome ls_wait_outcome(__s32 ret)
@@ -45,11 +65,24 @@ const char *ls_outcome_name(enum ls_outcome o)
 	return o < LS_OUT_NR ? names[o] : "?";
 }
 
+const char *ls_state_name(enum ls_state s)
+{
+	static const char *const names[LS_ST_NR] = { "running", "runnable", "lock-wait", "gil-wait",
+						     "other-wait" };
+
+	return s < LS_ST_NR ? names[s] : "unknown";
+}
+
 __u64 ls_thread_lifetime(const struct ls_analysis *a, const struct ls_thread *t)
 {
 	__u64 end = t->end ? t->end : a->end_ns;
 
 	return end > t->start ? end - t->start : 0;
+}
+
+bool ls_lock_is_mutex(const struct ls_lock *l)
+{
+	return l->pi || (l->waits && l->waits_val2 == l->waits);
 }
 
 static void seen(struct ls_analysis *a, __u64 ts)
@@ -58,20 +91,139 @@ static void seen(struct ls_analysis *a, __u64 ts)
 		a->last_ts = ts;
 }
 
+/* Timestamps from different CPUs may be a little out of order: never step back. */
+static __u64 not_before(__u64 ts, __u64 since)
+{
+	return ts > since ? ts : since;
+}
+
+static __u32 min_u32(__u32 x, __u32 y)
+{
+	return x < y ? x : y;
+}
+
+static void alive_change(struct ls_analysis *a, int delta, __u64 ts)
+{
+	ts = not_before(ts, a->alive_since);
+	a->ceiling_ns += (ts - a->alive_since) * min_u32(a->alive, a->hdr.nr_cpus);
+	a->alive += delta;
+	a->alive_since = ts;
+	if (a->alive > a->peak_alive)
+		a->peak_alive = a->alive;
+}
+
+static void busy_change(struct ls_analysis *a, int delta, __u64 ts)
+{
+	ts = not_before(ts, a->busy_since);
+	a->profile_ns[min_u32(a->busy, LS_BUSY_MAX)] += ts - a->busy_since;
+	a->busy += delta;
+	a->busy_since = ts;
+}
+
+/* Halve the timeline's resolution until it reaches ts. */
+static void timeline_reach(struct ls_analysis *a, __u64 ts)
+{
+	while (ts - a->start_ns >= a->cell_ns * LS_TL_CELLS && a->cell_ns < (1ULL << 50)) {
+		struct ls_thread *t;
+		size_t pos = 0;
+
+		a->cell_ns *= 2;
+		for (int i = 0; i < LS_TL_CELLS; i++)
+			a->busy_cells[i] = i < LS_TL_CELLS / 2
+						   ? a->busy_cells[2 * i] + a->busy_cells[2 * i + 1]
+						   : 0;
+		while ((t = ls_htab_next(&a->threads, &pos))) {
+			for (int i = 0; i < LS_TL_CELLS; i++) {
+				for (int s = 0; s < LS_ST_NR; s++)
+					t->timeline[i][s] =
+						i < LS_TL_CELLS / 2
+							? t->timeline[2 * i][s] +
+								  t->timeline[2 * i + 1][s]
+							: 0;
+			}
+		}
+	}
+}
+
+static void timeline_add(struct ls_analysis *a, struct ls_thread *t, enum ls_state s, __u64 from,
+			 __u64 to)
+{
+	__u64 i;
+
+	from = not_before(from, a->start_ns);
+	if (to <= from)
+		return;
+	timeline_reach(a, to - 1);
+	for (i = (from - a->start_ns) / a->cell_ns; from < to && i < LS_TL_CELLS; i++) {
+		__u64 cell_end = a->start_ns + (i + 1) * a->cell_ns;
+		__u64 seg = (to < cell_end ? to : cell_end) - from;
+
+		t->timeline[i][s] += seg;
+		if (s == LS_ST_RUNNING)
+			a->busy_cells[i] += seg;
+		from += seg;
+	}
+}
+
+/* Leave the current state at ts for another; the time spent goes to the state left. */
+static void set_state(struct ls_analysis *a, struct ls_thread *t, enum ls_state next, __u64 ts)
+{
+	enum ls_state prev = t->state;
+
+	ts = not_before(ts, t->state_since);
+	if (prev < LS_ST_NR) {
+		t->state_ns[prev] += ts - t->state_since;
+		timeline_add(a, t, prev, t->state_since, ts);
+	}
+	if (prev == LS_ST_RUNNING && next != LS_ST_RUNNING)
+		busy_change(a, -1, ts);
+	else if (prev != LS_ST_RUNNING && next == LS_ST_RUNNING)
+		busy_change(a, +1, ts);
+	t->state = next;
+	t->state_since = ts;
+	if (next == LS_ST_RUNNABLE)
+		t->runnable_since = ts;
+}
+
+/* A thread seen for the first time: alive from ts (or the window's start) in an unknown state. */
 static struct ls_thread *thread_get(struct ls_analysis *a, __u32 tid, __u64 ts)
 {
 	bool created;
 	struct ls_thread *t = ls_htab_get(&a->threads, &tid, &created);
 
-	if (t && created)
-		t->start = ts > a->start_ns ? ts : a->start_ns;
+	if (!t || !created)
+		return t;
+	t->timeline = calloc(LS_TL_CELLS, sizeof(*t->timeline));
+	if (!t->timeline)
+		return NULL;
+	t->start = not_before(ts, a->start_ns);
+	t->state = LS_ST_UNKNOWN;
+	t->state_since = t->start;
+	t->alive = true;
+	alive_change(a, +1, t->start);
 	return t;
 }
 
-static struct ls_lock *lock_get(struct ls_analysis *a, __u32 tid, __u64 uaddr)
+/* The state a thread of unknown state must have been in, given what happens to it now. */
+static void resolve_unknown(struct ls_analysis *a, struct ls_thread *t, enum ls_state implied)
 {
-	const struct ls_thread *t = ls_htab_find(&a->threads, &tid);
-	struct ls_lock_key key = { .tgid = t ? t->tgid : 0, .uaddr = uaddr };
+	if (t->state != LS_ST_UNKNOWN)
+		return;
+	t->state = implied;
+	if (implied == LS_ST_RUNNING) /* counted busy from now on only: it was not known before */
+		busy_change(a, +1, t->state_since);
+	if (implied == LS_ST_RUNNABLE)
+		t->runnable_since = t->state_since;
+}
+
+static bool thread_dead(const struct ls_thread *t)
+{
+	return !t->alive;
+}
+
+static struct ls_lock *lock_get(struct ls_analysis *a, __u32 tgid, __u64 uaddr)
+{
+	struct ls_lock_key key = { .tgid = tgid, .uaddr = uaddr };
 
 	return ls_htab_get(&a->locks, &key, NULL);
 }
@@ -103,11 +255,14 @@ static int on_task(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 		return -ENOMEM;
 	t->tgid = in->tgid;
 	memcpy(t->comm, in->comm, LS_COMM_LEN);
-	if (in->flags & LS_TASK_AT_START) {
-		/* until a switch says otherwise, a thread found runnable is taken as running */
-		t->running = in->flags & LS_TASK_RUNNABLE;
-		t->run_since = a->start_ns;
-	}
+	if (t->state != LS_ST_UNKNOWN)
+		return 0;
+	if (in->flags & LS_TASK_RUNNABLE)
+		set_state(a, t, LS_ST_RUNNING, t->start);
+	else if (in->flags & LS_TASK_IN_FUTEX)
+		set_state(a, t, LS_ST_LOCK_WAIT, t->start);
+	else
+		set_state(a, t, LS_ST_OTHER_WAIT, t->start);
 	return 0;
 }
 
@@ -123,7 +278,8 @@ static int on_task_new(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	memcpy(t->comm, e->comm, LS_COMM_LEN);
 	/* born in the window: the kernel's switch counters started at zero */
 	t->counters_known = true;
-	t->state_known = true;
+	if (t->state == LS_ST_UNKNOWN)
+		set_state(a, t, LS_ST_RUNNABLE, t->start);
 	return 0;
 }
 
@@ -140,6 +296,18 @@ static int on_exec(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	return 0;
 }
 
+/* The end of a thread's life; its final switch, if it comes, changes nothing more. */
+static void thread_end(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
+{
+	if (thread_dead(t))
+		return;
+	resolve_unknown(a, t, LS_ST_RUNNING); /* it runs its own exit */
+	set_state(a, t, LS_ST_NR, ts);
+	t->end = t->state_since;
+	t->alive = false;
+	alive_change(a, -1, t->end);
+}
+
 static int on_task_exit(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_exit *e = (const void *)rec;
@@ -149,14 +317,14 @@ static int on_task_exit(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	if (!t)
 		return -ENOMEM;
 	t->tgid = e->tgid;
-	t->end = e->ts;
 	t->exited = true;
 	t->exit_code = e->exit_code;
+	thread_end(a, t, e->ts);
 	return 0;
 }
 
 /* Voluntary or not, as the kernel counted it: which of prev's counters moved. */
-static void count_switch(struct ls_thread *t, const struct ls_switch *e)
+static void count_switch(struct ls_thread *t, const struct ls_switch *e, enum ls_state next)
 {
 	bool vol;
 
@@ -171,10 +339,50 @@ static void count_switch(struct ls_thread *t, const struct ls_switch *e)
 	 * folded into the process's: leave it out, as getrusage and /proc do */
 	if (e->prev_state & LS_TASK_DEAD)
 		return;
-	if (vol)
-		t->vol_switches++;
-	else
+	if (!vol) {
 		t->invol_switches++;
+		return;
+	}
+	t->vol_switches++;
+	t->vol_by_state[next == LS_ST_RUNNABLE ? LS_ST_OTHER_WAIT : next]++;
+}
+
+static void switch_out(struct ls_analysis *a, struct ls_thread *t, const struct ls_switch *e)
+{
+	enum ls_state next;
+
+	if (e->flags & LS_SW_PREEMPT || e->prev_state == 0)
+		next = LS_ST_RUNNABLE;
+	else if (e->flags & LS_SW_IN_FUTEX_WAIT)
+		next = LS_ST_LOCK_WAIT;
+	else
+		next = LS_ST_OTHER_WAIT;
+	count_switch(t, e, next);
+	if (thread_dead(t))
+		return;
+	if (e->prev_state & LS_TASK_DEAD) {
+		thread_end(a, t, e->ts);
+		return;
+	}
+	resolve_unknown(a, t, LS_ST_RUNNING);
+	set_state(a, t, next, e->ts);
+}
+
+static void switch_in(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
+{
+	if (thread_dead(t))
+		return;
+	resolve_unknown(a, t, LS_ST_RUNNABLE);
+	if (t->state == LS_ST_RUNNABLE) {
+		__u64 lat = not_before(ts, t->runnable_since) - t->runnable_since;
+
+		ls_hist_add(&a->runq, lat);
+		t->runq_ns += lat;
+		t->runq_count++;
+	}
+	if (t->woken_at && !t->woken_ran_at)
+		t->woken_ran_at = not_before(ts, t->woken_at);
+	set_state(a, t, LS_ST_RUNNING, ts);
 }
 
 static int on_switch(struct ls_analysis *a, const struct ls_rec_hdr *rec)
@@ -187,80 +395,187 @@ static int on_switch(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 		t = thread_get(a, rec->tid, e->ts);
 		if (!t)
 			return -ENOMEM;
-		if (t->running || !t->state_known)
-			t->oncpu_ns += e->ts - (t->running ? t->run_since : t->start);
-		t->running = false;
-		t->state_known = true;
-		count_switch(t, e);
-		if (e->prev_state & LS_TASK_DEAD)
-			t->end = e->ts;
+		switch_out(a, t, e);
 	}
 	if (e->flags & LS_SW_NEXT_TRACED) {
 		t = thread_get(a, e->next_tid, e->ts);
 		if (!t)
 			return -ENOMEM;
-		t->running = true;
-		t->state_known = true;
-		t->run_since = e->ts;
+		switch_in(a, t, e->ts);
 	}
 	return 0;
 }
 
-static int count_wait(struct ls_analysis *a, __u32 tid, __u64 uaddr, __u64 enter, __u64 exit,
-		      __s32 ret)
+static int on_wakeup(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
-	struct ls_lock *l = lock_get(a, tid, uaddr);
+	const struct ls_wakeup *e = (const void *)rec;
+	struct ls_thread *t = thread_get(a, rec->tid, e->ts);
+
+	seen(a, e->ts);
+	if (!t)
+		return -ENOMEM;
+	if (thread_dead(t))
+		return 0;
+	resolve_unknown(a, t, LS_ST_OTHER_WAIT);
+	t->waker = e->waker_tid;
+	t->waker_uaddr = e->waker_uaddr;
+	t->woken_at = e->ts;
+	/* woken before it got off the CPU: it goes on without a switch */
+	t->woken_ran_at = t->state == LS_ST_RUNNING ? e->ts : 0;
+	if (t->state != LS_ST_RUNNING && t->state != LS_ST_RUNNABLE)
+		set_state(a, t, LS_ST_RUNNABLE, e->ts);
+	return 0;
+}
+
+static int on_wakeup_new(struct ls_analysis *a, const struct ls_rec_hdr *rec)
+{
+	const struct ls_wakeup *e = (const void *)rec;
+	struct ls_thread *t = thread_get(a, rec->tid, e->ts);
+
+	seen(a, e->ts);
+	if (!t)
+		return -ENOMEM;
+	if (!thread_dead(t) && t->state != LS_ST_RUNNING)
+		set_state(a, t, LS_ST_RUNNABLE, e->ts);
+	return 0;
+}
+
+static void hold_begin(struct ls_thread *t, struct ls_lock *l, __u64 ts)
+{
+	int slot = 0;
+
+	for (int i = 0; i < LS_HELD_MAX; i++) {
+		if (!t->held[i].lock || t->held[i].lock == l) {
+			slot = i;
+			break;
+		}
+		if (t->held[i].since < t->held[slot].since)
+			slot = i; /* full: forget the oldest */
+	}
+	t->held[slot] = (struct ls_held){ l, ts };
+}
+
+static void hold_end(struct ls_thread *t, struct ls_lock *l, __u64 ts)
+{
+	for (int i = 0; i < LS_HELD_MAX; i++) {
+		if (t->held[i].lock == l) {
+			ls_hist_add(&l->hold, not_before(ts, t->held[i].since) - t->held[i].since);
+			t->held[i].lock = NULL;
+		}
+	}
+}
+
+static int count_handoff(struct ls_analysis *a, struct ls_lock *l, struct ls_thread *t)
+{
+	struct ls_handoff key = { .key = { l->key.tgid, t->waker, l->key.uaddr, t->tid } }, *h;
+
+	h = ls_htab_get(&a->handoffs, &key.key, NULL);
+	if (!h)
+		return -ENOMEM;
+	h->count++;
+	l->handoffs++;
+	ls_hist_add(&l->handoff_latency, t->woken_ran_at - t->woken_at);
+	return 0;
+}
+
+static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u32 op, __u32 val,
+		      __u64 enter, __u64 exit, __s32 ret)
+{
+	struct ls_lock *l = lock_get(a, t->tgid, uaddr);
 	enum ls_outcome o = ls_wait_outcome(ret);
+	struct ls_thread_lock *tl, key = { .key = { t->tid, t->tgid, uaddr } };
+	__u64 ns;
 
 	if (!l)
 		return -ENOMEM;
 	l->waits++;
 	l->outcomes[o]++;
+	l->waits_val2 += val == 2;
+	if (LS_FUTEX_SYS(op) == LS_SYS_FUTEX) {
+		__u32 cmd = LS_FUTEX_CMD(op);
+
+		l->pi |= cmd == LS_FUTEX_LOCK_PI || cmd == LS_FUTEX_LOCK_PI2 ||
+			 cmd == LS_FUTEX_WAIT_REQUEUE_PI;
+	}
 	if (o == LS_OUT_NOBLOCK || o == LS_OUT_ERROR)
 		return 0;
 	l->blocked++;
-	if (enter < a->start_ns)
-		enter = a->start_ns;
-	l->wait_ns += exit > enter ? exit - enter : 0;
+	enter = not_before(enter, a->start_ns);
+	ns = not_before(exit, enter) - enter;
+	ls_hist_add(&l->wait, ns);
+	tl = ls_htab_get(&a->thread_locks, &key.key, NULL);
+	if (!tl)
+		return -ENOMEM;
+	tl->wait_ns += ns;
+	if (o != LS_OUT_WOKEN)
+		return 0;
+	l->acquisitions++;
+	hold_begin(t, l, exit);
+	if (t->waker && t->waker_uaddr == uaddr && t->woken_at >= enter && t->woken_at <= exit &&
+	    t->woken_ran_at && count_handoff(a, l, t))
+		return -ENOMEM;
+	t->waker = 0;
 	return 0;
 }
 
 static int on_futex_wait(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_futex *e = (const void *)rec;
+	struct ls_thread *t = thread_get(a, rec->tid, e->ts_exit);
 
 	seen(a, e->ts_exit);
-	return count_wait(a, rec->tid, e->uaddr, e->ts_enter, e->ts_exit, e->ret);
+	if (!t)
+		return -ENOMEM;
+	return count_wait(a, t, e->uaddr, e->op, e->val, e->ts_enter, e->ts_exit, e->ret);
 }
 
 static int on_futex_waitv(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_futex_waitv *e = (const void *)rec;
+	struct ls_thread *t = thread_get(a, rec->tid, e->ts_exit);
 	int err = 0;
 
 	seen(a, e->ts_exit);
+	if (!t)
+		return -ENOMEM;
+	/* a waitv returns the index of the futex that woke it; the others did not */
 	for (__u32 i = 0; i < e->nr && i < LS_WAITV_MAX && !err; i++)
-		err = count_wait(a, rec->tid, e->uaddr[i], e->ts_enter, e->ts_exit, e->ret);
+		err = count_wait(a, t, e->uaddr[i], LS_FUTEX_OP(LS_SYS_FUTEX_WAITV, 0), 0,
+				 e->ts_enter, e->ts_exit,
+				 e->ret >= 0 && (__u32)e->ret != i ? -ETIMEDOUT
+				 : e->ret < 0			   ? e->ret
+								   : 0);
 	return err;
+}
+
+static int count_wake(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr,
+		      const struct ls_futex *e)
+{
+	struct ls_lock *l = lock_get(a, t->tgid, uaddr);
+
+	if (!l)
+		return -ENOMEM;
+	l->wakes++;
+	l->woken += e->ret > 0 ? e->ret : 0;
+	if (LS_FUTEX_SYS(e->op) == LS_SYS_FUTEX && LS_FUTEX_CMD(e->op) == LS_FUTEX_UNLOCK_PI)
+		l->pi = true;
+	hold_end(t, l, e->ts_exit);
+	return 0;
 }
 
 static int on_futex_wake(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_futex *e = (const void *)rec;
-	struct ls_lock *l = lock_get(a, rec->tid, e->uaddr);
+	struct ls_thread *t = thread_get(a, rec->tid, e->ts_exit);
+	int err;
 
 	seen(a, e->ts_exit);
-	if (!l)
+	if (!t)
 		return -ENOMEM;
-	l->wakes++;
-	l->woken += e->ret > 0 ? e->ret : 0;
-	return 0;
-}
-
-static int on_wakeup(struct ls_analysis *a, const struct ls_rec_hdr *rec)
-{
-	seen(a, ((const struct ls_wakeup *)rec)->ts);
-	return 0;
+	err = count_wake(a, t, e->uaddr, e);
+	if (!err && e->uaddr2 && e->uaddr2 != e->uaddr)
+		err = count_wake(a, t, e->uaddr2, e);
+	return err;
 }
 
 static int on_lost(struct ls_analysis *a, const struct ls_rec_hdr *rec)
@@ -284,7 +599,7 @@ static const record_handler handlers[LS_REC_MAX] = {
 	[LS_REC_FUTEX_WAITV] = on_futex_waitv,
 	[LS_REC_SWITCH] = on_switch,
 	[LS_REC_WAKEUP] = on_wakeup,
-	[LS_REC_WAKEUP_NEW] = on_wakeup,
+	[LS_REC_WAKEUP_NEW] = on_wakeup_new,
 	[LS_REC_TASK_NEW] = on_task_new,
 	[LS_REC_EXEC] = on_exec,
 	[LS_REC_EXIT] = on_task_exit,
@@ -307,15 +622,16 @@ void ls_analysis_finish(struct ls_analysis *a)
 	size_t pos = 0;
 
 	a->end_ns = a->complete ? a->end.end_mono_ns : a->last_ts;
-	if (a->end_ns < a->start_ns)
-		a->end_ns = a->start_ns;
+	a->end_ns = not_before(a->end_ns, a->start_ns);
 	while ((t = ls_htab_next(&a->threads, &pos))) {
-		__u64 end = t->end ? t->end : a->end_ns;
-
-		if (t->running && end > t->run_since)
-			t->oncpu_ns += end - t->run_since;
-		t->running = false;
+		if (thread_dead(t))
+			continue;
+		/* no event ever told: it slept through the window */
+		resolve_unknown(a, t, LS_ST_OTHER_WAIT);
+		set_state(a, t, t->state, a->end_ns);
 	}
+	busy_change(a, 0, a->end_ns);
+	alive_change(a, 0, a->end_ns);
 }
 
 int ls_analyze_file(FILE *f, struct ls_analysis *a, char *err, size_t errlen)
@@ -335,6 +651,7 @@ int ls_analyze_file(FILE *f, struct ls_analysis *a, char *err, size_t errlen)
 		if (ls_analysis_feed(a, rec)) {
 			snprintf(err, errlen, "out of memory");
 			ls_reader_close(&r);
+			ls_analysis_free(a);
 			return -1;
 		}
 	}

@@ -2,13 +2,14 @@
 /*
  * Analysis of a recording in one streaming pass: feed it records in file order, then finish it.
  * Memory grows with the number of threads and locks, never with the number of records.
- * Definitions: ../shared/METRICS.md (thread states, futex outcomes, context switches).
+ * Every figure is defined in ../shared/METRICS.md; the names below follow it.
  */
 #ifndef LS_ANALYZE_H
 #define LS_ANALYZE_H
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "hist.h"
 #include "htab.h"
 #include "trace.h"
 
@@ -21,23 +22,19 @@ enum ls_outcome {
 	LS_OUT_NR,
 };
 
-struct ls_thread {
-	__u32 tid; /* key */
-	__u32 tgid;
-	char comm[LS_COMM_LEN];
-	__u64 start; /* lifetime, clipped to the window */
-	__u64 end;   /* 0 while alive */
-	__u64 oncpu_ns;
-	__u64 run_since;      /* valid while running */
-	__u64 vol_switches;   /* as the kernel counts them: nvcsw */
-	__u64 invol_switches; /* nivcsw */
-	__u32 nvcsw, nivcsw;  /* the kernel's counters at the last switch out */
-	bool counters_known;
-	bool running;
-	bool state_known; /* a switch has told whether it runs */
-	bool exited;
-	__u32 exit_code;
+enum ls_state {
+	LS_ST_RUNNING,
+	LS_ST_RUNNABLE,
+	LS_ST_LOCK_WAIT,
+	LS_ST_GIL_WAIT,
+	LS_ST_OTHER_WAIT,
+	LS_ST_NR,
+	LS_ST_UNKNOWN = LS_ST_NR, /* before the first event that tells */
 };
+
+#define LS_TL_CELLS 200 /* timeline resolution kept while streaming */
+#define LS_BUSY_MAX 64	/* the concurrency profile counts up to this many busy threads */
+#define LS_HELD_MAX 4	/* contended acquisitions a thread may hold at once */
 
 struct ls_lock_key {
 	__u32 tgid;
@@ -48,26 +45,104 @@ struct ls_lock_key {
 struct ls_lock {
 	struct ls_lock_key key;
 	__u64 waits;   /* every wait, whatever its outcome */
-	__u64 blocked; /* woken, timed out or interrupted */
-	__u64 wait_ns; /* total time of the blocked waits */
+	__u64 blocked; /* woken, timed out or interrupted: the timed ones */
 	__u64 outcomes[LS_OUT_NR];
-	__u64 wakes; /* waking ops naming this address */
-	__u64 woken; /* tasks those ops reported woken */
+	struct ls_hist wait; /* blocked waits' durations */
+	__u64 waits_val2;    /* waits that expected 2, glibc's "locked, with waiters" */
+	bool pi;	     /* used with PI ops */
+	__u64 wakes;	     /* waking ops naming this address */
+	__u64 woken;	     /* tasks those ops reported woken */
+	__u64 acquisitions;  /* contended acquisitions (inferred): waits that ended woken */
+	struct ls_hist hold; /* inferred hold times */
+	__u64 handoffs;
+	struct ls_hist handoff_latency;
+};
+
+struct ls_held {
+	struct ls_lock *lock;
+	__u64 since;
+};
+
+struct ls_thread {
+	__u32 tid; /* key */
+	__u32 tgid;
+	char comm[LS_COMM_LEN];
+	__u64 start; /* lifetime, clipped to the window */
+	__u64 end;   /* 0 while alive */
+	bool alive;  /* counted in the ceiling */
+	bool exited;
+	__u32 exit_code;
+
+	enum ls_state state;
+	__u64 state_since;
+	__u64 state_ns[LS_ST_NR];
+	__u64 (*timeline)[LS_ST_NR]; /* LS_TL_CELLS cells */
+
+	__u64 vol_switches; /* as the kernel counts them: nvcsw */
+	__u64 invol_switches;
+	__u64 vol_by_state[LS_ST_NR]; /* voluntary switches by the wait they began */
+	__u32 nvcsw, nivcsw;	      /* the kernel's counters at the last switch out */
+	bool counters_known;
+
+	__u64 runnable_since;
+	__u64 runq_ns, runq_count; /* run-queue latency */
+
+	/* the last wakeup, to recognise a hand-off when the wait returns */
+	__u32 waker;
+	__u64 waker_uaddr;
+	__u64 woken_at;
+	__u64 woken_ran_at; /* the first switch onto a CPU after it, 0 until then */
+
+	struct ls_held held[LS_HELD_MAX];
+};
+
+/* wait time of one thread on one lock, for "the lock a thread waits on most" */
+struct ls_thread_lock {
+	struct {
+		__u32 tid;
+		__u32 tgid;
+		__u64 uaddr;
+	} key;
+	__u64 wait_ns;
+};
+
+struct ls_handoff {
+	struct {
+		__u32 tgid;
+		__u32 from;
+		__u64 uaddr;
+		__u32 to;
+		__u32 pad;
+	} key;
+	__u64 count;
 };
 
 struct ls_analysis {
 	struct ls_file_header hdr;
 	char cmdline[LS_CMDLINE_MAX];
-	struct ls_htab threads; /* struct ls_thread by tid */
-	struct ls_htab locks;	/* struct ls_lock by (tgid, uaddr) */
-	__u64 start_ns, end_ns; /* the window */
-	__u64 last_ts;		/* the latest timestamp seen, the end of a cut-short file */
+	struct ls_htab threads;	     /* struct ls_thread by tid */
+	struct ls_htab locks;	     /* struct ls_lock by (tgid, uaddr) */
+	struct ls_htab thread_locks; /* struct ls_thread_lock */
+	struct ls_htab handoffs;     /* struct ls_handoff: the hand-off matrices */
+	__u64 start_ns, end_ns;	     /* the window */
+	__u64 last_ts;		     /* the latest timestamp seen, the end of a cut-short file */
 	__u64 nr_records;
 	__u64 nr_lost;
 	__u32 nr_lost_cpus; /* CPUs that lost records */
 	bool complete;	    /* the END record was read */
 	struct ls_end end;
 	char status[192]; /* why the file is incomplete, when it is */
+
+	/* parallelism */
+	__u32 busy, alive, peak_alive;
+	__u64 busy_since, alive_since;
+	__u64 profile_ns[LS_BUSY_MAX + 1]; /* time with busy(t) == i */
+	__u64 ceiling_ns;		   /* integral of min(alive, CPUs) */
+	struct ls_hist runq;		   /* run-queue latency, all threads */
+
+	/* timeline: cell i covers [start + i * cell_ns, start + (i + 1) * cell_ns) */
+	__u64 cell_ns;
+	__u64 busy_cells[LS_TL_CELLS]; /* on-CPU time summed over threads, per cell */
 };
 
 void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr);
@@ -84,7 +159,10 @@ int ls_analyze_file(FILE *f, struct ls_analysis *a, char *err, size_t errlen);
 
 enum ls_outcome ls_wait_outcome(__s32 ret);
 const char *ls_outcome_name(enum ls_outcome o);
+const char *ls_state_name(enum ls_state s);
 /* The thread's lifetime inside the window. */
 __u64 ls_thread_lifetime(const struct ls_analysis *a, const struct ls_thread *t);
+/* METRICS.md "Kind": mutex when used with PI ops or every wait expected 2. */
+bool ls_lock_is_mutex(const struct ls_lock *l);
 
 #endif

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The text report: header, processes and threads, locks. Lines stay within 100 columns. */
+/* The text report: header, verdict, parallelism, threads, locks, timeline. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include "render.h"
+#include "summary.h"
+
+#define TL_COLS 80 /* timeline columns; with the lane label a line stays within 100 */
+
+static const char state_chars[LS_ST_NR] = { '#', '+', 'L', 'G', '.' };
 
 const char *ls_fmt_duration(char *buf, size_t len, __u64 ns)
 {
@@ -19,16 +24,70 @@ const char *ls_fmt_duration(char *buf, size_t len, __u64 ns)
 	return buf;
 }
 
+const char *ls_lock_label(const struct ls_analysis *a, const struct ls_lock *l, char *buf,
+			  size_t len)
+{
+	(void)a;
+	snprintf(buf, len, "0x%llx", (unsigned long long)l->key.uaddr);
+	return buf;
+}
+
+void **ls_sorted(const struct ls_htab *h, int (*cmp)(const void *, const void *))
+{
+	void **v = calloc(h->nr + 1, sizeof(*v)), *e;
+	size_t pos = 0, n = 0;
+
+	if (!v)
+		return NULL;
+	while ((e = ls_htab_next(h, &pos)))
+		v[n++] = e;
+	qsort(v, n, sizeof(*v), cmp);
+	return v;
+}
+
+int ls_cmp_lock_wait(const void *pa, const void *pb)
+{
+	const struct ls_lock *x = *(const struct ls_lock *const *)pa;
+	const struct ls_lock *y = *(const struct ls_lock *const *)pb;
+
+	if (x->wait.total != y->wait.total)
+		return x->wait.total > y->wait.total ? -1 : 1;
+	if (x->waits != y->waits)
+		return x->waits > y->waits ? -1 : 1;
+	return x->key.uaddr < y->key.uaddr ? -1 : x->key.uaddr > y->key.uaddr;
+}
+
+static int cmp_thread(const void *pa, const void *pb)
+{
+	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
+	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
 static const char *fmt_status(char *buf, size_t len, int status)
 {
 	if (WIFEXITED(status))
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
 			 strsignal(WTERMSIG(status)));
 	else
-		snprintf(buf, len, "status 0x%x", status);
+		snprintf(buf, len, "ended with status 0x%x", status);
 	return buf;
+}
+
+static void bar(FILE *out, double frac, int width, char c)
+{
+	int n = (int)(frac * width + 0.5);
+
+	n = n < 0 ? 0 : n > width ? width : n;
+	fputc('|', out);
+	for (int i = 0; i < width; i++)
+		fputc(i < n ? c : ' ', out);
+	fputc('|', out);
 }
 
 static void render_header(FILE *out, const struct ls_analysis *a, const struct ls_render_opts *o)
@@ -42,7 +101,8 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
 	fprintf(out, "lockscope report: %s\n", o->path ? o->path : "-");
-	fprintf(out, "  %-9s %s\n", a->hdr.mode == LS_MODE_PID ? "pid:" : "command:", a->cmdline);
+	fprintf(out, "  %-9s %.88s\n",
+		a->hdr.mode == LS_MODE_PID ? "pid:" : "command:", a->cmdline);
 	if (a->hdr.mode == LS_MODE_PID)
 		fprintf(out, "  %-9s %u\n", "target:", a->hdr.target_pid);
 	fprintf(out, "  %-9s %.3f s from %s\n", "window:", (a->end_ns - a->start_ns) / 1e9, when);
@@ -68,117 +128,313 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 	if (a->nr_lost)
 		fprintf(out,
 			"\n  WARNING: %llu records were LOST on %u CPU(s): the ring buffer was "
-			"full.\n  Switch counts, on-CPU times and wait totals may be low; record "
-			"again with a larger -b.\n",
+			"full.\n  Switch counts, state times, waits and hand-offs may be low or "
+			"misattributed;\n  record again with a larger -b.\n",
 			(unsigned long long)a->nr_lost, a->nr_lost_cpus);
 }
 
-static int cmp_thread(const void *pa, const void *pb)
-{
-	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
-	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
-
-	if (x->tgid != y->tgid)
-		return x->tgid < y->tgid ? -1 : 1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
-}
-
-static int cmp_lock(const void *pa, const void *pb)
-{
-	const struct ls_lock *x = *(const struct ls_lock *const *)pa;
-	const struct ls_lock *y = *(const struct ls_lock *const *)pb;
-
-	if (x->wait_ns != y->wait_ns)
-		return x->wait_ns > y->wait_ns ? -1 : 1;
-	return x->blocked > y->blocked ? -1 : x->blocked < y->blocked;
-}
-
-/* The entries of a table, sorted; the caller frees the array. */
-static void **sorted(const struct ls_htab *h, int (*cmp)(const void *, const void *))
-{
-	void **v = calloc(h->nr + 1, sizeof(*v)), *e;
-	size_t pos = 0, n = 0;
-
-	if (!v)
-		return NULL;
-	while ((e = ls_htab_next(h, &pos)))
-		v[n++] = e;
-	qsort(v, n, sizeof(*v), cmp);
-	return v;
-}
-
-static void thread_row(FILE *out, const char *indent, __u32 id, const char *comm, __u64 oncpu,
-		       __u64 life, __u64 vol, __u64 invol)
+static void render_parallelism(FILE *out, const struct ls_analysis *a, const struct ls_summary *s)
 {
 	char b1[32], b2[32];
 
-	fprintf(out, "  %s%-*u %-16s %12s %12s %10llu %10llu\n", indent, 10 - (int)strlen(indent),
-		id, comm, ls_fmt_duration(b1, sizeof(b1), oncpu),
-		ls_fmt_duration(b2, sizeof(b2), life), (unsigned long long)vol,
-		(unsigned long long)invol);
+	fprintf(out, "\nVERDICT\n");
+	ls_verdict_explain(out, s, "  ");
+	fprintf(out, "\nPARALLELISM\n");
+	fprintf(out, "  effective parallelism %6.2f CPUs  (on-CPU time %s over %s of wall time)\n",
+		s->parallelism, ls_fmt_duration(b1, sizeof(b1), s->cpu_ns),
+		ls_fmt_duration(b2, sizeof(b2), s->wall_ns));
+	fprintf(out,
+		"  ceiling               %6.2f CPUs  (min(threads alive, %u CPUs), averaged)\n",
+		s->ceiling, a->hdr.nr_cpus);
+	fprintf(out, "  utilization           %5.0f%%\n", s->utilization * 100);
+	fprintf(out, "  concurrency profile: share of wall time with N threads on a CPU\n");
+	for (unsigned int i = 0; i <= s->profile_top; i++) {
+		fprintf(out, "  %4u%s %6.1f%%  ", i, i == LS_BUSY_MAX ? "+" : " ",
+			s->profile[i] * 100);
+		bar(out, s->profile[i], 60, '*');
+		fputc('\n', out);
+	}
+}
+
+/* The lock this thread waited on longest, or NULL. */
+static const struct ls_thread_lock *top_lock_of(const struct ls_analysis *a,
+						const struct ls_thread *t)
+{
+	const struct ls_thread_lock *tl, *best = NULL;
+	size_t pos = 0;
+
+	while ((tl = ls_htab_next(&a->thread_locks, &pos)))
+		if (tl->key.tid == t->tid && (!best || tl->wait_ns > best->wait_ns))
+			best = tl;
+	return best;
+}
+
+/* A 20-character bar: each state's share of the lifetime, in its character. */
+static void state_bar(char *buf, const __u64 *state_ns, __u64 life)
+{
+	int pos = 0;
+
+	for (int s = 0; s < LS_ST_NR && life; s++) {
+		int n = (int)((double)state_ns[s] * 20 / life + 0.5);
+
+		while (n-- > 0 && pos < 20)
+			buf[pos++] = state_chars[s];
+	}
+	while (pos < 20)
+		buf[pos++] = ' ';
+	buf[20] = '\0';
+}
+
+static void thread_row(FILE *out, const struct ls_analysis *a, const char *id, const char *comm,
+		       const __u64 *state_ns, __u64 life, __u64 vol, __u64 invol, const char *lock)
+{
+	double wall = (a->end_ns - a->start_ns) / 1e9;
+	char sbar[21], cols[LS_ST_NR][8];
+
+	for (int s = 0; s < LS_ST_NR; s++)
+		snprintf(cols[s], sizeof(cols[s]), "%.0f", life ? state_ns[s] * 100.0 / life : 0);
+	state_bar(sbar, state_ns, life);
+	fprintf(out, "  %-9s %-12.12s %4s %4s %4s %4s %4s %s %7.0f %7.0f %-.12s\n", id, comm,
+		cols[LS_ST_RUNNING], cols[LS_ST_RUNNABLE], cols[LS_ST_LOCK_WAIT],
+		cols[LS_ST_GIL_WAIT], cols[LS_ST_OTHER_WAIT], sbar, wall > 0 ? vol / wall : 0,
+		wall > 0 ? invol / wall : 0, lock);
 }
 
 static void render_threads(FILE *out, const struct ls_analysis *a)
 {
-	struct ls_thread **v = (struct ls_thread **)sorted(&a->threads, cmp_thread);
+	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread);
 	size_t n = a->threads.nr;
 
-	fprintf(out, "\nPROCESSES AND THREADS (on-CPU time; context switches as the kernel counts "
-		     "them)\n");
-	fprintf(out, "  %-10s %-16s %12s %12s %10s %10s\n", "PID/TID", "COMM", "ON-CPU", "LIFETIME",
-		"VOLUNTARY", "INVOLUNT.");
+	fprintf(out,
+		"\nTHREADS (%% of each thread's lifetime in the window; switches per second)\n");
+	fprintf(out, "  %-9s %-12s %4s %4s %4s %4s %4s %-20s %7s %7s %s\n", "PID/TID", "COMM",
+		"RUN", "RUNQ", "LOCK", "GIL", "OTHR", "# run + runq L lock", "VOL/s", "INVOL/s",
+		"TOP LOCK");
 	if (!v)
 		return;
 	for (size_t i = 0; i < n;) {
-		__u64 oncpu = 0, vol = 0, invol = 0, life = 0;
+		__u64 states[LS_ST_NR] = { 0 }, life = 0, vol = 0, invol = 0;
 		const struct ls_thread *leader = v[i];
+		char id[16], name[64];
 		size_t j;
 
 		for (j = i; j < n && v[j]->tgid == v[i]->tgid; j++) {
-			oncpu += v[j]->oncpu_ns;
+			for (int s = 0; s < LS_ST_NR; s++)
+				states[s] += v[j]->state_ns[s];
+			life += ls_thread_lifetime(a, v[j]);
 			vol += v[j]->vol_switches;
 			invol += v[j]->invol_switches;
 			if (v[j]->tid == v[j]->tgid)
 				leader = v[j];
 		}
-		life = ls_thread_lifetime(a, leader);
-		thread_row(out, "", v[i]->tgid, leader->comm, oncpu, life, vol, invol);
-		for (; i < j; i++)
-			thread_row(out, "  ", v[i]->tid, v[i]->comm, v[i]->oncpu_ns,
+		if (j - i > 1) {
+			snprintf(id, sizeof(id), "%u", v[i]->tgid);
+			thread_row(out, a, id, leader->comm, states, life, vol, invol, "(process)");
+		}
+		for (; i < j; i++) {
+			const struct ls_thread_lock *tl = top_lock_of(a, v[i]);
+			const struct ls_lock *l = NULL;
+			struct ls_lock_key k;
+
+			if (tl) {
+				k = (struct ls_lock_key){ .tgid = tl->key.tgid,
+							  .uaddr = tl->key.uaddr };
+				l = ls_htab_find(&a->locks, &k);
+			}
+			snprintf(id, sizeof(id), "%s%u",
+				 j - i > 1 || v[i]->tid != v[i]->tgid ? " " : "", v[i]->tid);
+			thread_row(out, a, id, v[i]->comm, v[i]->state_ns,
 				   ls_thread_lifetime(a, v[i]), v[i]->vol_switches,
-				   v[i]->invol_switches);
+				   v[i]->invol_switches,
+				   l ? ls_lock_label(a, l, name, sizeof(name)) : "-");
+		}
 	}
 	free(v);
 }
 
+static const char *fmt_hist(char *buf, size_t len, const struct ls_hist *h, double q)
+{
+	if (!h->count)
+		return "-";
+	return ls_fmt_duration(buf, len, q < 0 ? ls_hist_mean(h) : ls_hist_quantile(h, q));
+}
+
+static void render_lock_detail(FILE *out, const struct ls_analysis *a, const struct ls_lock *l,
+			       bool matrix)
+{
+	char name[64], b[4][32];
+
+	fprintf(out, "\n  %s (pid %u, 0x%llx), %s\n", ls_lock_label(a, l, name, sizeof(name)),
+		l->key.tgid, (unsigned long long)l->key.uaddr,
+		ls_lock_is_mutex(l) ? "mutex" : "condition/other");
+	fprintf(out,
+		"    waits %llu: woken %llu, timed out %llu, no block %llu, interrupted %llu, "
+		"error %llu\n",
+		(unsigned long long)l->waits, (unsigned long long)l->outcomes[LS_OUT_WOKEN],
+		(unsigned long long)l->outcomes[LS_OUT_TIMEDOUT],
+		(unsigned long long)l->outcomes[LS_OUT_NOBLOCK],
+		(unsigned long long)l->outcomes[LS_OUT_INTR],
+		(unsigned long long)l->outcomes[LS_OUT_ERROR]);
+	fprintf(out, "    wait (blocked waits): mean %s, p50 %s, p99 %s, max %s\n",
+		fmt_hist(b[0], 32, &l->wait, -1), fmt_hist(b[1], 32, &l->wait, 0.5),
+		fmt_hist(b[2], 32, &l->wait, 0.99), ls_fmt_duration(b[3], 32, l->wait.max));
+	if (ls_lock_is_mutex(l) && l->hold.count)
+		fprintf(out,
+			"    hold (inferred, %llu contended acquisitions): mean %s, p50 %s, p99 "
+			"%s\n",
+			(unsigned long long)l->hold.count, fmt_hist(b[0], 32, &l->hold, -1),
+			fmt_hist(b[1], 32, &l->hold, 0.5), fmt_hist(b[2], 32, &l->hold, 0.99));
+	else if (ls_lock_is_mutex(l))
+		fprintf(out,
+			"    hold: unknown (no contended acquisition was followed by a wake)\n");
+	if (l->handoffs)
+		fprintf(out, "    hand-offs %llu, latency to run: p50 %s, p99 %s\n",
+			(unsigned long long)l->handoffs,
+			fmt_hist(b[0], 32, &l->handoff_latency, 0.5),
+			fmt_hist(b[1], 32, &l->handoff_latency, 0.99));
+	if (l->wait.count) {
+		fprintf(out, "    wait time histogram:\n");
+		ls_hist_print_log2(out, &l->wait, "    ", 1000, "usecs");
+	}
+	if (!matrix || !l->handoffs)
+		return;
+	fprintf(out, "    hand-off matrix (from -> to: count)\n");
+	{
+		const struct ls_handoff *h;
+		int shown = 0;
+		size_t pos = 0;
+
+		while ((h = ls_htab_next(&a->handoffs, &pos)) && shown < 64) {
+			if (h->key.tgid != l->key.tgid || h->key.uaddr != l->key.uaddr)
+				continue;
+			fprintf(out, "      %7u -> %-7u %8llu%s", h->key.from, h->key.to,
+				(unsigned long long)h->count, ++shown % 3 ? "  " : "\n");
+		}
+		if (shown % 3)
+			fputc('\n', out);
+	}
+}
+
 static void render_locks(FILE *out, const struct ls_analysis *a, unsigned int top)
 {
-	struct ls_lock **v = (struct ls_lock **)sorted(&a->locks, cmp_lock);
-	char b1[32], b2[32];
+	struct ls_lock **v = (struct ls_lock **)ls_sorted(&a->locks, ls_cmp_lock_wait);
 	size_t n = a->locks.nr;
+	char name[64], b[3][32];
 
-	fprintf(out, "\nFUTEX WORDS (by blocking wait time; top %u of %zu)\n", top, n);
-	fprintf(out, "  %-8s %-18s %9s %9s %12s %12s %9s\n", "PID", "ADDRESS", "WAITS", "BLOCKED",
-		"WAIT TOTAL", "WAIT MEAN", "WAKES");
-	if (!v)
+	fprintf(out, "\nLOCKS (futex words by total blocked wait; top %u of %zu)\n", top, n);
+	if (!n) {
+		fprintf(out, "  no futex traffic: every lock was taken without contention, so no "
+			     "wait or hold time is known\n");
+		free(v);
 		return;
-	for (size_t i = 0; i < n && i < top; i++) {
+	}
+	fprintf(out, "  %-24s %-5s %8s %10s %9s %7s %7s %9s %8s\n", "LOCK", "KIND", "WAITS",
+		"TOTAL WAIT", "P99 WAIT", "TIMEOUT", "NOBLOCK", "HOLD p50*", "HANDOFFS");
+	for (size_t i = 0; v && i < n && i < top; i++) {
 		const struct ls_lock *l = v[i];
 
-		fprintf(out, "  %-8u 0x%016llx %9llu %9llu %12s %12s %9llu\n", l->key.tgid,
-			(unsigned long long)l->key.uaddr, (unsigned long long)l->waits,
-			(unsigned long long)l->blocked, ls_fmt_duration(b1, sizeof(b1), l->wait_ns),
-			l->blocked ? ls_fmt_duration(b2, sizeof(b2), l->wait_ns / l->blocked) : "-",
-			(unsigned long long)l->wakes);
+		fprintf(out, "  %-24.24s %-5s %8llu %10s %9s %7llu %7llu %9s %8llu\n",
+			ls_lock_label(a, l, name, sizeof(name)),
+			ls_lock_is_mutex(l) ? "mutex" : "other", (unsigned long long)l->waits,
+			ls_fmt_duration(b[0], 32, l->wait.total),
+			fmt_hist(b[1], 32, &l->wait, 0.99),
+			(unsigned long long)l->outcomes[LS_OUT_TIMEDOUT],
+			(unsigned long long)l->outcomes[LS_OUT_NOBLOCK],
+			ls_lock_is_mutex(l) ? fmt_hist(b[2], 32, &l->hold, 0.5) : "n/a",
+			(unsigned long long)l->handoffs);
 	}
-	if (!n)
-		fprintf(out, "  (no futex traffic: every lock was taken without contention)\n");
+	fprintf(out,
+		"  * hold times are inferred from futex traffic, for contended acquisitions of "
+		"mutex-kind words\n");
+	for (size_t i = 0; v && i < n && i < 3 && v[i]->wait.count; i++)
+		render_lock_detail(out, a, v[i], i == 0);
+	free(v);
+}
+
+static int cmp_thread_oncpu(const void *pa, const void *pb)
+{
+	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
+	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
+	__u64 xl = x->state_ns[LS_ST_RUNNING] + x->state_ns[LS_ST_LOCK_WAIT];
+	__u64 yl = y->state_ns[LS_ST_RUNNING] + y->state_ns[LS_ST_LOCK_WAIT];
+
+	if (xl != yl)
+		return xl > yl ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* Sum over [from, to) of n values per cell (cells of stride values), from the streaming cells. */
+static void column_sum(const struct ls_analysis *a, const __u64 *cells, int stride, int n,
+		       __u64 from, __u64 to, double *acc)
+{
+	for (__u64 c = from / a->cell_ns; c < LS_TL_CELLS && c * a->cell_ns < to; c++) {
+		__u64 lo = c * a->cell_ns, hi = lo + a->cell_ns;
+		double part = (double)((hi < to ? hi : to) - (lo > from ? lo : from)) / a->cell_ns;
+
+		for (int s = 0; s < n; s++)
+			acc[s] += cells[c * stride + s] * part;
+	}
+}
+
+static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int lanes)
+{
+	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_oncpu);
+	__u64 wall = a->end_ns - a->start_ns;
+	char b[32];
+
+	if (!v || !wall) {
+		free(v);
+		return;
+	}
+	fprintf(out,
+		"\nTIMELINE (%s per column; # running, + runnable, L lock-wait, G gil-wait, "
+		". other wait)\n",
+		ls_fmt_duration(b, sizeof(b), wall / TL_COLS));
+	for (size_t i = 0; i < a->threads.nr && i < lanes; i++) {
+		char label[32];
+
+		snprintf(label, sizeof(label), "%u %s", v[i]->tid, v[i]->comm);
+		fprintf(out, "  %-14.14s |", label);
+		for (int c = 0; c < TL_COLS; c++) {
+			__u64 from = wall * c / TL_COLS, to = wall * (c + 1) / TL_COLS;
+			double acc[LS_ST_NR] = { 0 }, best = 0;
+			char ch = ' ';
+
+			column_sum(a, &v[i]->timeline[0][0], LS_ST_NR, LS_ST_NR, from, to, acc);
+			for (int s = 0; s < LS_ST_NR; s++) {
+				if (acc[s] > best) {
+					best = acc[s];
+					ch = state_chars[s];
+				}
+			}
+			fputc(ch, out);
+		}
+		fprintf(out, "|\n");
+	}
+	if (a->threads.nr > lanes)
+		fprintf(out, "  (%zu more threads not shown; --lanes N)\n", a->threads.nr - lanes);
+	fprintf(out, "  %-14s |", "busy CPUs");
+	for (int c = 0; c < TL_COLS; c++) {
+		__u64 from = wall * c / TL_COLS, to = wall * (c + 1) / TL_COLS;
+		double busy = 0;
+
+		column_sum(a, a->busy_cells, 1, 1, from, to, &busy);
+		busy = to > from ? busy / (to - from) : 0;
+		fputc(busy < 0.05 ? ' ' : busy >= 9.5 ? '+' : '0' + (int)(busy + 0.5), out);
+	}
+	fprintf(out, "|\n");
 	free(v);
 }
 
 void ls_render_text(FILE *out, const struct ls_analysis *a, const struct ls_render_opts *o)
 {
+	struct ls_summary s;
+
+	ls_summarize(a, &s);
 	render_header(out, a, o);
+	render_parallelism(out, a, &s);
 	render_threads(out, a);
 	render_locks(out, a, o->top ? o->top : 10);
+	if (!o->no_timeline)
+		render_timeline(out, a, o->lanes ? o->lanes : 16);
 }

@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Text rendering of an analysis; everything goes to the FILE * given. */
+/* Text rendering of an analysis; everything goes to the FILE * given, within 100 columns. */
 #ifndef LS_RENDER_H
 #define LS_RENDER_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "analyze.h"
 
 struct ls_render_opts {
-	const char *path; /* the trace's name, for the header */
-	unsigned int top; /* locks shown */
+	const char *path;   /* the trace's name, for the header */
+	unsigned int top;   /* locks shown */
+	unsigned int lanes; /* threads in the timeline */
+	bool no_timeline;
 };
 
 void ls_render_text(FILE *out, const struct ls_analysis *a, const struct ls_render_opts *o);
 /* A duration in the unit that suits it: "812 ns", "12.3 us", "4.56 ms", "2.013 s". */
 const char *ls_fmt_duration(char *buf, size_t len, __u64 ns);
+/* How a lock is named in reports: symbol+offset, mapping, or address. */
+const char *ls_lock_label(const struct ls_analysis *a, const struct ls_lock *l, char *buf,
+			  size_t len);
+/* The entries of a table sorted by cmp, NULL-terminated; the caller frees the array. */
+void **ls_sorted(const struct ls_htab *h, int (*cmp)(const void *, const void *));
+int ls_cmp_lock_wait(const void *pa, const void *pb);
 
 #endif

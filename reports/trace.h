@@ -56,6 +56,7 @@ struct ls_cmdline {
 #define LS_TASK_EXITED	 (1u << 1) /* exited inside the window */
 #define LS_TASK_FINAL	 (1u << 2) /* part of the task table written at the end */
 #define LS_TASK_RUNNABLE (1u << 3) /* AT_START: it was running or runnable then */
+#define LS_TASK_IN_FUTEX (1u << 4) /* AT_START: it was blocked in a futex call */
 
 /* LS_REC_TASK: a task alive at the start, or (LS_TASK_FINAL) one row of the final task table */
 struct ls_task {

@@ -110,8 +110,8 @@ static void test_ping_pong_oncpu(void **state)
 	sw(a, T0 + 450 * US, 11, 0, 1, false, 2, 0);  /* 11 sleeps */
 	finish(a, T0 + 1000 * US);
 
-	assert_int_equal(thread(a, 11)->oncpu_ns, 300 * US);
-	assert_int_equal(thread(a, 12)->oncpu_ns, 50 * US);
+	assert_int_equal(thread(a, 11)->state_ns[LS_ST_RUNNING], 300 * US);
+	assert_int_equal(thread(a, 12)->state_ns[LS_ST_RUNNING], 50 * US);
 	assert_int_equal(thread(a, 11)->vol_switches, 2);
 	assert_int_equal(thread(a, 11)->invol_switches, 0);
 	assert_int_equal(thread(a, 12)->vol_switches, 0);
@@ -140,7 +140,7 @@ static void test_switch_counters_decide(void **state)
 
 	assert_int_equal(thread(a, 21)->vol_switches, 1);
 	assert_int_equal(thread(a, 21)->invol_switches, 1);
-	assert_int_equal(thread(a, 21)->oncpu_ns, 3 * US);
+	assert_int_equal(thread(a, 21)->state_ns[LS_ST_RUNNING], 3 * US);
 	assert_int_equal(thread(a, 21)->end, T0 + 6 * US);
 	ls_analysis_free(a);
 	free(a);
@@ -162,9 +162,10 @@ static void test_thread_found_running(void **state)
 	sw(a, T0 + 50 * US, 0, 32, 0, false, 0, 0);
 	finish(a, T0 + 80 * US);
 
-	assert_int_equal(thread(a, 31)->oncpu_ns, 40 * US);
+	assert_int_equal(thread(a, 31)->state_ns[LS_ST_RUNNING], 40 * US);
 	assert_int_equal(thread(a, 31)->invol_switches, 1);
-	assert_int_equal(thread(a, 32)->oncpu_ns, 30 * US); /* runs to the window's end */
+	assert_int_equal(thread(a, 32)->state_ns[LS_ST_RUNNING],
+			 30 * US); /* runs to the window's end */
 	ls_analysis_free(a);
 	free(a);
 }
@@ -190,11 +191,11 @@ static void test_wait_outcomes(void **state)
 	assert_int_equal(l->outcomes[LS_OUT_NOBLOCK], 1);
 	assert_int_equal(l->outcomes[LS_OUT_TIMEDOUT], 1);
 	assert_int_equal(l->outcomes[LS_OUT_INTR], 1);
-	assert_int_equal(l->wait_ns, (20 + 5000 + 100) * US);
+	assert_int_equal(l->wait.total, (20 + 5000 + 100) * US);
 	l = lock(a, 40, 0x2000);
 	assert_int_equal(l->blocked, 0);
 	assert_int_equal(l->outcomes[LS_OUT_ERROR], 1);
-	assert_int_equal(l->wait_ns, 0);
+	assert_int_equal(l->wait.total, 0);
 	ls_analysis_free(a);
 	free(a);
 }
@@ -211,8 +212,8 @@ static void test_locks_per_process(void **state)
 	finish(a, T0 + 10 * US);
 
 	assert_int_equal(a->locks.nr, 2);
-	assert_int_equal(lock(a, 50, 0x1000)->wait_ns, 1 * US);
-	assert_int_equal(lock(a, 60, 0x1000)->wait_ns, 3 * US);
+	assert_int_equal(lock(a, 50, 0x1000)->wait.total, 1 * US);
+	assert_int_equal(lock(a, 60, 0x1000)->wait.total, 3 * US);
 	ls_analysis_free(a);
 	free(a);
 }

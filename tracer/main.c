@@ -139,12 +139,14 @@ static int cmd_record(int argc, char **argv)
 struct report_opts {
 	const char *input;
 	unsigned int top;
+	unsigned int lanes;
+	bool no_timeline;
 };
 
 static const char report_doc[] =
 	"Print a text report of a recording.\n"
 	"\n"
-	"USAGE: lockscope report [--top N] [FILE]\n"
+	"USAGE: lockscope report [--top N] [--lanes N] [--no-timeline] [FILE]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  lockscope report                  # reads lockscope.data\n"
@@ -155,6 +157,8 @@ static const char report_doc[] =
 
 static const struct argp_option report_options[] = {
 	{ "top", 't', "N", 0, "Show the N futex words with the most wait time (default 10)", 0 },
+	{ "lanes", 'l', "N", 0, "Threads in the timeline (default 16)", 0 },
+	{ "no-timeline", 'T', NULL, 0, "Leave the timeline out", 0 },
 	{},
 };
 
@@ -172,6 +176,16 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --top '%s'", arg);
 		o->top = v;
 		break;
+	case 'l':
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v <= 0 || v > 100000)
+			argp_error(state, "invalid --lanes '%s'", arg);
+		o->lanes = v;
+		break;
+	case 'T':
+		o->no_timeline = true;
+		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num > 0)
 			argp_error(state, "give one trace file");
@@ -188,7 +202,7 @@ static int cmd_report(int argc, char **argv)
 	static const struct argp argp = { .options = report_options,
 					  .parser = report_parse,
 					  .doc = report_doc };
-	struct report_opts o = { .input = DEFAULT_OUTPUT, .top = 10 };
+	struct report_opts o = { .input = DEFAULT_OUTPUT, .top = 10, .lanes = 16 };
 	struct ls_render_opts ro;
 	struct ls_analysis a;
 	char err[256];
@@ -211,7 +225,9 @@ static int cmd_report(int argc, char **argv)
 		fprintf(stderr, "lockscope report: %s: %s\n", o.input, err);
 		return 1;
 	}
-	ro = (struct ls_render_opts){ .path = o.input, .top = o.top };
+	ro = (struct ls_render_opts){
+		.path = o.input, .top = o.top, .lanes = o.lanes, .no_timeline = o.no_timeline
+	};
 	ls_render_text(stdout, &a, &ro);
 	if (ret > 0)
 		fprintf(stderr, "lockscope report: %s: %s\n", o.input, a.status);

@@ -274,6 +274,32 @@ static __u32 read_ppid(pid_t pid)
 	return ppid;
 }
 
+/* Where a thread found at attach time stands: on a run queue, in a futex call, or neither. */
+static __u32 thread_state_flags(const char *task_dir, int tid)
+{
+	char path[320], buf[512], *p;
+	__u32 flags = 0;
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", task_dir, tid);
+	f = fopen(path, "re");
+	if (f) {
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		if (p && p[1] == ' ' && p[2] == 'R')
+			flags |= LS_TASK_RUNNABLE;
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/%d/syscall", task_dir, tid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%ld", &nr) == 1 && nr == SYS_futex)
+			flags |= LS_TASK_IN_FUTEX;
+		fclose(f);
+	}
+	return flags;
+}
+
 /* The threads of an attached process, written as tasks alive at the start. */
 static int write_existing_threads(struct recorder *r, pid_t pid)
 {
@@ -290,7 +316,6 @@ static int write_existing_threads(struct recorder *r, pid_t pid)
 	t.tgid = pid;
 	t.ppid = read_ppid(pid);
 	t.ts_start = r->start_ns;
-	t.flags = LS_TASK_AT_START;
 	while (!err && (de = readdir(d))) {
 		int tid = atoi(de->d_name);
 
@@ -299,6 +324,7 @@ static int write_existing_threads(struct recorder *r, pid_t pid)
 		snprintf(comm_path, sizeof(comm_path), "%s/%d/comm", path, tid);
 		read_comm(t.comm, comm_path);
 		t.hdr.tid = tid;
+		t.flags = LS_TASK_AT_START | thread_state_flags(path, tid);
 		err = write_record(r, &t);
 	}
 	closedir(d);
