@@ -27,6 +27,8 @@ enum ls_rec_type {
 	LS_REC_TASK = 33,
 	LS_REC_LOST = 34,
 	LS_REC_END = 35,
+	LS_REC_MAPS_BEGIN = 36,
+	LS_REC_MAP = 37,
 	LS_REC_MAX = 64,
 };
 

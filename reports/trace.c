@@ -37,6 +37,8 @@ static const struct {
 	[LS_REC_TASK] = { "task", sizeof(struct ls_task), offsetof(struct ls_task, comm) },
 	[LS_REC_LOST] = { "lost", sizeof(struct ls_lost) },
 	[LS_REC_END] = { "end", sizeof(struct ls_end) },
+	[LS_REC_MAPS_BEGIN] = { "maps-begin", sizeof(struct ls_maps_begin) },
+	[LS_REC_MAP] = { "map", sizeof(struct ls_map) + 1 },
 };
 
 size_t ls_rec_min_size(__u16 type)
@@ -193,9 +195,8 @@ static enum ls_read_status corrupt(struct ls_reader *r, const char *what, __u16 
 /* Checks of variable-length records beyond their minimum size. */
 static enum ls_read_status check_record(struct ls_reader *r, struct ls_rec_hdr *h)
 {
-	if (h->type == LS_REC_CMDLINE) {
-		r->buf[h->size] = '\0'; /* the buffer has one spare byte */
-		((char *)h)[h->size - 1] = '\0';
+	if (h->type == LS_REC_CMDLINE || h->type == LS_REC_MAP) {
+		((char *)h)[h->size - 1] = '\0'; /* a string runs to the end of these */
 	} else if (h->type == LS_REC_LOST) {
 		struct ls_lost *l = (struct ls_lost *)h;
 

@@ -78,6 +78,34 @@ struct ls_lost {
 	__u64 lost[];
 };
 
+/*
+ * LS_REC_MAPS_BEGIN, then one LS_REC_MAP per line of /proc/PID/maps: a snapshot of a traced
+ * process's memory map (hdr.tid = its tgid), which replaces any earlier snapshot of it. Taken
+ * while the process is alive, so that reports can name lock addresses.
+ */
+struct ls_maps_begin {
+	struct ls_rec_hdr hdr;
+	__u64 ts;
+	__u32 nr; /* LS_REC_MAP records that follow */
+	__u32 pad;
+};
+
+#define LS_MAP_READ (1u << 0)
+#define LS_MAP_WRITE (1u << 1)
+#define LS_MAP_EXEC (1u << 2)
+#define LS_MAP_SHARED (1u << 3)
+
+struct ls_map {
+	struct ls_rec_hdr hdr;
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;
+	__u64 inode;
+	__u32 dev; /* makedev(major, minor) */
+	__u32 prot; /* LS_MAP_* */
+	char path[]; /* NUL-terminated; "" for anonymous, "[heap]", "[stack]", ... */
+};
+
 /* LS_REC_END: the last record of a complete file */
 struct ls_end {
 	struct ls_rec_hdr hdr;
