@@ -12,7 +12,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE
 INCLUDES := -I$(OUTPUT) -Ibpf -Ireports -Itracer
-LDLIBS := -lbpf -lelf -lz
+LDLIBS := -lbpf -lelf -lz -lm
 
 # Debian packages the build, the tests and the demo need.
 DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev
@@ -75,7 +75,7 @@ $(OUTPUT)/workloads/%: workloads/%.c $(wildcard workloads/*.h) | $(OUTPUT)/workl
 $(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(REPORT_OBJS) $(BIN) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Itests -DLS_BUILD_DIR='"$(abspath $(OUTPUT))"' $< \
-		$(REPORT_OBJS) -lcmocka -lpthread -o $@
+		$(REPORT_OBJS) -lcmocka -lpthread -lelf -lm -o $@
 
 tests: $(TESTS)
 

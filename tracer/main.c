@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analyze.h"
+#include "compare.h"
 #include "record.h"
 #include "render.h"
+#include "render_json.h"
 #include "version.h"
 
 #define DEFAULT_OUTPUT "lockscope.data"
@@ -141,7 +143,47 @@ struct report_opts {
 	unsigned int top;
 	unsigned int lanes;
 	bool no_timeline;
+	bool json;
 };
+
+static int parse_format(const char *arg, bool *json)
+{
+	if (!strcmp(arg, "json"))
+		*json = true;
+	else if (!strcmp(arg, "text"))
+		*json = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Read and analyse a trace. 0 when complete; 1 when cut short (a is usable, and the reason was
+ * printed); -1 when it cannot be used (the reason was printed).
+ */
+static int load(const char *cmd, const char *path, struct ls_analysis *a)
+{
+	char err[256];
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "lockscope %s: cannot open %s: %s%s\n", cmd, path, strerror(errno),
+			errno == ENOENT ? " (record one with: sudo lockscope record -- CMD)" : "");
+		return -1;
+	}
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
+	ret = ls_analyze_file(f, a, err, sizeof(err));
+	fclose(f);
+	if (ret < 0)
+		fprintf(stderr, "lockscope %s: %s: %s\n", cmd, path, err);
+	else if (ret > 0)
+		fprintf(stderr, "lockscope %s: %s: %s\n", cmd, path, a->status);
+	else if (!a->threads.nr)
+		fprintf(stderr, "lockscope %s: %s: no traced thread in this recording\n", cmd, path);
+	return ret;
+}
 
 static const char report_doc[] =
 	"Print a text report of a recording.\n"
@@ -151,6 +193,7 @@ static const char report_doc[] =
 	"EXAMPLES:\n"
 	"  lockscope report                  # reads lockscope.data\n"
 	"  lockscope report --top 5 gil.data\n"
+	"  lockscope report --format json gil.data > gil.json\n"
 	"\n"
 	"Exit status: 0, or 1 when the file cannot be read or was cut short (the report of what "
 	"it holds is still printed).\v";
@@ -159,6 +202,7 @@ static const struct argp_option report_options[] = {
 	{ "top", 't', "N", 0, "Show the N futex words with the most wait time (default 10)", 0 },
 	{ "lanes", 'l', "N", 0, "Threads in the timeline (default 16)", 0 },
 	{ "no-timeline", 'T', NULL, 0, "Leave the timeline out", 0 },
+	{ "format", 'f', "FORMAT", 0, "text (default) or json (keys: reports/JSON.md)", 0 },
 	{},
 };
 
@@ -186,6 +230,10 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 	case 'T':
 		o->no_timeline = true;
 		break;
+	case 'f':
+		if (parse_format(arg, &o->json))
+			argp_error(state, "unknown format '%s': text or json", arg);
+		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num > 0)
 			argp_error(state, "give one trace file");
@@ -205,34 +253,102 @@ static int cmd_report(int argc, char **argv)
 	struct report_opts o = { .input = DEFAULT_OUTPUT, .top = 10, .lanes = 16 };
 	struct ls_render_opts ro;
 	struct ls_analysis a;
-	char err[256];
-	FILE *f;
 	int ret;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 2;
-	f = fopen(o.input, "re");
-	if (!f) {
-		fprintf(stderr, "lockscope report: cannot open %s: %s%s\n", o.input,
-			strerror(errno),
-			errno == ENOENT ? " (record one with: sudo lockscope record -- CMD)" : "");
+	ret = load("report", o.input, &a);
+	if (ret < 0)
 		return 1;
+	if (o.json) {
+		ls_render_json(stdout, &a, o.input);
+	} else {
+		ro = (struct ls_render_opts){
+			.path = o.input, .top = o.top, .lanes = o.lanes, .no_timeline = o.no_timeline
+		};
+		ls_render_text(stdout, &a, &ro);
 	}
-	setvbuf(f, NULL, _IOFBF, 1 << 20);
-	ret = ls_analyze_file(f, &a, err, sizeof(err));
-	fclose(f);
-	if (ret < 0) {
-		fprintf(stderr, "lockscope report: %s: %s\n", o.input, err);
-		return 1;
-	}
-	ro = (struct ls_render_opts){
-		.path = o.input, .top = o.top, .lanes = o.lanes, .no_timeline = o.no_timeline
-	};
-	ls_render_text(stdout, &a, &ro);
-	if (ret > 0)
-		fprintf(stderr, "lockscope report: %s: %s\n", o.input, a.status);
+	ret = ret || !a.threads.nr;
 	ls_analysis_free(&a);
-	return ret ? 1 : 0;
+	return ret;
+}
+
+#define COMPARE_MAX 16
+
+struct compare_opts {
+	const char *paths[COMPARE_MAX];
+	int n;
+	bool json;
+};
+
+static const char compare_doc[] =
+	"Put recordings side by side: parallelism, lock and GIL waits, hand-offs, switches, the "
+	"verdict, and the speed-up of each against the first.\n"
+	"\n"
+	"USAGE: lockscope compare [--format json] A B [C ...]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  lockscope compare threads.data procs.data\n"
+	"  lockscope compare --format json a.data b.data c.data\v";
+
+static const struct argp_option compare_options[] = {
+	{ "format", 'f', "FORMAT", 0, "text (default) or json (keys: reports/JSON.md)", 0 },
+	{},
+};
+
+static error_t compare_parse(int key, char *arg, struct argp_state *state)
+{
+	struct compare_opts *o = state->input;
+
+	switch (key) {
+	case 'f':
+		if (parse_format(arg, &o->json))
+			argp_error(state, "unknown format '%s': text or json", arg);
+		break;
+	case ARGP_KEY_ARG:
+		if (o->n == COMPARE_MAX)
+			argp_error(state, "at most %d recordings", COMPARE_MAX);
+		o->paths[o->n++] = arg;
+		break;
+	case ARGP_KEY_END:
+		if (o->n < 2)
+			argp_error(state, "give two recordings or more");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+	static const struct argp argp = { .options = compare_options,
+					  .parser = compare_parse,
+					  .doc = compare_doc };
+	struct ls_analysis a[COMPARE_MAX];
+	struct ls_compared c[COMPARE_MAX];
+	struct compare_opts o = { .n = 0 };
+	int loaded = 0, bad = 0;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
+		return 2;
+	for (; loaded < o.n; loaded++) {
+		int ret = load("compare", o.paths[loaded], &a[loaded]);
+
+		if (ret < 0)
+			break;
+		bad |= ret > 0 || !a[loaded].threads.nr;
+		c[loaded] = (struct ls_compared){ o.paths[loaded], &a[loaded] };
+	}
+	if (loaded == o.n) {
+		if (o.json)
+			ls_compare_json(stdout, c, o.n);
+		else
+			ls_compare_text(stdout, c, o.n);
+	}
+	for (int i = 0; i < loaded; i++)
+		ls_analysis_free(&a[i]);
+	return loaded < o.n || bad ? 1 : 0;
 }
 
 static const struct {
@@ -241,7 +357,8 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "record", cmd_record, "record a command (-- CMD) or a running process (-p PID)" },
-	{ "report", cmd_report, "print a text report of a recording" },
+	{ "report", cmd_report, "print a report of a recording (text or JSON)" },
+	{ "compare", cmd_compare, "put recordings side by side" },
 };
 
 static void usage(FILE *out)
@@ -254,7 +371,8 @@ static void usage(FILE *out)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\nExamples:\n"
 		     "  sudo lockscope record -- python3 app.py\n"
-		     "  lockscope report\n\n"
+		     "  lockscope report\n"
+		     "  lockscope compare threads.data procs.data\n\n"
 		     "Run 'lockscope COMMAND --help' for a command's options.\n");
 }
 

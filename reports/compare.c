@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
+#include <string.h>
+#include "compare.h"
+#include "render.h"
+#include "render_json.h"
+#include "summary.h"
+#include "version.h"
+
+#define LABEL_W 22
+#define COL_W 18
+#define COLS_PER_TABLE 4 /* 22 + 4 * 19 columns stay within 100 */
+#define PROFILE_MAX 4	 /* busy 0..3, then "4+" folded in the last */
+
+typedef void (*cell_fn)(char *buf, size_t len, const struct ls_analysis *a,
+			const struct ls_summary *s, const struct ls_summary *first);
+
+static void c_wall(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		   const struct ls_summary *f)
+{
+	ls_fmt_duration(b, n, s->wall_ns);
+}
+
+static void c_cpu(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		  const struct ls_summary *f)
+{
+	ls_fmt_duration(b, n, s->cpu_ns);
+}
+
+static void c_par(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		  const struct ls_summary *f)
+{
+	snprintf(b, n, "%.2f CPUs", s->parallelism);
+}
+
+static void c_ceiling(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		      const struct ls_summary *f)
+{
+	snprintf(b, n, "%.2f CPUs", s->ceiling);
+}
+
+static void c_util(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		   const struct ls_summary *f)
+{
+	snprintf(b, n, "%.0f%%", s->utilization * 100);
+}
+
+static void c_profile(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		      const struct ls_summary *f)
+{
+	double p[PROFILE_MAX + 1] = { 0 };
+	int len = 0;
+
+	for (unsigned int i = 0; i <= s->profile_top; i++)
+		p[i < PROFILE_MAX ? i : PROFILE_MAX] += s->profile[i];
+	for (int i = 0; i <= PROFILE_MAX && len < (int)n; i++)
+		if (i < 3 || p[i] > 0)
+			len += snprintf(b + len, n - len, "%s%.0f", i ? "/" : "", p[i] * 100);
+}
+
+static void c_lock(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		   const struct ls_summary *f)
+{
+	snprintf(b, n, "%.0f%%", s->lock_wait_share * 100);
+}
+
+static void c_gil(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		  const struct ls_summary *f)
+{
+	snprintf(b, n, "%.0f%%", s->gil_wait_share * 100);
+}
+
+static void c_handoffs(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		       const struct ls_summary *f)
+{
+	snprintf(b, n, "%.0f", s->handoffs_per_s);
+}
+
+static void c_vol(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		  const struct ls_summary *f)
+{
+	snprintf(b, n, "%.0f", s->vol_per_s);
+}
+
+static void c_invol(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		    const struct ls_summary *f)
+{
+	snprintf(b, n, "%.0f", s->invol_per_s);
+}
+
+static void c_top(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		  const struct ls_summary *f)
+{
+	if (s->top_lock)
+		ls_lock_label(a, s->top_lock, b, n);
+	else
+		snprintf(b, n, "-");
+}
+
+static void c_verdict(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		      const struct ls_summary *f)
+{
+	snprintf(b, n, "%s", ls_verdict_name(s->verdict));
+}
+
+static void c_speedup(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		      const struct ls_summary *f)
+{
+	snprintf(b, n, "%.2fx", s->wall_ns ? (double)f->wall_ns / s->wall_ns : 0);
+}
+
+static const struct {
+	const char *label;
+	cell_fn fn;
+} rows[] = {
+	{ "wall time", c_wall },
+	{ "CPU time", c_cpu },
+	{ "effective parallelism", c_par },
+	{ "ceiling", c_ceiling },
+	{ "utilization", c_util },
+	{ "busy 0/1/2/3+ (% wall)", c_profile },
+	{ "lock-wait share", c_lock },
+	{ "gil-wait share", c_gil },
+	{ "hand-offs/s", c_handoffs },
+	{ "vol. switches/s", c_vol },
+	{ "invol. switches/s", c_invol },
+	{ "top lock", c_top },
+	{ "verdict", c_verdict },
+	{ "speed-up vs first", c_speedup },
+};
+
+static const char *base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static void table(FILE *out, const struct ls_compared *r, const struct ls_summary *s, int from,
+		  int to)
+{
+	char buf[64];
+
+	fprintf(out, "  %-*s", LABEL_W, "");
+	for (int i = from; i < to; i++)
+		fprintf(out, " %-*.*s", i + 1 < to ? COL_W : 0, COL_W, base(r[i].path));
+	fputc('\n', out);
+	for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+		fprintf(out, "  %-*s", LABEL_W, rows[k].label);
+		for (int i = from; i < to; i++) {
+			rows[k].fn(buf, sizeof(buf), r[i].a, &s[i], &s[0]);
+			fprintf(out, " %-*.*s", i + 1 < to ? COL_W : 0, COL_W, buf);
+		}
+		fputc('\n', out);
+	}
+}
+
+/* Two lines: which one is serialized, which one parallel, and by how much. */
+static void conclusion(FILE *out, const struct ls_compared *r, const struct ls_summary *s, int n)
+{
+	int ser = -1, par = -1;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i].verdict == LS_VERDICT_SERIALIZED && ser < 0)
+			ser = i;
+		if (s[i].verdict == LS_VERDICT_PARALLEL && (par < 0 || s[i].parallelism >
+									  s[par].parallelism))
+			par = i;
+	}
+	fputc('\n', out);
+	if (ser >= 0)
+		fprintf(out, "  %s is SERIALIZED: %.2f CPUs busy, %.0f%% of off-CPU time waiting "
+			     "for locks, %.0f hand-offs/s.\n",
+			base(r[ser].path), s[ser].parallelism, s[ser].sync_wait_offcpu * 100,
+			s[ser].handoffs_per_s);
+	if (par >= 0)
+		fprintf(out, "  %s is PARALLEL: %.2f CPUs busy (utilization %.0f%%)%s",
+			base(r[par].path), s[par].parallelism, s[par].utilization * 100,
+			ser >= 0 ? "" : ".\n");
+	if (par >= 0 && ser >= 0)
+		fprintf(out, ", %.1fx the parallelism, done in %.2fx the time.\n",
+			s[ser].parallelism > 0 ? s[par].parallelism / s[ser].parallelism : 0,
+			s[ser].wall_ns ? (double)s[par].wall_ns / s[ser].wall_ns : 0);
+	if (ser < 0 && par < 0)
+		fprintf(out, "  None of these recordings is serialized or parallel by METRICS.md's "
+			     "verdicts.\n");
+}
+
+void ls_compare_text(FILE *out, const struct ls_compared *r, int n)
+{
+	struct ls_summary *s = calloc(n, sizeof(*s));
+
+	if (!s)
+		return;
+	for (int i = 0; i < n; i++)
+		ls_summarize(r[i].a, &s[i]);
+	fprintf(out, "lockscope compare\n");
+	for (int i = 0; i < n; i++)
+		fprintf(out, "  %-18.18s %.76s\n", base(r[i].path), r[i].a->cmdline);
+	for (int from = 0; from < n; from += COLS_PER_TABLE) {
+		fputc('\n', out);
+		table(out, r, s, from, from + COLS_PER_TABLE < n ? from + COLS_PER_TABLE : n);
+	}
+	conclusion(out, r, s, n);
+	free(s);
+}
+
+void ls_compare_json(FILE *out, const struct ls_compared *r, int n)
+{
+	struct ls_summary first, s;
+	struct ls_json j;
+
+	ls_json_init(&j, out);
+	ls_json_object(&j, NULL);
+	ls_json_str(&j, "lockscope_version", LOCKSCOPE_VERSION);
+	ls_json_u64(&j, "json_format", LS_JSON_FORMAT);
+	ls_json_array(&j, "recordings");
+	ls_summarize(r[0].a, &first);
+	for (int i = 0; i < n; i++) {
+		ls_summarize(r[i].a, &s);
+		ls_json_object(&j, NULL);
+		ls_json_recording(&j, "recording", r[i].a, r[i].path);
+		ls_json_summary(&j, "summary", r[i].a, &s);
+		ls_json_double(&j, "speedup_vs_first",
+			       s.wall_ns ? (double)first.wall_ns / s.wall_ns : 0);
+		ls_json_end(&j, '}');
+	}
+	ls_json_end(&j, ']');
+	ls_json_end(&j, '}');
+}

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
+#include <string.h>
+#include "render.h"
+#include "render_json.h"
+#include "version.h"
+
+static const char *const state_keys[LS_ST_NR] = { "running", "runnable", "lock_wait", "gil_wait",
+						   "other_wait" };
+
+static void json_hist(struct ls_json *j, const char *key, const struct ls_hist *h)
+{
+	if (!h->count) {
+		ls_json_null(j, key);
+		return;
+	}
+	ls_json_object(j, key);
+	ls_json_u64(j, "count", h->count);
+	ls_json_u64(j, "total", h->total);
+	ls_json_u64(j, "mean", ls_hist_mean(h));
+	ls_json_u64(j, "p50", ls_hist_quantile(h, 0.5));
+	ls_json_u64(j, "p99", ls_hist_quantile(h, 0.99));
+	ls_json_u64(j, "max", h->max);
+	ls_json_end(j, '}');
+}
+
+static void json_states(struct ls_json *j, const char *key, const __u64 *ns)
+{
+	ls_json_object(j, key);
+	for (int s = 0; s < LS_ST_NR; s++)
+		ls_json_u64(j, state_keys[s], ns[s]);
+	ls_json_end(j, '}');
+}
+
+void ls_json_recording(struct ls_json *j, const char *key, const struct ls_analysis *a,
+		       const char *path)
+{
+	static const char *const reasons[] = { [LS_STOP_EXITED] = "exited",
+					       [LS_STOP_DURATION] = "duration",
+					       [LS_STOP_SIGNAL] = "signal" };
+	unsigned int r = a->end.stop_reason;
+
+	ls_json_object(j, key);
+	ls_json_str(j, "path", path ? path : "");
+	ls_json_str(j, "command", a->cmdline);
+	ls_json_str(j, "mode", a->hdr.mode == LS_MODE_PID ? "pid" : "launch");
+	ls_json_u64(j, "target_pid", a->hdr.target_pid);
+	ls_json_str(j, "kernel", a->hdr.kernel);
+	ls_json_u64(j, "cpus", a->hdr.nr_cpus);
+	ls_json_u64(j, "start_realtime_ns", a->hdr.start_real_ns);
+	ls_json_u64(j, "start_ns", a->start_ns);
+	ls_json_u64(j, "end_ns", a->end_ns);
+	ls_json_u64(j, "records", a->nr_records);
+	ls_json_u64(j, "lost_records", a->nr_lost);
+	ls_json_bool(j, "complete", a->complete);
+	if (a->complete)
+		ls_json_null(j, "truncated");
+	else
+		ls_json_str(j, "truncated", a->status);
+	if (a->complete && r < sizeof(reasons) / sizeof(reasons[0]) && reasons[r])
+		ls_json_str(j, "stop_reason", reasons[r]);
+	else
+		ls_json_null(j, "stop_reason");
+	if (a->complete && a->end.exit_status >= 0)
+		ls_json_i64(j, "exit_status", a->end.exit_status);
+	else
+		ls_json_null(j, "exit_status");
+	ls_json_end(j, '}');
+}
+
+void ls_json_summary(struct ls_json *j, const char *key, const struct ls_analysis *a,
+		     const struct ls_summary *s)
+{
+	char name[96];
+
+	ls_json_object(j, key);
+	ls_json_u64(j, "wall_ns", s->wall_ns);
+	ls_json_u64(j, "cpu_ns", s->cpu_ns);
+	ls_json_double(j, "effective_parallelism", s->parallelism);
+	ls_json_double(j, "ceiling", s->ceiling);
+	ls_json_double(j, "utilization", s->utilization);
+	ls_json_array(j, "concurrency_profile");
+	for (unsigned int i = 0; i <= s->profile_top; i++)
+		ls_json_double(j, NULL, s->profile[i]);
+	ls_json_end(j, ']');
+	json_states(j, "state_ns", s->state_ns);
+	ls_json_u64(j, "thread_time_ns", s->lifetime_ns);
+	ls_json_double(j, "lock_wait_share", s->lock_wait_share);
+	ls_json_double(j, "gil_wait_share", s->gil_wait_share);
+	ls_json_double(j, "other_wait_share", s->other_wait_share);
+	ls_json_double(j, "sync_wait_share_of_offcpu", s->sync_wait_offcpu);
+	ls_json_u64(j, "handoffs", s->handoffs);
+	ls_json_double(j, "handoffs_per_s", s->handoffs_per_s);
+	ls_json_u64(j, "vol_switches", s->vol_switches);
+	ls_json_u64(j, "invol_switches", s->invol_switches);
+	ls_json_double(j, "vol_switches_per_s", s->vol_per_s);
+	ls_json_double(j, "invol_switches_per_s", s->invol_per_s);
+	ls_json_u64(j, "threads", s->threads);
+	ls_json_u64(j, "processes", s->processes);
+	ls_json_u64(j, "peak_threads", s->peak_alive);
+	if (s->top_lock)
+		ls_json_str(j, "top_lock", ls_lock_label(a, s->top_lock, name, sizeof(name)));
+	else
+		ls_json_null(j, "top_lock");
+	ls_json_str(j, "verdict", ls_verdict_name(s->verdict));
+	ls_json_end(j, '}');
+}
+
+static void json_thread(struct ls_json *j, const struct ls_analysis *a, const struct ls_thread *t)
+{
+	ls_json_object(j, NULL);
+	ls_json_u64(j, "tid", t->tid);
+	ls_json_u64(j, "pid", t->tgid);
+	ls_json_str(j, "comm", t->comm);
+	ls_json_u64(j, "start_ns", t->start);
+	if (t->end)
+		ls_json_u64(j, "end_ns", t->end);
+	else
+		ls_json_null(j, "end_ns");
+	ls_json_u64(j, "lifetime_ns", ls_thread_lifetime(a, t));
+	json_states(j, "state_ns", t->state_ns);
+	ls_json_u64(j, "vol_switches", t->vol_switches);
+	ls_json_u64(j, "invol_switches", t->invol_switches);
+	ls_json_object(j, "vol_switches_by_state");
+	for (int s = LS_ST_LOCK_WAIT; s < LS_ST_NR; s++)
+		ls_json_u64(j, state_keys[s], t->vol_by_state[s]);
+	ls_json_end(j, '}');
+	ls_json_u64(j, "runq_latency_total_ns", t->runq_ns);
+	ls_json_u64(j, "runq_latency_count", t->runq_count);
+	if (t->exited)
+		ls_json_i64(j, "exit_status", t->exit_code);
+	else
+		ls_json_null(j, "exit_status");
+	ls_json_end(j, '}');
+}
+
+static void json_lock(struct ls_json *j, const struct ls_analysis *a, const struct ls_lock *l)
+{
+	static const char *const outcome_keys[LS_OUT_NR] = { "woken", "timed_out", "no_block",
+							      "interrupted", "error" };
+	bool mutex = ls_lock_is_mutex(l);
+	char name[96];
+
+	ls_json_object(j, NULL);
+	ls_json_u64(j, "pid", l->key.tgid);
+	ls_json_u64(j, "address", l->key.uaddr);
+	ls_json_str(j, "name", ls_lock_label(a, l, name, sizeof(name)));
+	ls_json_str(j, "kind", mutex ? "mutex" : "condition/other");
+	ls_json_u64(j, "waits", l->waits);
+	ls_json_u64(j, "blocked_waits", l->blocked);
+	ls_json_object(j, "outcomes");
+	for (int o = 0; o < LS_OUT_NR; o++)
+		ls_json_u64(j, outcome_keys[o], l->outcomes[o]);
+	ls_json_end(j, '}');
+	json_hist(j, "wait_ns", &l->wait);
+	ls_json_u64(j, "wakes", l->wakes);
+	ls_json_u64(j, "woken", l->woken);
+	if (mutex)
+		ls_json_u64(j, "contended_acquisitions", l->acquisitions);
+	else
+		ls_json_null(j, "contended_acquisitions");
+	if (mutex)
+		json_hist(j, "hold_ns_inferred", &l->hold);
+	else
+		ls_json_null(j, "hold_ns_inferred");
+	ls_json_u64(j, "handoffs", l->handoffs);
+	json_hist(j, "handoff_latency_ns", &l->handoff_latency);
+	ls_json_end(j, '}');
+}
+
+static int cmp_tid(const void *pa, const void *pb)
+{
+	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
+	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path)
+{
+	struct ls_thread **threads = (struct ls_thread **)ls_sorted(&a->threads, cmp_tid);
+	struct ls_lock **locks = (struct ls_lock **)ls_sorted(&a->locks, ls_cmp_lock_wait);
+	const struct ls_handoff *h;
+	struct ls_summary s;
+	struct ls_json j;
+	size_t pos = 0;
+
+	ls_summarize(a, &s);
+	ls_json_init(&j, out);
+	ls_json_object(&j, NULL);
+	ls_json_str(&j, "lockscope_version", LOCKSCOPE_VERSION);
+	ls_json_u64(&j, "json_format", LS_JSON_FORMAT);
+	ls_json_recording(&j, "recording", a, path);
+	ls_json_summary(&j, "summary", a, &s);
+	json_hist(&j, "runq_latency_ns", &a->runq);
+	ls_json_array(&j, "threads");
+	for (size_t i = 0; threads && threads[i]; i++)
+		json_thread(&j, a, threads[i]);
+	ls_json_end(&j, ']');
+	ls_json_array(&j, "locks");
+	for (size_t i = 0; locks && locks[i]; i++)
+		json_lock(&j, a, locks[i]);
+	ls_json_end(&j, ']');
+	ls_json_array(&j, "handoffs");
+	while ((h = ls_htab_next(&a->handoffs, &pos))) {
+		ls_json_object(&j, NULL);
+		ls_json_u64(&j, "pid", h->key.tgid);
+		ls_json_u64(&j, "address", h->key.uaddr);
+		ls_json_u64(&j, "from", h->key.from);
+		ls_json_u64(&j, "to", h->key.to);
+		ls_json_u64(&j, "count", h->count);
+		ls_json_end(&j, '}');
+	}
+	ls_json_end(&j, ']');
+	ls_json_end(&j, '}');
+	free(threads);
+	free(locks);
+}
