@@ -10,91 +10,16 @@
 #include <cmocka.h>
 #include "analyze.h"
 
-#define T0 1000000000ULL /* the window's start */
-#define US 1000ULL
+#include "synth.h"
 
 static struct ls_analysis *start(void)
 {
-	struct ls_file_header h = { .version = LS_TRACE_VERSION,
-				    .start_mono_ns = T0,
-				    .mode = LS_MODE_LAUNCH,
-				    .nr_cpus = 2 };
-	struct ls_analysis *a = malloc(sizeof(*a));
-
-	ls_analysis_init(a, &h);
-	return a;
+	return synth_start(2);
 }
 
 static void finish(struct ls_analysis *a, __u64 end)
 {
-	a->complete = true;
-	a->end.end_mono_ns = end;
-	ls_analysis_finish(a);
-}
-
-static void feed(struct ls_analysis *a, const void *rec)
-{
-	assert_int_equal(ls_analysis_feed(a, rec), 0);
-}
-
-static void task_new(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 ts)
-{
-	struct ls_task_new e = { { LS_REC_TASK_NEW, sizeof(e), tid },
-				 ts,
-				 tgid,
-				 tgid,
-				 tgid,
-				 LS_TASK_THREAD,
-				 "worker",
-				 0 };
-
-	feed(a, &e);
-}
-
-static void sw(struct ls_analysis *a, __u64 ts, __u32 prev, __u32 next, __u32 state, bool preempt,
-	       __u32 nvcsw, __u32 nivcsw)
-{
-	struct ls_switch e = {
-		{ LS_REC_SWITCH, sizeof(e), prev }, ts, next, state, nvcsw, nivcsw, 0,
-		(preempt ? LS_SW_PREEMPT : 0)
-	};
-
-	e.flags |= prev ? LS_SW_PREV_TRACED : 0;
-	e.flags |= next ? LS_SW_NEXT_TRACED : 0;
-	feed(a, &e);
-}
-
-static void wait_rec(struct ls_analysis *a, __u32 tid, __u64 uaddr, __u64 enter, __u64 exit,
-		     __s32 ret)
-{
-	struct ls_futex e = { { LS_REC_FUTEX_WAIT, sizeof(e), tid },
-			      enter,
-			      exit,
-			      uaddr,
-			      0,
-			      LS_FUTEX_OP(LS_SYS_FUTEX, LS_FUTEX_WAIT | LS_FUTEX_PRIVATE_FLAG),
-			      2,
-			      ret,
-			      0 };
-
-	feed(a, &e);
-}
-
-static struct ls_thread *thread(struct ls_analysis *a, __u32 tid)
-{
-	struct ls_thread *t = ls_htab_find(&a->threads, &tid);
-
-	assert_non_null(t);
-	return t;
-}
-
-static struct ls_lock *lock(struct ls_analysis *a, __u32 tgid, __u64 uaddr)
-{
-	struct ls_lock_key k = { .tgid = tgid, .uaddr = uaddr };
-	struct ls_lock *l = ls_htab_find(&a->locks, &k);
-
-	assert_non_null(l);
-	return l;
+	synth_finish(a, end);
 }
 
 /* Two threads hand the CPU to each other; on-CPU time is what lay between switches. */

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Synthetic event streams for the analysis tests: each helper feeds one record. */
+#ifndef LS_SYNTH_H
+#define LS_SYNTH_H
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "analyze.h"
+
+#define T0 1000000000ULL /* the window's start */
+#define US 1000ULL
+
+#define SW_PREEMPT 1
+#define SW_FUTEX 2 /* prev switched out inside a futex wait */
+
+static inline struct ls_analysis *synth_start(__u32 cpus)
+{
+	struct ls_file_header h = { .version = LS_TRACE_VERSION,
+				    .start_mono_ns = T0,
+				    .start_real_ns = 1795600000000000000ULL,
+				    .mode = LS_MODE_LAUNCH,
+				    .target_pid = 10,
+				    .nr_cpus = cpus };
+	struct ls_analysis *a = malloc(sizeof(*a));
+
+	memcpy(h.magic, LS_TRACE_MAGIC, 8);
+	strcpy(h.kernel, "6.1.0-synthetic");
+	strcpy(h.tool_version, "test");
+	ls_analysis_init(a, &h);
+	strcpy(a->cmdline, "synthetic");
+	return a;
+}
+
+static inline void synth_finish(struct ls_analysis *a, __u64 end)
+{
+	a->complete = true;
+	a->end.end_mono_ns = end;
+	a->end.stop_reason = LS_STOP_EXITED;
+	a->end.exit_status = 0;
+	ls_analysis_finish(a);
+}
+
+static inline void synth_free(struct ls_analysis *a)
+{
+	ls_analysis_free(a);
+	free(a);
+}
+
+static inline void feed(struct ls_analysis *a, const void *rec)
+{
+	assert_int_equal(ls_analysis_feed(a, rec), 0);
+}
+
+static inline void task_new(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 ts)
+{
+	struct ls_task_new e = { .hdr = { LS_REC_TASK_NEW, sizeof(e), tid },
+				 .ts = ts,
+				 .tgid = tgid,
+				 .parent_tid = tgid,
+				 .parent_tgid = tgid,
+				 .flags = LS_TASK_THREAD,
+				 .comm = "worker" };
+
+	feed(a, &e);
+}
+
+static inline void task_exit(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 ts)
+{
+	struct ls_exit e = { .hdr = { LS_REC_EXIT, sizeof(e), tid },
+			     .ts = ts,
+			     .tgid = tgid,
+			     .comm = "worker" };
+
+	feed(a, &e);
+}
+
+/* A switch from prev to next (0: an untraced task); flags SW_*. */
+static inline void sw_full(struct ls_analysis *a, __u64 ts, __u32 prev, __u32 next, __u32 state,
+			   int flags, __u32 nvcsw, __u32 nivcsw)
+{
+	struct ls_switch e = { .hdr = { LS_REC_SWITCH, sizeof(e), prev },
+			       .ts = ts,
+			       .next_tid = next,
+			       .prev_state = state,
+			       .prev_nvcsw = nvcsw,
+			       .prev_nivcsw = nivcsw };
+
+	e.flags |= flags & SW_PREEMPT ? LS_SW_PREEMPT : 0;
+	e.flags |= flags & SW_FUTEX ? LS_SW_IN_FUTEX_WAIT : 0;
+	e.flags |= prev ? LS_SW_PREV_TRACED : 0;
+	e.flags |= next ? LS_SW_NEXT_TRACED : 0;
+	feed(a, &e);
+}
+
+static inline void sw(struct ls_analysis *a, __u64 ts, __u32 prev, __u32 next, __u32 state,
+		      bool preempt, __u32 nvcsw, __u32 nivcsw)
+{
+	sw_full(a, ts, prev, next, state, preempt ? SW_PREEMPT : 0, nvcsw, nivcsw);
+}
+
+static inline void wakeup(struct ls_analysis *a, __u64 ts, __u32 tid, __u32 waker, __u64 uaddr)
+{
+	struct ls_wakeup e = { .hdr = { LS_REC_WAKEUP, sizeof(e), tid },
+			       .ts = ts,
+			       .waker_tid = waker,
+			       .waker_uaddr = uaddr };
+
+	feed(a, &e);
+}
+
+static inline void futex_rec(struct ls_analysis *a, __u16 type, __u32 tid, __u64 uaddr,
+			     __u32 cmd, __u32 val, __u64 enter, __u64 exit, __s32 ret)
+{
+	struct ls_futex e = { .hdr = { type, sizeof(e), tid },
+			      .ts_enter = enter,
+			      .ts_exit = exit,
+			      .uaddr = uaddr,
+			      .op = LS_FUTEX_OP(LS_SYS_FUTEX, cmd | LS_FUTEX_PRIVATE_FLAG),
+			      .val = val,
+			      .ret = ret };
+
+	feed(a, &e);
+}
+
+/* A FUTEX_WAIT expecting val, returning ret. */
+static inline void wait_val(struct ls_analysis *a, __u32 tid, __u64 uaddr, __u32 val, __u64 enter,
+			    __u64 exit, __s32 ret)
+{
+	futex_rec(a, LS_REC_FUTEX_WAIT, tid, uaddr, LS_FUTEX_WAIT, val, enter, exit, ret);
+}
+
+static inline void wait_rec(struct ls_analysis *a, __u32 tid, __u64 uaddr, __u64 enter, __u64 exit,
+			    __s32 ret)
+{
+	wait_val(a, tid, uaddr, 2, enter, exit, ret);
+}
+
+/* A FUTEX_WAKE of one waiter, that woke `woken`. */
+static inline void wake_rec(struct ls_analysis *a, __u32 tid, __u64 uaddr, __u64 ts, __s32 woken)
+{
+	futex_rec(a, LS_REC_FUTEX_WAKE, tid, uaddr, LS_FUTEX_WAKE, 1, ts, ts, woken);
+}
+
+static inline struct ls_thread *thread(struct ls_analysis *a, __u32 tid)
+{
+	struct ls_thread *t = ls_htab_find(&a->threads, &tid);
+
+	assert_non_null(t);
+	return t;
+}
+
+static inline struct ls_lock *lock(struct ls_analysis *a, __u32 tgid, __u64 uaddr)
+{
+	struct ls_lock_key k = { .tgid = tgid, .uaddr = uaddr };
+	struct ls_lock *l = ls_htab_find(&a->locks, &k);
+
+	assert_non_null(l);
+	return l;
+}
+
+#endif

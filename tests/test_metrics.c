@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Every METRICS.md figure on small synthetic streams whose answers are worked out by hand. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "synth.h"
+#include "summary.h"
+
+#define X 0x5000 /* a mutex word */
+
+/*
+ * Hand-off ping-pong, times in us from T0, process 10, threads 11 and 12, 2 CPUs:
+ *   0  both born, runnable          10  both switched in
+ *  20  12 blocks in FUTEX_WAIT(X, 2) 50  11 wakes X: 12 woken, by 11 on X
+ *  60  12 switched in              65  12's wait returns 0: acquired, hand-off 11 -> 12
+ * 100  12 wakes X: releases it     120 end
+ */
+static struct ls_analysis *ping_pong(void)
+{
+	struct ls_analysis *a = synth_start(2);
+
+	task_new(a, 11, 10, T0);
+	task_new(a, 12, 10, T0);
+	sw(a, T0 + 10 * US, 0, 11, 0, false, 0, 0);
+	sw(a, T0 + 10 * US, 0, 12, 0, false, 0, 0);
+	sw_full(a, T0 + 20 * US, 12, 0, 1, SW_FUTEX, 1, 0);
+	wakeup(a, T0 + 50 * US, 12, 11, X);
+	wake_rec(a, 11, X, T0 + 50 * US, 1);
+	sw(a, T0 + 60 * US, 0, 12, 0, false, 0, 0);
+	wait_rec(a, 12, X, T0 + 20 * US, T0 + 65 * US, 0);
+	wake_rec(a, 12, X, T0 + 100 * US, 0);
+	synth_finish(a, T0 + 120 * US);
+	return a;
+}
+
+static void test_states_sum_to_lifetime(void **state)
+{
+	struct ls_analysis *a = ping_pong();
+	struct ls_thread *t = thread(a, 12);
+	__u64 sum = 0;
+
+	assert_int_equal(t->state_ns[LS_ST_RUNNABLE], 20 * US);	 /* 0-10, 50-60 */
+	assert_int_equal(t->state_ns[LS_ST_RUNNING], 70 * US);	 /* 10-20, 60-120 */
+	assert_int_equal(t->state_ns[LS_ST_LOCK_WAIT], 30 * US); /* 20-50 */
+	assert_int_equal(t->state_ns[LS_ST_OTHER_WAIT], 0);
+	for (int s = 0; s < LS_ST_NR; s++)
+		sum += t->state_ns[s];
+	assert_int_equal(sum, ls_thread_lifetime(a, t));
+	assert_int_equal(sum, 120 * US);
+	assert_int_equal(t->vol_switches, 1);
+	assert_int_equal(t->vol_by_state[LS_ST_LOCK_WAIT], 1);
+	assert_int_equal(thread(a, 11)->state_ns[LS_ST_RUNNING], 110 * US);
+	synth_free(a);
+}
+
+static void test_lock_wait_hold_handoff(void **state)
+{
+	struct ls_analysis *a = ping_pong();
+	struct ls_lock *l = lock(a, 10, X);
+	struct ls_handoff key = { .key = { 10, 11, X, 12 } }, *h;
+
+	assert_true(ls_lock_is_mutex(l));
+	assert_int_equal(l->waits, 1);
+	assert_int_equal(l->blocked, 1);
+	assert_int_equal(l->wait.total, 45 * US);
+	assert_int_equal(l->wait.max, 45 * US);
+	assert_int_equal(l->acquisitions, 1);
+	assert_int_equal(l->hold.count, 1);
+	assert_int_equal(l->hold.total, 35 * US); /* 65 -> 100 */
+	assert_int_equal(l->handoffs, 1);
+	assert_int_equal(l->handoff_latency.total, 10 * US); /* 50 -> 60 */
+	assert_int_equal(l->wakes, 2);
+	assert_int_equal(l->woken, 1);
+	h = ls_htab_find(&a->handoffs, &key.key);
+	assert_non_null(h);
+	assert_int_equal(h->count, 1);
+	assert_int_equal(a->handoffs.nr, 1);
+	synth_free(a);
+}
+
+static void test_parallelism(void **state)
+{
+	struct ls_analysis *a = ping_pong();
+	struct ls_summary s;
+
+	ls_summarize(a, &s);
+	/* busy: 0 for 0-10, 2 for 10-20, 1 for 20-60, 2 for 60-120 */
+	assert_int_equal(a->profile_ns[0], 10 * US);
+	assert_int_equal(a->profile_ns[1], 40 * US);
+	assert_int_equal(a->profile_ns[2], 70 * US);
+	assert_int_equal(s.cpu_ns, 180 * US);
+	assert_true(s.parallelism == 1.5);
+	assert_true(s.ceiling == 2.0);
+	assert_true(s.utilization == 0.75);
+	assert_int_equal(s.handoffs, 1);
+	/* run-queue latency: 11 at 10, 12 at 10 and 10 */
+	assert_int_equal(a->runq.count, 3);
+	assert_int_equal(a->runq.total, 30 * US);
+	synth_free(a);
+}
+
+/* A preempted thread is runnable until it runs again; the switch is involuntary. */
+static void test_preempted(void **state)
+{
+	struct ls_analysis *a = synth_start(1);
+	struct ls_thread *t;
+
+	task_new(a, 21, 20, T0);
+	task_new(a, 22, 20, T0);
+	sw(a, T0, 0, 21, 0, false, 0, 0);
+	sw(a, T0 + 30 * US, 21, 22, 0, true, 0, 1); /* 21 preempted by 22 */
+	sw(a, T0 + 50 * US, 22, 21, 0, true, 0, 1); /* and back */
+	synth_finish(a, T0 + 100 * US);
+	t = thread(a, 21);
+	assert_int_equal(t->invol_switches, 1);
+	assert_int_equal(t->vol_switches, 0);
+	assert_int_equal(t->state_ns[LS_ST_RUNNING], 80 * US);
+	assert_int_equal(t->state_ns[LS_ST_RUNNABLE], 20 * US);
+	assert_int_equal(t->runq_count, 2); /* at 0 (born then), at 50 */
+	assert_int_equal(t->runq_ns, 20 * US);
+	assert_int_equal(thread(a, 22)->state_ns[LS_ST_RUNNABLE], (30 + 50) * US);
+	synth_free(a);
+}
+
+/* A wait that times out: blocked and timed, no acquisition, no hand-off; other waits differ. */
+static void test_timeout_and_other_wait(void **state)
+{
+	struct ls_analysis *a = synth_start(2);
+	struct ls_thread *t;
+	struct ls_lock *l;
+
+	task_new(a, 31, 30, T0);
+	sw(a, T0, 0, 31, 0, false, 0, 0);
+	sw_full(a, T0 + 10 * US, 31, 0, 1, SW_FUTEX, 1, 0);
+	wakeup(a, T0 + 5010 * US, 31, 0, 0); /* the timer */
+	sw(a, T0 + 5010 * US, 0, 31, 0, false, 0, 0);
+	wait_val(a, 31, X, 0, T0 + 10 * US, T0 + 5011 * US, -ETIMEDOUT);
+	sw(a, T0 + 5020 * US, 31, 0, 1, false, 2, 0); /* a plain sleep: other-wait */
+	wakeup(a, T0 + 6020 * US, 31, 0, 0);
+	sw(a, T0 + 6020 * US, 0, 31, 0, false, 0, 0);
+	synth_finish(a, T0 + 7000 * US);
+	l = lock(a, 30, X);
+	assert_int_equal(l->outcomes[LS_OUT_TIMEDOUT], 1);
+	assert_int_equal(l->blocked, 1);
+	assert_int_equal(l->wait.total, 5001 * US);
+	assert_int_equal(l->acquisitions, 0);
+	assert_int_equal(l->handoffs, 0);
+	assert_false(ls_lock_is_mutex(l)); /* expected 0, not 2 */
+	t = thread(a, 31);
+	assert_int_equal(t->state_ns[LS_ST_LOCK_WAIT], 5000 * US);
+	assert_int_equal(t->state_ns[LS_ST_OTHER_WAIT], 1000 * US);
+	assert_int_equal(t->vol_by_state[LS_ST_LOCK_WAIT], 1);
+	assert_int_equal(t->vol_by_state[LS_ST_OTHER_WAIT], 1);
+	synth_free(a);
+}
+
+/* Threads born and ending inside the window: lifetimes and the ceiling follow them. */
+static void test_lifetimes_and_ceiling(void **state)
+{
+	struct ls_analysis *a = synth_start(2);
+	struct ls_summary s;
+
+	task_new(a, 41, 40, T0);
+	sw(a, T0, 0, 41, 0, false, 0, 0);
+	task_new(a, 42, 40, T0 + 40 * US);
+	task_new(a, 43, 40, T0 + 40 * US);
+	sw(a, T0 + 40 * US, 0, 42, 0, false, 0, 0);
+	task_exit(a, 42, 40, T0 + 60 * US);
+	sw(a, T0 + 60 * US, 42, 43, LS_TASK_DEAD, false, 1, 0);
+	task_exit(a, 43, 40, T0 + 70 * US);
+	sw(a, T0 + 70 * US, 43, 0, LS_TASK_DEAD, false, 1, 0);
+	synth_finish(a, T0 + 100 * US);
+	ls_summarize(a, &s);
+	assert_int_equal(ls_thread_lifetime(a, thread(a, 42)), 20 * US);
+	assert_int_equal(ls_thread_lifetime(a, thread(a, 43)), 30 * US);
+	assert_int_equal(thread(a, 43)->state_ns[LS_ST_RUNNABLE], 20 * US);
+	assert_int_equal(thread(a, 43)->state_ns[LS_ST_RUNNING], 10 * US);
+	/* alive: 1 for 0-40, 3 for 40-60, 2 for 60-70, 1 for 70-100: min(alive, 2) */
+	assert_int_equal(a->ceiling_ns, (40 + 2 * 20 + 2 * 10 + 30) * US);
+	assert_int_equal(s.peak_alive, 3);
+	/* busy: 1, 2 (41, 42) for 40-60, 2 (41, 43) for 60-70, then 1 */
+	assert_int_equal(a->profile_ns[1], 70 * US);
+	assert_int_equal(a->profile_ns[2], 30 * US);
+	assert_int_equal(thread(a, 42)->vol_switches, 0); /* the exit's switch is not counted */
+	synth_free(a);
+}
+
+/* A lock never contended makes no futex traffic; a wake nobody waited for holds nothing. */
+static void test_uncontended(void **state)
+{
+	struct ls_analysis *a = synth_start(2);
+	struct ls_lock *l;
+
+	task_new(a, 51, 50, T0);
+	sw(a, T0, 0, 51, 0, false, 0, 0);
+	wake_rec(a, 51, X, T0 + 5 * US, 0);
+	synth_finish(a, T0 + 10 * US);
+	l = lock(a, 50, X);
+	assert_int_equal(l->waits, 0);
+	assert_int_equal(l->hold.count, 0);
+	assert_false(ls_lock_is_mutex(l));
+	assert_int_equal(l->wakes, 1);
+	synth_free(a);
+}
+
+static enum ls_verdict verdict_of(struct ls_analysis *a)
+{
+	struct ls_summary s;
+
+	ls_summarize(a, &s);
+	return s.verdict;
+}
+
+/* Two threads take turns on X: one runs while the other waits for the lock. */
+static void test_verdict_serialized(void **state)
+{
+	struct ls_analysis *a = synth_start(2);
+
+	task_new(a, 61, 60, T0);
+	task_new(a, 62, 60, T0);
+	sw(a, T0, 0, 61, 0, false, 0, 0);
+	sw(a, T0, 0, 62, 0, false, 0, 0);
+	sw_full(a, T0 + 1 * US, 62, 0, 1, SW_FUTEX, 1, 0);
+	for (int i = 0; i < 10; i++) {
+		__u32 run = i % 2 ? 62 : 61, wait = i % 2 ? 61 : 62;
+		__u64 t = T0 + (1 + i * 100) * US;
+
+		wakeup(a, t + 99 * US, wait, run, X);
+		sw_full(a, t + 100 * US, run, wait, 1, SW_FUTEX, i + 2, 0);
+	}
+	synth_finish(a, T0 + 1001 * US);
+	assert_int_equal(verdict_of(a), LS_VERDICT_SERIALIZED);
+	synth_free(a);
+}
+
+static void test_verdict_parallel_and_waiting(void **state)
+{
+	struct ls_analysis *a = synth_start(2);
+
+	task_new(a, 71, 70, T0);
+	task_new(a, 72, 70, T0);
+	sw(a, T0, 0, 71, 0, false, 0, 0);
+	sw(a, T0, 0, 72, 0, false, 0, 0);
+	synth_finish(a, T0 + 1000 * US);
+	assert_int_equal(verdict_of(a), LS_VERDICT_PARALLEL);
+	synth_free(a);
+
+	a = synth_start(2);
+	task_new(a, 81, 80, T0);
+	task_new(a, 82, 80, T0);
+	sw(a, T0, 0, 81, 0, false, 0, 0);
+	sw(a, T0 + 10 * US, 81, 82, 1, false, 1, 0); /* sleeps */
+	sw(a, T0 + 20 * US, 82, 0, 1, false, 1, 0);
+	synth_finish(a, T0 + 1000 * US);
+	assert_int_equal(verdict_of(a), LS_VERDICT_WAITING);
+	synth_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_states_sum_to_lifetime),
+		cmocka_unit_test(test_lock_wait_hold_handoff),
+		cmocka_unit_test(test_parallelism),
+		cmocka_unit_test(test_preempted),
+		cmocka_unit_test(test_timeout_and_other_wait),
+		cmocka_unit_test(test_lifetimes_and_ceiling),
+		cmocka_unit_test(test_uncontended),
+		cmocka_unit_test(test_verdict_serialized),
+		cmocka_unit_test(test_verdict_parallel_and_waiting),
+	};
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
+}
