@@ -34,7 +34,7 @@ WORKLOADS := $(patsubst workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard workloads
 BIN := $(OUTPUT)/lockscope
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install deps check-deps test tests format workloads demo
+.PHONY: all clean install deps check-deps test tests format workloads demo golden
 
 all: $(BIN) workloads
 
@@ -74,7 +74,8 @@ $(OUTPUT)/workloads/%: workloads/%.c $(wildcard workloads/*.h) | $(OUTPUT)/workl
 
 $(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(REPORT_OBJS) $(BIN) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Itests -DLS_BUILD_DIR='"$(abspath $(OUTPUT))"' $< \
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Itests -DLS_BUILD_DIR='"$(abspath $(OUTPUT))"' \
+		-DLS_SOURCE_DIR='"$(CURDIR)"' $< \
 		$(REPORT_OBJS) -lcmocka -lpthread -lelf -lm -o $@
 
 tests: $(TESTS)
@@ -92,6 +93,10 @@ demo: check-deps
 	$(Q)$(BIN) record -o $(DEMO_DIR)/pingpong.data -- $(OUTPUT)/workloads/pingpong \
 		--threads 3 --rounds 3000 --spin-ms 200
 	$(Q)$(BIN) report $(DEMO_DIR)/pingpong.data
+
+# Rewrite the golden reports on purpose; review the diff (git diff tests/golden) before committing.
+golden: $(OUTPUT)/tests/test_golden
+	$(Q)LS_GOLDEN_UPDATE=1 $<
 
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/lockscope

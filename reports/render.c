@@ -105,7 +105,8 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 		a->hdr.mode == LS_MODE_PID ? "pid:" : "command:", a->cmdline);
 	if (a->hdr.mode == LS_MODE_PID)
 		fprintf(out, "  %-9s %u\n", "target:", a->hdr.target_pid);
-	fprintf(out, "  %-9s %.3f s from %s\n", "window:", (a->end_ns - a->start_ns) / 1e9, when);
+	fprintf(out, "  %-9s %s from %s\n", "window:",
+		ls_fmt_duration(st, sizeof(st), a->end_ns - a->start_ns), when);
 	fprintf(out, "  %-9s Linux %s, %u CPUs, lockscope %s\n", "system:", a->hdr.kernel,
 		a->hdr.nr_cpus, a->hdr.tool_version);
 	fprintf(out, "  %-9s %llu, %llu lost\n", "records:", (unsigned long long)a->nr_records,
@@ -307,8 +308,10 @@ static void render_lock_detail(FILE *out, const struct ls_analysis *a, const str
 		while ((h = ls_htab_next(&a->handoffs, &pos)) && shown < 64) {
 			if (h->key.tgid != l->key.tgid || h->key.uaddr != l->key.uaddr)
 				continue;
-			fprintf(out, "      %7u -> %-7u %8llu%s", h->key.from, h->key.to,
-				(unsigned long long)h->count, ++shown % 3 ? "  " : "\n");
+			fprintf(out, "%s%7u -> %-7u %8llu", shown % 3 ? "  " : "      ",
+				h->key.from, h->key.to, (unsigned long long)h->count);
+			if (++shown % 3 == 0)
+				fputc('\n', out);
 		}
 		if (shown % 3)
 			fputc('\n', out);

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The rendered reports of fixed synthetic recordings, compared with tests/golden/. `make golden`
+ * rewrites the files on purpose (LS_GOLDEN_UPDATE=1); review the diff before committing it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+#include "compare.h"
+#include "render.h"
+#include "render_json.h"
+#include "synth.h"
+
+#ifndef LS_SOURCE_DIR
+#define LS_SOURCE_DIR "."
+#endif
+
+enum kind { TEXT, JSON, COMPARE };
+
+static char *render(struct ls_analysis *a, struct ls_analysis *b, enum kind k)
+{
+	struct ls_render_opts o = { .path = "synthetic.data", .top = 10, .lanes = 16 };
+	struct ls_compared c[2] = { { "turns.data", a }, { "pingpong.data", b } };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (k == TEXT)
+		ls_render_text(f, a, &o);
+	else if (k == JSON)
+		ls_render_json(f, a, o.path);
+	else
+		ls_compare_text(f, c, 2);
+	fclose(f);
+	return buf;
+}
+
+static void check_golden(const char *name, const char *got)
+{
+	char path[512], *want = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/golden/%s", LS_SOURCE_DIR, name);
+	if (getenv("LS_GOLDEN_UPDATE")) {
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(got, f);
+		fclose(f);
+		print_message("rewrote %s\n", path);
+		return;
+	}
+	f = fopen(path, "r");
+	if (!f)
+		fail_msg("%s is missing: run make golden", path);
+	want = malloc(1 << 20);
+	len = fread(want, 1, (1 << 20) - 1, f);
+	want[len] = '\0';
+	fclose(f);
+	if (strcmp(got, want))
+		print_message("%s differs; got:\n%s", path, got);
+	assert_string_equal(got, want);
+	free(want);
+}
+
+static void check_width(const char *text)
+{
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (n > 100)
+			fail_msg("line wider than 100 columns (%zu): %.*s", n, (int)n, line);
+		line += n + (nl != NULL);
+	}
+}
+
+static void test_report_turns(void **state)
+{
+	struct ls_analysis *a = scenario_turns();
+	char *out = render(a, NULL, TEXT);
+
+	check_width(out);
+	check_golden("turns.txt", out);
+	free(out);
+	synth_free(a);
+}
+
+static void test_report_ping_pong(void **state)
+{
+	struct ls_analysis *a = scenario_ping_pong();
+	char *out = render(a, NULL, TEXT);
+
+	check_width(out);
+	check_golden("pingpong.txt", out);
+	free(out);
+	out = render(a, NULL, JSON);
+	check_golden("pingpong.json", out);
+	free(out);
+	synth_free(a);
+}
+
+static void test_compare(void **state)
+{
+	struct ls_analysis *a = scenario_turns(), *b = scenario_ping_pong();
+	char *out = render(a, b, COMPARE);
+
+	check_width(out);
+	check_golden("compare.txt", out);
+	free(out);
+	synth_free(a);
+	synth_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_report_turns),
+		cmocka_unit_test(test_report_ping_pong),
+		cmocka_unit_test(test_compare),
+	};
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	return cmocka_run_group_tests_name("golden reports", tests, NULL, NULL);
+}
