@@ -4,6 +4,7 @@
 #define LS_TESTUTIL_H
 
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

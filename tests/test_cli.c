@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* lockscope report and compare as a user runs them: good files, bad files, usage, JSON. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "jsoncheck.h"
+#include "testutil.h"
+#include "trace.h"
+
+static char dir[64];
+
+static const char *path(const char *name)
+{
+	static char bufs[4][256];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", dir, name);
+	return bufs[i];
+}
+
+/* A small complete trace: one process, two threads taking turns; version and cut adjustable. */
+static void write_trace(const char *name, __u32 version, long cut, int threads)
+{
+	struct ls_file_header h = { .version = LS_TRACE_VERSION, .header_size = sizeof(h),
+				    .byte_order = LS_BYTE_ORDER, .nr_cpus = 2,
+				    .start_mono_ns = 1000000, .mode = LS_MODE_LAUNCH,
+				    .target_pid = 10 };
+	struct ls_end end = { .end_mono_ns = 3000000, .stop_reason = LS_STOP_EXITED };
+	char *argv[] = { "./workload", "--threads", "2" };
+	struct ls_writer w;
+	FILE *f = fopen(path(name), "w");
+
+	assert_non_null(f);
+	memcpy(h.magic, LS_TRACE_MAGIC, 8);
+	strcpy(h.kernel, "6.1.0-test");
+	ls_writer_init(&w, f, &h);
+	ls_writer_cmdline(&w, 3, argv);
+	for (int i = 0; i < threads; i++) {
+		struct ls_task_new t = { .hdr = { LS_REC_TASK_NEW, sizeof(t), 11 + i },
+					 .ts = 1000000, .tgid = 10, .comm = "worker" };
+		struct ls_switch s = { .hdr = { LS_REC_SWITCH, sizeof(s), 0 },
+				       .ts = 1100000 + i * 1000, .next_tid = 11 + i,
+				       .flags = LS_SW_NEXT_TRACED };
+
+		ls_writer_put(&w, &t, sizeof(t));
+		ls_writer_put(&w, &s, sizeof(s));
+	}
+	ls_writer_finish(&w, &end);
+	if (cut >= 0)
+		assert_int_equal(ftruncate(fileno(f), cut), 0);
+	h.version = version;
+	rewind(f);
+	fwrite(&h, sizeof(h), 1, f);
+	fclose(f);
+}
+
+static int lockscope_v(const char *out, char *a1, char *a2, char *a3, char *a4, char *a5)
+{
+	char *argv[] = { LOCKSCOPE, a1, a2, a3, a4, a5, NULL };
+
+	return run(argv, path(out), NULL);
+}
+
+#define lockscope(out, a1, a2, a3, a4) lockscope_v(out, a1, a2, a3, a4, NULL)
+
+static void expect(int rc, int want_rc, const char *out, const char *text)
+{
+	const char *got = slurp(path(out));
+
+	if (rc != want_rc || !strstr(got, text))
+		print_message("exit %d (want %d), output:\n%s\n", rc, want_rc, got);
+	assert_int_equal(rc, want_rc);
+	assert_non_null(strstr(got, text));
+}
+
+static void test_report_good_file(void **state)
+{
+	write_trace("good.data", LS_TRACE_VERSION, -1, 2);
+	expect(lockscope("r.out", "report", (char *)path("good.data"), NULL, NULL), 0, "r.out",
+	       "PARALLELISM");
+	expect(lockscope("r.out", "report", "--format", "json", (char *)path("good.data")), 0,
+	       "r.out", "\"verdict\"");
+	assert_true(json_valid(slurp(path("r.out"))));
+	expect(lockscope("c.out", "compare", (char *)path("good.data"), (char *)path("good.data"),
+			 NULL), 0, "c.out", "speed-up vs first");
+	expect(lockscope_v("c.out", "compare", "--format", "json", (char *)path("good.data"),
+			   (char *)path("good.data")),
+	       0, "c.out", "\"speedup_vs_first\"");
+	assert_true(json_valid(slurp(path("c.out"))));
+}
+
+static void test_report_bad_files(void **state)
+{
+	FILE *f;
+
+	f = fopen(path("empty.data"), "w");
+	fclose(f);
+	expect(lockscope("e.out", "report", (char *)path("empty.data"), NULL, NULL), 1, "e.out",
+	       "not a lockscope trace");
+	f = fopen(path("text.data"), "w");
+	fputs("hello, this is a text file and certainly not a lockscope trace at all.\n", f);
+	fclose(f);
+	expect(lockscope("e.out", "report", (char *)path("text.data"), NULL, NULL), 1, "e.out",
+	       "not a lockscope trace");
+	write_trace("newer.data", LS_TRACE_VERSION + 1, -1, 2);
+	expect(lockscope("e.out", "report", (char *)path("newer.data"), NULL, NULL), 1, "e.out",
+	       "newer than this lockscope reads");
+	write_trace("cut.data", LS_TRACE_VERSION, sizeof(struct ls_file_header) + 100, 2);
+	expect(lockscope("e.out", "report", (char *)path("cut.data"), NULL, NULL), 1, "e.out",
+	       "TRUNCATED");
+	write_trace("nothread.data", LS_TRACE_VERSION, -1, 0);
+	expect(lockscope("e.out", "report", (char *)path("nothread.data"), NULL, NULL), 1, "e.out",
+	       "no traced thread");
+	expect(lockscope("e.out", "report", (char *)path("missing.data"), NULL, NULL), 1, "e.out",
+	       "cannot open");
+	expect(lockscope("e.out", "compare", (char *)path("good.data"), (char *)path("text.data"),
+			 NULL), 1, "e.out", "not a lockscope trace");
+}
+
+static void test_usage(void **state)
+{
+	expect(lockscope("u.out", "--help", NULL, NULL, NULL), 0, "u.out", "Examples:");
+	expect(lockscope("u.out", "record", "--help", NULL, NULL), 0, "u.out", "EXAMPLES:");
+	expect(lockscope("u.out", "report", "--help", NULL, NULL), 0, "u.out", "EXAMPLES:");
+	expect(lockscope("u.out", "compare", "--help", NULL, NULL), 0, "u.out", "EXAMPLES:");
+	expect(lockscope("u.out", "compare", "one.data", NULL, NULL), 64, "u.out",
+	       "two recordings or more");
+	expect(lockscope("u.out", "report", "--format", "xml", "x.data"), 64, "u.out",
+	       "unknown format");
+	expect(lockscope("u.out", "frobnicate", NULL, NULL, NULL), 2, "u.out", "unknown command");
+}
+
+static int setup(void **state)
+{
+	strcpy(dir, "/tmp/lockscope-cli.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) ? -1 : 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_report_good_file),
+		cmocka_unit_test(test_report_bad_files),
+		cmocka_unit_test(test_usage),
+	};
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	return cmocka_run_group_tests_name("command line", tests, setup, teardown);
+}
