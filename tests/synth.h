@@ -159,4 +159,54 @@ static inline struct ls_lock *lock(struct ls_analysis *a, __u32 tgid, __u64 uadd
 	return l;
 }
 
+#define SYNTH_X 0x5000 /* a mutex word */
+
+/*
+ * Hand-off ping-pong, times in us from T0, process 10, threads 11 and 12, 2 CPUs:
+ *   0  both born, runnable          10  both switched in
+ *  20  12 blocks in FUTEX_WAIT(X, 2) 50  11 wakes X: 12 woken, by 11 on X
+ *  60  12 switched in              65  12's wait returns 0: acquired, hand-off 11 -> 12
+ * 100  12 wakes X: releases it     120 end
+ */
+static inline struct ls_analysis *scenario_ping_pong(void)
+{
+	struct ls_analysis *a = synth_start(2);
+
+	task_new(a, 11, 10, T0);
+	task_new(a, 12, 10, T0);
+	sw(a, T0 + 10 * US, 0, 11, 0, false, 0, 0);
+	sw(a, T0 + 10 * US, 0, 12, 0, false, 0, 0);
+	sw_full(a, T0 + 20 * US, 12, 0, 1, SW_FUTEX, 1, 0);
+	wakeup(a, T0 + 50 * US, 12, 11, SYNTH_X);
+	wake_rec(a, 11, SYNTH_X, T0 + 50 * US, 1);
+	sw(a, T0 + 60 * US, 0, 12, 0, false, 0, 0);
+	wait_rec(a, 12, SYNTH_X, T0 + 20 * US, T0 + 65 * US, 0);
+	wake_rec(a, 12, SYNTH_X, T0 + 100 * US, 0);
+	synth_finish(a, T0 + 120 * US);
+	return a;
+}
+
+/* Two threads take turns on SYNTH_X: one runs while the other waits for the lock. */
+static inline struct ls_analysis *scenario_turns(void)
+{
+	struct ls_analysis *a = synth_start(2);
+
+	task_new(a, 61, 60, T0);
+	task_new(a, 62, 60, T0);
+	sw(a, T0, 0, 61, 0, false, 0, 0);
+	sw(a, T0, 0, 62, 0, false, 0, 0);
+	sw_full(a, T0 + 1 * US, 62, 0, 1, SW_FUTEX, 1, 0);
+	for (int i = 0; i < 10; i++) {
+		__u32 run = i % 2 ? 62 : 61, wait = i % 2 ? 61 : 62;
+		__u64 t = T0 + (1 + i * 100) * US;
+
+		wakeup(a, t + 99 * US, wait, run, SYNTH_X);
+		wake_rec(a, run, SYNTH_X, t + 99 * US, 1);
+		sw_full(a, t + 100 * US, run, wait, 1, SW_FUTEX, i + 2, 0);
+		wait_rec(a, wait, SYNTH_X, t - 99 * US, t + 101 * US, 0);
+	}
+	synth_finish(a, T0 + 1001 * US);
+	return a;
+}
+
 #endif
