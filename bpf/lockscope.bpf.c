@@ -11,6 +11,9 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Set before load: wake the reader when this much is waiting in the ring buffer. */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20); /* resized by user space (-b) */
@@ -71,6 +74,19 @@ static __always_inline void *reserve(__u32 size, __u16 type, __u32 tid)
 	hdr->size = size;
 	hdr->tid = tid;
 	return hdr;
+}
+
+/*
+ * Wake the reader only once a quarter of the buffer is waiting: a wakeup per record would
+ * preempt the traced threads (and trace that too); the reader also drains on a timer.
+ */
+static __always_inline void submit(void *e)
+{
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+			      BPF_RB_FORCE_WAKEUP :
+			      BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(e, flags);
 }
 
 static __always_inline bool futex_cmd_waits(__u32 cmd)
@@ -166,7 +182,7 @@ static __always_inline void emit_waitv(const struct pt_regs *regs, long ret, __u
 			bpf_probe_read_user(&addr, sizeof(addr), &uw[i].uaddr);
 		e->uaddr[i] = addr;
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 /* Fill addresses and arguments of a futex record from the syscall's registers. */
@@ -232,7 +248,7 @@ static __always_inline int futex_exit(__u32 sys, const struct pt_regs *regs, lon
 	e->ts_enter = kind == IN_WAIT ? start : e->ts_exit;
 	e->ret = ret;
 	futex_args(e, sys, regs);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -308,7 +324,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			flags |= LS_SW_IN_FUTEX_WAIT;
 	}
 	e->flags = flags;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -327,7 +343,7 @@ static __always_inline int wakeup(struct task_struct *p, __u16 type)
 	e->target_cpu = p->wake_cpu;
 	f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
 	e->waker_uaddr = f && f->kind == IN_WAKE ? f->uaddr : 0;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -365,7 +381,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	e->flags = tgid == ptgid ? LS_TASK_THREAD : 0;
 	e->user_sp = BPF_CORE_READ((struct pt_regs *)bpf_task_pt_regs(child), sp);
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), child->comm);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -383,7 +399,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e->tgid = p->tgid;
 	e->old_tid = old_pid;
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -406,6 +422,6 @@ int BPF_PROG(on_task_exit, struct task_struct *p)
 	e->flags = group_dead ? LS_EXIT_GROUP_DEAD : 0;
 	e->pad = 0;
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }

@@ -347,6 +347,7 @@ static int load_probes(struct recorder *r)
 	r->skel = lockscope_bpf__open();
 	if (!r->skel)
 		return error(-errno, "cannot open the BPF object: %s", strerror(errno));
+	r->skel->rodata->wakeup_bytes = round_pow2(r->o->buffer_size) / 4;
 	err = bpf_map__set_max_entries(r->skel->maps.events, round_pow2(r->o->buffer_size));
 	if (err)
 		return error(err, "bad ring buffer size: %s", strerror(-err));
@@ -468,7 +469,10 @@ static enum ls_stop_reason record_loop(struct recorder *r)
 	int err;
 
 	for (;;) {
-		err = ring_buffer__poll(r->rb, 100);
+		/* records wake us only in bulk: drain on a timer as well */
+		err = ring_buffer__poll(r->rb, 50);
+		if (err >= 0 || err == -EINTR)
+			err = ring_buffer__consume(r->rb);
 		if (err < 0 && err != -EINTR) {
 			error(err, "reading the ring buffer failed: %s", strerror(-err));
 			return LS_STOP_SIGNAL;
