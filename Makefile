@@ -89,10 +89,7 @@ test: check-deps
 DEMO_DIR ?= $(OUTPUT)/demo
 demo: check-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)mkdir -p $(DEMO_DIR)
-	$(Q)$(BIN) record -o $(DEMO_DIR)/pingpong.data -- $(OUTPUT)/workloads/pingpong \
-		--threads 3 --rounds 3000 --spin-ms 200
-	$(Q)$(BIN) report $(DEMO_DIR)/pingpong.data
+	$(Q)workloads/demo.sh $(BIN) $(OUTPUT)/workloads $(DEMO_DIR)
 
 # Rewrite the golden reports on purpose; review the diff (git diff tests/golden) before committing.
 golden: $(OUTPUT)/tests/test_golden

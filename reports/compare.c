@@ -155,7 +155,7 @@ static void table(FILE *out, const struct ls_compared *r, const struct ls_summar
 	}
 }
 
-/* Two lines: which one is serialized, which one parallel, and by how much. */
+/* One line per notable recording: which one is serialized, which one parallel, and by how much. */
 static void conclusion(FILE *out, const struct ls_compared *r, const struct ls_summary *s, int n)
 {
 	int ser = -1, par = -1;
@@ -163,27 +163,32 @@ static void conclusion(FILE *out, const struct ls_compared *r, const struct ls_s
 	for (int i = 0; i < n; i++) {
 		if (s[i].verdict == LS_VERDICT_SERIALIZED && ser < 0)
 			ser = i;
-		if (s[i].verdict == LS_VERDICT_PARALLEL && (par < 0 || s[i].parallelism >
-									  s[par].parallelism))
+		if (s[i].verdict == LS_VERDICT_PARALLEL &&
+		    (par < 0 || s[i].parallelism > s[par].parallelism))
 			par = i;
 	}
 	fputc('\n', out);
 	if (ser >= 0)
-		fprintf(out, "  %s is SERIALIZED: %.2f CPUs busy, %.0f%% of off-CPU time waiting "
-			     "for locks, %.0f hand-offs/s.\n",
+		fprintf(out, "  %s: SERIALIZED, %.2f CPUs busy, off-CPU time %.0f%% in lock waits, "
+			     "%.0f hand-offs/s\n",
 			base(r[ser].path), s[ser].parallelism, s[ser].sync_wait_offcpu * 100,
 			s[ser].handoffs_per_s);
-	if (par >= 0)
-		fprintf(out, "  %s is PARALLEL: %.2f CPUs busy (utilization %.0f%%)%s",
-			base(r[par].path), s[par].parallelism, s[par].utilization * 100,
-			ser >= 0 ? "" : ".\n");
 	if (par >= 0 && ser >= 0)
-		fprintf(out, ", %.1fx the parallelism, done in %.2fx the time.\n",
+		fprintf(out, "  %s: PARALLEL, %.2f CPUs busy, %.1fx as many, done in %.2fx the time.\n",
+			base(r[par].path), s[par].parallelism,
 			s[ser].parallelism > 0 ? s[par].parallelism / s[ser].parallelism : 0,
 			s[ser].wall_ns ? (double)s[par].wall_ns / s[ser].wall_ns : 0);
-	if (ser < 0 && par < 0)
-		fprintf(out, "  None of these recordings is serialized or parallel by METRICS.md's "
-			     "verdicts.\n");
+	else if (par >= 0)
+		fprintf(out, "  %s: PARALLEL, %.2f CPUs busy (utilization %.0f%%).\n",
+			base(r[par].path), s[par].parallelism, s[par].utilization * 100);
+	if (ser >= 0 || par >= 0)
+		return;
+	for (int i = 0; i < n; i++)
+		fprintf(out, "  %s: %s, %.2f CPUs busy; lock waits %.0f%%, other waits %.0f%% of "
+			     "thread time.\n",
+			base(r[i].path), s[i].verdict == LS_VERDICT_WAITING ? "WAITING" : "MIXED",
+			s[i].parallelism, (s[i].lock_wait_share + s[i].gil_wait_share) * 100,
+			s[i].other_wait_share * 100);
 }
 
 void ls_compare_text(FILE *out, const struct ls_compared *r, int n)
