@@ -245,7 +245,7 @@ static __always_inline int futex_exit(__u32 sys, const struct pt_regs *regs, lon
 	if (!e)
 		return 0;
 	e->ts_exit = bpf_ktime_get_ns();
-	e->ts_enter = kind == IN_WAIT ? start : e->ts_exit;
+	e->ts_enter = start;
 	e->ret = ret;
 	futex_args(e, sys, regs);
 	submit(e);

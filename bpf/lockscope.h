@@ -86,7 +86,7 @@ struct ls_rec_hdr {
 
 struct ls_futex {
 	struct ls_rec_hdr hdr;
-	__u64 ts_enter; /* CLOCK_MONOTONIC ns; == ts_exit for waking ops */
+	__u64 ts_enter; /* CLOCK_MONOTONIC ns, at the syscall's entry */
 	__u64 ts_exit;
 	__u64 uaddr;
 	__u64 uaddr2; /* second address of WAKE_OP/REQUEUE ops, else 0 */

@@ -335,9 +335,12 @@ static void count_switch(struct ls_thread *t, const struct ls_switch *e, enum ls
 	t->nvcsw = e->prev_nvcsw;
 	t->nivcsw = e->prev_nivcsw;
 	t->counters_known = true;
-	/* an exiting thread's last switch is counted after its counts were
-	 * folded into the process's: leave it out, as getrusage and /proc do */
-	if (e->prev_state & LS_TASK_DEAD)
+	/*
+	 * An exiting thread's last switch comes after its counts were folded into its process's,
+	 * so getrusage never sees it; but a process's leader stays a zombie until reaped, and its
+	 * parent's RUSAGE_CHILDREN counts it: keep it for leaders only.
+	 */
+	if ((e->prev_state & LS_TASK_DEAD) && t->tid != t->tgid)
 		return;
 	if (!vol) {
 		t->invol_switches++;
@@ -440,6 +443,7 @@ static int on_wakeup_new(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	return 0;
 }
 
+/* A wait that ended woken opens a run of waits, or extends the open one. */
 static void hold_begin(struct ls_thread *t, struct ls_lock *l, __u64 ts)
 {
 	int slot = 0;
@@ -455,10 +459,20 @@ static void hold_begin(struct ls_thread *t, struct ls_lock *l, __u64 ts)
 	t->held[slot] = (struct ls_held){ l, ts };
 }
 
+/* A wait that did not end woken extends an open run: the lock is taken after it. */
+static void hold_extend(struct ls_thread *t, struct ls_lock *l, __u64 ts)
+{
+	for (int i = 0; i < LS_HELD_MAX; i++)
+		if (t->held[i].lock == l)
+			t->held[i].since = ts;
+}
+
+/* The waking op that closes a run: one contended acquisition, one hold. */
 static void hold_end(struct ls_thread *t, struct ls_lock *l, __u64 ts)
 {
 	for (int i = 0; i < LS_HELD_MAX; i++) {
 		if (t->held[i].lock == l) {
+			l->acquisitions++;
 			ls_hist_add(&l->hold, not_before(ts, t->held[i].since) - t->held[i].since);
 			t->held[i].lock = NULL;
 		}
@@ -497,6 +511,8 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 		l->pi |= cmd == LS_FUTEX_LOCK_PI || cmd == LS_FUTEX_LOCK_PI2 ||
 			 cmd == LS_FUTEX_WAIT_REQUEUE_PI;
 	}
+	if (o != LS_OUT_WOKEN)
+		hold_extend(t, l, exit);
 	if (o == LS_OUT_NOBLOCK || o == LS_OUT_ERROR)
 		return 0;
 	l->blocked++;
@@ -509,7 +525,6 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 	tl->wait_ns += ns;
 	if (o != LS_OUT_WOKEN)
 		return 0;
-	l->acquisitions++;
 	hold_begin(t, l, exit);
 	if (t->waker && t->waker_uaddr == uaddr && t->woken_at >= enter && t->woken_at <= exit &&
 	    t->woken_ran_at && count_handoff(a, l, t))
@@ -559,7 +574,7 @@ static int count_wake(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr,
 	l->woken += e->ret > 0 ? e->ret : 0;
 	if (LS_FUTEX_SYS(e->op) == LS_SYS_FUTEX && LS_FUTEX_CMD(e->op) == LS_FUTEX_UNLOCK_PI)
 		l->pi = true;
-	hold_end(t, l, e->ts_exit);
+	hold_end(t, l, e->ts_enter);
 	return 0;
 }
 

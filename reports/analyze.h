@@ -52,15 +52,21 @@ struct ls_lock {
 	bool pi;	     /* used with PI ops */
 	__u64 wakes;	     /* waking ops naming this address */
 	__u64 woken;	     /* tasks those ops reported woken */
-	__u64 acquisitions;  /* contended acquisitions (inferred): waits that ended woken */
+	__u64 acquisitions;  /* contended acquisitions (inferred, see ls_held) */
 	struct ls_hist hold; /* inferred hold times */
 	__u64 handoffs;
 	struct ls_hist handoff_latency;
 };
 
+/*
+ * A contended acquisition (inferred): a run of waits by one thread on a lock, at least one of
+ * them woken, closed by that thread's next waking op on the lock (its unlock). A woken waiter of
+ * a mutex may lose the race and wait again: the run counts once. The lock is held from the
+ * return of the run's last wait to the entry of that waking op.
+ */
 struct ls_held {
 	struct ls_lock *lock;
-	__u64 since;
+	__u64 since; /* the return of the last wait of the run */
 };
 
 struct ls_thread {

@@ -29,7 +29,8 @@ struct futexlock_stats {
 	int id; /* the thread's id, > 0, unique among the lock's users */
 	unsigned long acquisitions;
 	unsigned long contended;    /* acquisitions during which a FUTEX_WAIT returned 0 (woken) */
-	unsigned long handoffs;	    /* acquisitions by another thread than the previous holder */
+	unsigned long owner_changes; /* acquisitions by another thread than the previous holder */
+	unsigned long handoffs;	     /* waiters woken by its unlocks (METRICS.md "Hand-off") */
 	unsigned long long wait_ns; /* FUTEX_WAIT calls that slept: woken, timed out, interrupted */
 	unsigned long long hold_ns; /* contended acquisitions only: lock return to unlock call */
 	unsigned long long held_since; /* nonzero while holding after a contended acquisition */
@@ -69,7 +70,7 @@ static inline void futexlock_lock(struct futexlock *l, struct futexlock_stats *s
 	}
 	s->acquisitions++;
 	if (l->last_holder && l->last_holder != s->id)
-		s->handoffs++;
+		s->owner_changes++;
 	l->last_holder = s->id;
 	if (woken) {
 		s->contended++;
@@ -83,20 +84,26 @@ static inline void futexlock_unlock(struct futexlock *l, struct futexlock_stats 
 		s->hold_ns += truth_now_ns(CLOCK_MONOTONIC) - s->held_since;
 		s->held_since = 0;
 	}
-	if (atomic_exchange(&l->word, 0) == 2)
-		futex_call(&l->word, FUTEX_WAKE_PRIVATE, 1, NULL, 0);
+	long woken;
+
+	if (atomic_exchange(&l->word, 0) == 2) {
+		woken = futex_call(&l->word, FUTEX_WAKE_PRIVATE, 1, NULL, 0);
+		s->handoffs += woken > 0 ? woken : 0;
+	}
 }
 
 static inline void futexlock_stats_add(struct futexlock_stats *sum, const struct futexlock_stats *s)
 {
 	sum->acquisitions += s->acquisitions;
 	sum->contended += s->contended;
+	sum->owner_changes += s->owner_changes;
 	sum->handoffs += s->handoffs;
 	sum->wait_ns += s->wait_ns;
 	sum->hold_ns += s->hold_ns;
 }
 
-/* The lock's truth members: lock_addr, acquisitions, contended, wait_ns, hold_ns, handoffs. */
+/* The lock's truth members: lock_addr, acquisitions, contended, wait_ns, hold_ns, handoffs,
+ * owner_changes. */
 static inline void futexlock_write_truth(FILE *f, const struct futexlock *l,
 					 const struct futexlock_stats *sum)
 {
@@ -106,6 +113,7 @@ static inline void futexlock_write_truth(FILE *f, const struct futexlock *l,
 	truth_kv(f, "wait_ns", sum->wait_ns);
 	truth_kv(f, "hold_ns", sum->hold_ns);
 	truth_kv(f, "handoffs", sum->handoffs);
+	truth_kv(f, "owner_changes", sum->owner_changes);
 }
 
 #endif

@@ -82,9 +82,9 @@ int main(int argc, char **argv)
 
 	if (args_parse(argc, argv, opts, sizeof(opts) / sizeof(opts[0])))
 		usage();
+	truth_begin(&start); /* the whole run, calibration included, as a tracer sees it */
 	slice_iters = SLICE_US * work_calibrate();
 	fflush(NULL); /* nothing buffered may be written twice by the children */
-	truth_begin(&start);
 	if (run_procs(procs, work_ms * 1000 / SLICE_US, slice_iters))
 		return 1;
 	return truth ? write_truth(truth, &start, procs) : 0;
