@@ -72,11 +72,14 @@ $(OUTPUT)/workloads/%: workloads/%.c $(wildcard workloads/*.h) | $(OUTPUT)/workl
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iworkloads $< -lpthread -lm -o $@
 
-$(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(REPORT_OBJS) $(BIN) | $(OUTPUT)/tests
+# tests link the pure user-space code: reports/, and the recorder's /proc reader
+TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o
+
+$(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(TEST_OBJS) $(BIN) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Itests -DLS_BUILD_DIR='"$(abspath $(OUTPUT))"' \
 		-DLS_SOURCE_DIR='"$(CURDIR)"' $< \
-		$(REPORT_OBJS) -lcmocka -lpthread -lelf -lm -o $@
+		$(TEST_OBJS) -lcmocka -lpthread -lelf -lm -o $@
 
 tests: $(TESTS)
 

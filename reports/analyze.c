@@ -27,6 +27,7 @@ void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr)
 		     sizeof(((struct ls_thread_lock *)0)->key));
 	ls_htab_init(&a->handoffs, sizeof(struct ls_handoff), offsetof(struct ls_handoff, key),
 		     sizeof(((struct ls_handoff *)0)->key));
+	a->names = ls_names_new(); /* without it, locks are named by address */
 }
 
 void ls_analysis_free(struct ls_analysis *a)
@@ -40,6 +41,8 @@ void ls_analysis_free(struct ls_analysis *a)
 	ls_htab_free(&a->locks);
 	ls_htab_free(&a->thread_locks);
 	ls_htab_free(&a->handoffs);
+	ls_names_free(a->names);
+	a->names = NULL;
 }
 
 enum ls_outcome ls_wait_outcome(__s32 ret)
@@ -626,6 +629,8 @@ static const record_handler handlers[LS_REC_MAX] = {
 int ls_analysis_feed(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	a->nr_records++;
+	if (a->names && ls_names_feed(a->names, rec))
+		return -ENOMEM;
 	if (rec->type < LS_REC_MAX && handlers[rec->type])
 		return handlers[rec->type](a, rec);
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include "hist.h"
 #include "htab.h"
+#include "names.h"
 #include "trace.h"
 
 enum ls_outcome {
@@ -130,6 +131,7 @@ struct ls_analysis {
 	struct ls_htab locks;	     /* struct ls_lock by (tgid, uaddr) */
 	struct ls_htab thread_locks; /* struct ls_thread_lock */
 	struct ls_htab handoffs;     /* struct ls_handoff: the hand-off matrices */
+	struct ls_names *names;	     /* memory maps, to name lock addresses */
 	__u64 start_ns, end_ns;	     /* the window */
 	__u64 last_ts;		     /* the latest timestamp seen, the end of a cut-short file */
 	__u64 nr_records;

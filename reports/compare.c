@@ -7,10 +7,10 @@
 #include "summary.h"
 #include "version.h"
 
-#define LABEL_W 22
-#define COL_W 18
+#define LABEL_W	       22
+#define COL_W	       18
 #define COLS_PER_TABLE 4 /* 22 + 4 * 19 columns stay within 100 */
-#define PROFILE_MAX 4	 /* busy 0..3, then "4+" folded in the last */
+#define PROFILE_MAX    4 /* busy 0..3, then "4+" folded in the last */
 
 typedef void (*cell_fn)(char *buf, size_t len, const struct ls_analysis *a,
 			const struct ls_summary *s, const struct ls_summary *first);
@@ -169,12 +169,14 @@ static void conclusion(FILE *out, const struct ls_compared *r, const struct ls_s
 	}
 	fputc('\n', out);
 	if (ser >= 0)
-		fprintf(out, "  %s: SERIALIZED, %.2f CPUs busy, off-CPU time %.0f%% in lock waits, "
-			     "%.0f hand-offs/s\n",
+		fprintf(out,
+			"  %s: SERIALIZED, %.2f CPUs busy, off-CPU time %.0f%% in lock waits, "
+			"%.0f hand-offs/s\n",
 			base(r[ser].path), s[ser].parallelism, s[ser].sync_wait_offcpu * 100,
 			s[ser].handoffs_per_s);
 	if (par >= 0 && ser >= 0)
-		fprintf(out, "  %s: PARALLEL, %.2f CPUs busy, %.1fx as many, done in %.2fx the time.\n",
+		fprintf(out,
+			"  %s: PARALLEL, %.2f CPUs busy, %.1fx as many, done in %.2fx the time.\n",
 			base(r[par].path), s[par].parallelism,
 			s[ser].parallelism > 0 ? s[par].parallelism / s[ser].parallelism : 0,
 			s[ser].wall_ns ? (double)s[par].wall_ns / s[ser].wall_ns : 0);
@@ -184,8 +186,9 @@ static void conclusion(FILE *out, const struct ls_compared *r, const struct ls_s
 	if (ser >= 0 || par >= 0)
 		return;
 	for (int i = 0; i < n; i++)
-		fprintf(out, "  %s: %s, %.2f CPUs busy; lock waits %.0f%%, other waits %.0f%% of "
-			     "thread time.\n",
+		fprintf(out,
+			"  %s: %s, %.2f CPUs busy; lock waits %.0f%%, other waits %.0f%% of "
+			"thread time.\n",
 			base(r[i].path), s[i].verdict == LS_VERDICT_WAITING ? "WAITING" : "MIXED",
 			s[i].parallelism, (s[i].lock_wait_share + s[i].gil_wait_share) * 100,
 			s[i].other_wait_share * 100);

@@ -27,7 +27,8 @@ const char *ls_fmt_duration(char *buf, size_t len, __u64 ns)
 const char *ls_lock_label(const struct ls_analysis *a, const struct ls_lock *l, char *buf,
 			  size_t len)
 {
-	(void)a;
+	if (a->names && ls_names_lookup(a->names, l->key.tgid, l->key.uaddr, buf, len))
+		return buf;
 	snprintf(buf, len, "0x%llx", (unsigned long long)l->key.uaddr);
 	return buf;
 }
@@ -105,8 +106,8 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 		a->hdr.mode == LS_MODE_PID ? "pid:" : "command:", a->cmdline);
 	if (a->hdr.mode == LS_MODE_PID)
 		fprintf(out, "  %-9s %u\n", "target:", a->hdr.target_pid);
-	fprintf(out, "  %-9s %s from %s\n", "window:",
-		ls_fmt_duration(st, sizeof(st), a->end_ns - a->start_ns), when);
+	fprintf(out, "  %-9s %s from %s\n",
+		"window:", ls_fmt_duration(st, sizeof(st), a->end_ns - a->start_ns), when);
 	fprintf(out, "  %-9s Linux %s, %u CPUs, lockscope %s\n", "system:", a->hdr.kernel,
 		a->hdr.nr_cpus, a->hdr.tool_version);
 	fprintf(out, "  %-9s %llu, %llu lost\n", "records:", (unsigned long long)a->nr_records,

@@ -6,7 +6,7 @@
 #include "version.h"
 
 static const char *const state_keys[LS_ST_NR] = { "running", "runnable", "lock_wait", "gil_wait",
-						   "other_wait" };
+						  "other_wait" };
 
 static void json_hist(struct ls_json *j, const char *key, const struct ls_hist *h)
 {
@@ -137,7 +137,7 @@ static void json_thread(struct ls_json *j, const struct ls_analysis *a, const st
 static void json_lock(struct ls_json *j, const struct ls_analysis *a, const struct ls_lock *l)
 {
 	static const char *const outcome_keys[LS_OUT_NR] = { "woken", "timed_out", "no_block",
-							      "interrupted", "error" };
+							     "interrupted", "error" };
 	bool mutex = ls_lock_is_mutex(l);
 	char name[96];
 

@@ -90,9 +90,9 @@ struct ls_maps_begin {
 	__u32 pad;
 };
 
-#define LS_MAP_READ (1u << 0)
-#define LS_MAP_WRITE (1u << 1)
-#define LS_MAP_EXEC (1u << 2)
+#define LS_MAP_READ   (1u << 0)
+#define LS_MAP_WRITE  (1u << 1)
+#define LS_MAP_EXEC   (1u << 2)
 #define LS_MAP_SHARED (1u << 3)
 
 struct ls_map {
@@ -101,8 +101,8 @@ struct ls_map {
 	__u64 end;
 	__u64 pgoff;
 	__u64 inode;
-	__u32 dev; /* makedev(major, minor) */
-	__u32 prot; /* LS_MAP_* */
+	__u32 dev;   /* makedev(major, minor) */
+	__u32 prot;  /* LS_MAP_* */
 	char path[]; /* NUL-terminated; "" for anonymous, "[heap]", "[stack]", ... */
 };
 

@@ -12,7 +12,7 @@
 #define US 1000ULL
 
 #define SW_PREEMPT 1
-#define SW_FUTEX 2 /* prev switched out inside a futex wait */
+#define SW_FUTEX   2 /* prev switched out inside a futex wait */
 
 static inline struct ls_analysis *synth_start(__u32 cpus)
 {
@@ -67,10 +67,9 @@ static inline void task_new(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 
 
 static inline void task_exit(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 ts)
 {
-	struct ls_exit e = { .hdr = { LS_REC_EXIT, sizeof(e), tid },
-			     .ts = ts,
-			     .tgid = tgid,
-			     .comm = "worker" };
+	struct ls_exit e = {
+		.hdr = { LS_REC_EXIT, sizeof(e), tid }, .ts = ts, .tgid = tgid, .comm = "worker"
+	};
 
 	feed(a, &e);
 }
@@ -109,8 +108,8 @@ static inline void wakeup(struct ls_analysis *a, __u64 ts, __u32 tid, __u32 wake
 	feed(a, &e);
 }
 
-static inline void futex_rec(struct ls_analysis *a, __u16 type, __u32 tid, __u64 uaddr,
-			     __u32 cmd, __u32 val, __u64 enter, __u64 exit, __s32 ret)
+static inline void futex_rec(struct ls_analysis *a, __u16 type, __u32 tid, __u64 uaddr, __u32 cmd,
+			     __u32 val, __u64 enter, __u64 exit, __s32 ret)
 {
 	struct ls_futex e = { .hdr = { type, sizeof(e), tid },
 			      .ts_enter = enter,

@@ -29,10 +29,12 @@ struct workload {
  */
 static const struct workload workloads[] = {
 	{ "gil", { "--threads", "4", "--work-ms", "200" }, LS_VERDICT_SERIALIZED, CHECK_WAIT },
-	{ "mutex", { "--threads", "4", "--iterations", "3000", "--hold-us", "50" },
-	  LS_VERDICT_SERIALIZED, CHECK_WAIT | CHECK_HOLD },
+	{ "mutex",
+	  { "--threads", "4", "--iterations", "3000", "--hold-us", "50" },
+	  LS_VERDICT_SERIALIZED,
+	  CHECK_WAIT | CHECK_HOLD },
 	{ "io", { "--threads", "4" }, LS_VERDICT_WAITING, 0 },
-	{ "procs", { "--procs", "4", "--work-ms", "200" }, LS_VERDICT_PARALLEL, 0 },
+	{ "procs", { "--procs", "4", "--work-ms", "400" }, LS_VERDICT_PARALLEL, 0 },
 };
 
 static const char *path(const char *name, const char *ext)
@@ -85,8 +87,8 @@ static void check_lock(const struct ls_analysis *a, const struct workload *w, co
 		       1);
 	*ok &= compare("hand-offs", l->handoffs, json_num(truth, "handoffs"), 0, 1);
 	if (w->checks & CHECK_WAIT)
-		*ok &= compare("wait time (ms)", l->wait.total / 1e6, json_num(truth, "wait_ns") / 1e6,
-			       0, 2);
+		*ok &= compare("wait time (ms)", l->wait.total / 1e6,
+			       json_num(truth, "wait_ns") / 1e6, 0, 2);
 	if (w->checks & CHECK_HOLD)
 		*ok &= compare("hold time (ms, inferred)", l->hold.total / 1e6,
 			       json_num(truth, "hold_ns") / 1e6, 0, 5);
@@ -181,6 +183,6 @@ int main(void)
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
-	return cmocka_run_group_tests_name("accuracy against ground truth (root + BPF)", tests, setup,
-					   teardown);
+	return cmocka_run_group_tests_name("accuracy against ground truth (root + BPF)", tests,
+					   setup, teardown);
 }

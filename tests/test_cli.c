@@ -24,9 +24,12 @@ static const char *path(const char *name)
 /* A small complete trace: one process, two threads taking turns; version and cut adjustable. */
 static void write_trace(const char *name, __u32 version, long cut, int threads)
 {
-	struct ls_file_header h = { .version = LS_TRACE_VERSION, .header_size = sizeof(h),
-				    .byte_order = LS_BYTE_ORDER, .nr_cpus = 2,
-				    .start_mono_ns = 1000000, .mode = LS_MODE_LAUNCH,
+	struct ls_file_header h = { .version = LS_TRACE_VERSION,
+				    .header_size = sizeof(h),
+				    .byte_order = LS_BYTE_ORDER,
+				    .nr_cpus = 2,
+				    .start_mono_ns = 1000000,
+				    .mode = LS_MODE_LAUNCH,
 				    .target_pid = 10 };
 	struct ls_end end = { .end_mono_ns = 3000000, .stop_reason = LS_STOP_EXITED };
 	char *argv[] = { "./workload", "--threads", "2" };
@@ -40,9 +43,12 @@ static void write_trace(const char *name, __u32 version, long cut, int threads)
 	ls_writer_cmdline(&w, 3, argv);
 	for (int i = 0; i < threads; i++) {
 		struct ls_task_new t = { .hdr = { LS_REC_TASK_NEW, sizeof(t), 11 + i },
-					 .ts = 1000000, .tgid = 10, .comm = "worker" };
+					 .ts = 1000000,
+					 .tgid = 10,
+					 .comm = "worker" };
 		struct ls_switch s = { .hdr = { LS_REC_SWITCH, sizeof(s), 0 },
-				       .ts = 1100000 + i * 1000, .next_tid = 11 + i,
+				       .ts = 1100000 + i * 1000,
+				       .next_tid = 11 + i,
 				       .flags = LS_SW_NEXT_TRACED };
 
 		ls_writer_put(&w, &t, sizeof(t));
@@ -85,7 +91,8 @@ static void test_report_good_file(void **state)
 	       "r.out", "\"verdict\"");
 	assert_true(json_valid(slurp(path("r.out"))));
 	expect(lockscope("c.out", "compare", (char *)path("good.data"), (char *)path("good.data"),
-			 NULL), 0, "c.out", "speed-up vs first");
+			 NULL),
+	       0, "c.out", "speed-up vs first");
 	expect(lockscope_v("c.out", "compare", "--format", "json", (char *)path("good.data"),
 			   (char *)path("good.data")),
 	       0, "c.out", "\"speedup_vs_first\"");
@@ -117,7 +124,8 @@ static void test_report_bad_files(void **state)
 	expect(lockscope("e.out", "report", (char *)path("missing.data"), NULL, NULL), 1, "e.out",
 	       "cannot open");
 	expect(lockscope("e.out", "compare", (char *)path("good.data"), (char *)path("text.data"),
-			 NULL), 1, "e.out", "not a lockscope trace");
+			 NULL),
+	       1, "e.out", "not a lockscope trace");
 }
 
 static void test_usage(void **state)

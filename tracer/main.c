@@ -181,7 +181,8 @@ static int load(const char *cmd, const char *path, struct ls_analysis *a)
 	else if (ret > 0)
 		fprintf(stderr, "lockscope %s: %s: %s\n", cmd, path, a->status);
 	else if (!a->threads.nr)
-		fprintf(stderr, "lockscope %s: %s: no traced thread in this recording\n", cmd, path);
+		fprintf(stderr, "lockscope %s: %s: no traced thread in this recording\n", cmd,
+			path);
 	return ret;
 }
 
@@ -263,9 +264,10 @@ static int cmd_report(int argc, char **argv)
 	if (o.json) {
 		ls_render_json(stdout, &a, o.input);
 	} else {
-		ro = (struct ls_render_opts){
-			.path = o.input, .top = o.top, .lanes = o.lanes, .no_timeline = o.no_timeline
-		};
+		ro = (struct ls_render_opts){ .path = o.input,
+					      .top = o.top,
+					      .lanes = o.lanes,
+					      .no_timeline = o.no_timeline };
 		ls_render_text(stdout, &a, &ro);
 	}
 	ret = ret || !a.threads.nr;

@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include "lockscope.skel.h"
 #include "launch.h"
+#include "mapwatch.h"
 #include "record.h"
 #include "tasks.h"
 #include "trace.h"
@@ -41,6 +42,7 @@ struct recorder {
 	struct ring_buffer *rb;
 	struct ls_writer w;
 	struct ls_tasks tasks;
+	struct ls_mapwatch maps;
 	struct ls_user user;
 	struct ls_launch child;
 	FILE *out;
@@ -224,6 +226,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		return r->w.err;
 	if (ls_tasks_update(&r->tasks, h))
 		return -ENOMEM;
+	if (ls_mapwatch_record(&r->maps, &r->w, &r->tasks, h, now_ns(CLOCK_MONOTONIC)))
+		return r->w.err ? r->w.err : -ENOMEM;
 	if (h->type == LS_REC_EXIT) {
 		const struct ls_exit *e = data;
 
@@ -579,6 +583,7 @@ int record_run(const struct record_opts *o)
 	verbose = o->verbose;
 	libbpf_set_print(libbpf_print);
 	ls_tasks_init(&r.tasks);
+	ls_mapwatch_init(&r.maps);
 	err = check_privileges();
 	if (err)
 		goto cleanup;
@@ -624,10 +629,13 @@ int record_run(const struct record_opts *o)
 		goto cleanup;
 
 	reason = record_loop(&r);
-	lockscope_bpf__detach(r.skel);
+	/* the window closes now: detaching takes milliseconds (an RCU grace period per link) */
 	end_ns = now_ns(CLOCK_MONOTONIC);
+	lockscope_bpf__detach(r.skel);
 	ring_buffer__consume(r.rb);
 	err = r.w.err;
+	if (!err)
+		err = ls_mapwatch_flush(&r.maps, &r.w, end_ns);
 	if (!err)
 		err = write_trailer(&r, reason, end_ns, &nr_lost);
 	if (!err && fclose(r.out))
@@ -652,6 +660,7 @@ cleanup:
 	ring_buffer__free(r.rb);
 	lockscope_bpf__destroy(r.skel);
 	ls_tasks_free(&r.tasks);
+	ls_mapwatch_free(&r.maps);
 	if (r.pidfd >= 0)
 		close(r.pidfd);
 	return err ? 1 : exit_status(&r);

@@ -28,7 +28,7 @@ struct futexlock {
 struct futexlock_stats {
 	int id; /* the thread's id, > 0, unique among the lock's users */
 	unsigned long acquisitions;
-	unsigned long contended;    /* acquisitions during which a FUTEX_WAIT returned 0 (woken) */
+	unsigned long contended;     /* acquisitions during which a FUTEX_WAIT returned 0 (woken) */
 	unsigned long owner_changes; /* acquisitions by another thread than the previous holder */
 	unsigned long handoffs;	     /* waiters woken by its unlocks (METRICS.md "Hand-off") */
 	unsigned long long wait_ns; /* FUTEX_WAIT calls that slept: woken, timed out, interrupted */

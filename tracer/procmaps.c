@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/sysmacros.h>
+#include "procmaps.h"
+
+struct maps_line {
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;
+	__u64 inode;
+	__u32 dev;
+	__u32 prot;
+	const char *path;
+};
+
+/* Big reads: the kernel builds each read from the live map, so fewer reads tear less. */
+#define READ_CHUNK (64 * 1024)
+
+static int read_all(int fd, char **text)
+{
+	size_t cap = 0, len = 0;
+	char *buf = NULL, *p;
+	ssize_t n;
+
+	for (;;) {
+		if (cap - len < READ_CHUNK) {
+			cap += 4 * READ_CHUNK;
+			p = realloc(buf, cap + 1);
+			if (!p)
+				goto err_nomem;
+			buf = p;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto err;
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	*text = buf;
+	return 0;
+err_nomem:
+	errno = ENOMEM;
+err:
+	n = -errno;
+	free(buf);
+	return n;
+}
+
+static int read_maps(__u32 tgid, char **text)
+{
+	char path[64];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	err = read_all(fd, text);
+	close(fd);
+	return err;
+}
+
+static __u32 parse_prot(const char *perms)
+{
+	return (perms[0] == 'r' ? LS_MAP_READ : 0) | (perms[1] == 'w' ? LS_MAP_WRITE : 0) |
+	       (perms[2] == 'x' ? LS_MAP_EXEC : 0) | (perms[3] == 's' ? LS_MAP_SHARED : 0);
+}
+
+/* One line, NUL-terminated: "start-end perms pgoff major:minor inode [path]". */
+static int parse_line(const char *line, struct maps_line *m)
+{
+	unsigned int major, minor;
+	char perms[5];
+	int pos = 0;
+
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &m->start, &m->end, perms, &m->pgoff,
+		   &major, &minor, &m->inode, &pos) != 7 ||
+	    !pos || strlen(perms) != 4)
+		return -EINVAL;
+	m->dev = makedev(major, minor);
+	m->prot = parse_prot(perms);
+	m->path = line + pos;
+	return 0;
+}
+
+static size_t count_lines(const char *text)
+{
+	size_t nr = 0;
+
+	for (; *text; text++)
+		nr += *text == '\n';
+	return nr + 1; /* a last line without its newline */
+}
+
+/* Split text into lines in place; lines that do not parse are left out (and not counted). */
+static int parse_maps(char *text, struct maps_line **lines, size_t *nr)
+{
+	struct maps_line *m = calloc(count_lines(text), sizeof(*m));
+	char *line, *save = NULL;
+
+	if (!m)
+		return -ENOMEM;
+	*nr = 0;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!parse_line(line, &m[*nr]))
+			(*nr)++;
+	*lines = m;
+	return 0;
+}
+
+static int write_map(struct ls_writer *w, __u32 tgid, const struct maps_line *m)
+{
+	union {
+		struct ls_map map;
+		char raw[sizeof(struct ls_map) + PATH_MAX + 8];
+	} u;
+	size_t len = strnlen(m->path, PATH_MAX - 1);
+	size_t size = (sizeof(u.map) + len + 1 + 7) & ~(size_t)7;
+
+	memset(&u, 0, size); /* the padding goes to the file too */
+	u.map.hdr = (struct ls_rec_hdr){ LS_REC_MAP, size, tgid };
+	u.map.start = m->start;
+	u.map.end = m->end;
+	u.map.pgoff = m->pgoff;
+	u.map.inode = m->inode;
+	u.map.dev = m->dev;
+	u.map.prot = m->prot;
+	memcpy(u.map.path, m->path, len);
+	return ls_writer_put(w, &u, size);
+}
+
+static int write_maps(struct ls_writer *w, __u32 tgid, __u64 ts, const struct maps_line *lines,
+		      size_t nr)
+{
+	struct ls_maps_begin b = {
+		.hdr = { LS_REC_MAPS_BEGIN, sizeof(b), tgid },
+		.ts = ts,
+		.nr = nr,
+	};
+	int err = ls_writer_put(w, &b, sizeof(b));
+
+	for (size_t i = 0; i < nr && !err; i++)
+		err = write_map(w, tgid, &lines[i]);
+	return err;
+}
+
+int ls_procmaps_write(struct ls_writer *w, __u32 tgid, __u64 ts)
+{
+	struct maps_line *lines = NULL;
+	char *text = NULL;
+	size_t nr = 0;
+	int err;
+
+	err = read_maps(tgid, &text);
+	if (!err)
+		err = parse_maps(text, &lines, &nr);
+	/* A zombie's map is empty: its memory is gone already. */
+	if (!err && !nr)
+		err = -ESRCH;
+	if (!err)
+		err = write_maps(w, tgid, ts, lines, nr);
+	free(lines);
+	free(text);
+	return err;
+}
