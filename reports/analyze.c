@@ -269,16 +269,27 @@ static int on_task(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	return 0;
 }
 
+/* A task record (new, exec, exit): the thread, with its process and name brought up to date. */
+static struct ls_thread *task_seen(struct ls_analysis *a, __u32 tid, __u64 ts, __u32 tgid,
+				   const char *comm)
+{
+	struct ls_thread *t = thread_get(a, tid, ts);
+
+	seen(a, ts);
+	if (t) {
+		t->tgid = tgid;
+		memcpy(t->comm, comm, LS_COMM_LEN);
+	}
+	return t;
+}
+
 static int on_task_new(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_task_new *e = (const void *)rec;
-	struct ls_thread *t = thread_get(a, rec->tid, e->ts);
+	struct ls_thread *t = task_seen(a, rec->tid, e->ts, e->tgid, e->comm);
 
-	seen(a, e->ts);
 	if (!t)
 		return -ENOMEM;
-	t->tgid = e->tgid;
-	memcpy(t->comm, e->comm, LS_COMM_LEN);
 	/* born in the window: the kernel's switch counters started at zero */
 	t->counters_known = true;
 	if (t->state == LS_ST_UNKNOWN)
@@ -289,14 +300,8 @@ static int on_task_new(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 static int on_exec(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_exec *e = (const void *)rec;
-	struct ls_thread *t = thread_get(a, rec->tid, e->ts);
 
-	seen(a, e->ts);
-	if (!t)
-		return -ENOMEM;
-	t->tgid = e->tgid;
-	memcpy(t->comm, e->comm, LS_COMM_LEN);
-	return 0;
+	return task_seen(a, rec->tid, e->ts, e->tgid, e->comm) ? 0 : -ENOMEM;
 }
 
 /* The end of a thread's life; its final switch, if it comes, changes nothing more. */
@@ -314,12 +319,10 @@ static void thread_end(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
 static int on_task_exit(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_exit *e = (const void *)rec;
-	struct ls_thread *t = thread_get(a, rec->tid, e->ts);
+	struct ls_thread *t = task_seen(a, rec->tid, e->ts, e->tgid, e->comm);
 
-	seen(a, e->ts);
 	if (!t)
 		return -ENOMEM;
-	t->tgid = e->tgid;
 	t->exited = true;
 	t->exit_code = e->exit_code;
 	thread_end(a, t, e->ts);

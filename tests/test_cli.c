@@ -9,18 +9,6 @@
 #include "testutil.h"
 #include "trace.h"
 
-static char dir[64];
-
-static const char *path(const char *name)
-{
-	static char bufs[4][256];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", dir, name);
-	return bufs[i];
-}
-
 /* A small complete trace: one process, two threads taking turns; version and cut adjustable. */
 static void write_trace(const char *name, __u32 version, long cut, int threads)
 {
@@ -34,7 +22,7 @@ static void write_trace(const char *name, __u32 version, long cut, int threads)
 	struct ls_end end = { .end_mono_ns = 3000000, .stop_reason = LS_STOP_EXITED };
 	char *argv[] = { "./workload", "--threads", "2" };
 	struct ls_writer w;
-	FILE *f = fopen(path(name), "w");
+	FILE *f = fopen(test_path(name), "w");
 
 	assert_non_null(f);
 	memcpy(h.magic, LS_TRACE_MAGIC, 8);
@@ -67,14 +55,14 @@ static int lockscope_v(const char *out, char *a1, char *a2, char *a3, char *a4, 
 {
 	char *argv[] = { LOCKSCOPE, a1, a2, a3, a4, a5, NULL };
 
-	return run(argv, path(out), NULL);
+	return run(argv, test_path(out), NULL);
 }
 
 #define lockscope(out, a1, a2, a3, a4) lockscope_v(out, a1, a2, a3, a4, NULL)
 
 static void expect(int rc, int want_rc, const char *out, const char *text)
 {
-	const char *got = slurp(path(out));
+	const char *got = slurp(test_path(out));
 
 	if (rc != want_rc || !strstr(got, text))
 		print_message("exit %d (want %d), output:\n%s\n", rc, want_rc, got);
@@ -85,46 +73,46 @@ static void expect(int rc, int want_rc, const char *out, const char *text)
 static void test_report_good_file(void **state)
 {
 	write_trace("good.data", LS_TRACE_VERSION, -1, 2);
-	expect(lockscope("r.out", "report", (char *)path("good.data"), NULL, NULL), 0, "r.out",
+	expect(lockscope("r.out", "report", (char *)test_path("good.data"), NULL, NULL), 0, "r.out",
 	       "PARALLELISM");
-	expect(lockscope("r.out", "report", "--format", "json", (char *)path("good.data")), 0,
+	expect(lockscope("r.out", "report", "--format", "json", (char *)test_path("good.data")), 0,
 	       "r.out", "\"verdict\"");
-	assert_true(json_valid(slurp(path("r.out"))));
-	expect(lockscope("c.out", "compare", (char *)path("good.data"), (char *)path("good.data"),
-			 NULL),
+	assert_true(json_valid(slurp(test_path("r.out"))));
+	expect(lockscope("c.out", "compare", (char *)test_path("good.data"),
+			 (char *)test_path("good.data"), NULL),
 	       0, "c.out", "speed-up vs first");
-	expect(lockscope_v("c.out", "compare", "--format", "json", (char *)path("good.data"),
-			   (char *)path("good.data")),
+	expect(lockscope_v("c.out", "compare", "--format", "json", (char *)test_path("good.data"),
+			   (char *)test_path("good.data")),
 	       0, "c.out", "\"speedup_vs_first\"");
-	assert_true(json_valid(slurp(path("c.out"))));
+	assert_true(json_valid(slurp(test_path("c.out"))));
 }
 
 static void test_report_bad_files(void **state)
 {
 	FILE *f;
 
-	f = fopen(path("empty.data"), "w");
+	f = fopen(test_path("empty.data"), "w");
 	fclose(f);
-	expect(lockscope("e.out", "report", (char *)path("empty.data"), NULL, NULL), 1, "e.out",
-	       "not a lockscope trace");
-	f = fopen(path("text.data"), "w");
+	expect(lockscope("e.out", "report", (char *)test_path("empty.data"), NULL, NULL), 1,
+	       "e.out", "not a lockscope trace");
+	f = fopen(test_path("text.data"), "w");
 	fputs("hello, this is a text file and certainly not a lockscope trace at all.\n", f);
 	fclose(f);
-	expect(lockscope("e.out", "report", (char *)path("text.data"), NULL, NULL), 1, "e.out",
+	expect(lockscope("e.out", "report", (char *)test_path("text.data"), NULL, NULL), 1, "e.out",
 	       "not a lockscope trace");
 	write_trace("newer.data", LS_TRACE_VERSION + 1, -1, 2);
-	expect(lockscope("e.out", "report", (char *)path("newer.data"), NULL, NULL), 1, "e.out",
-	       "newer than this lockscope reads");
+	expect(lockscope("e.out", "report", (char *)test_path("newer.data"), NULL, NULL), 1,
+	       "e.out", "newer than this lockscope reads");
 	write_trace("cut.data", LS_TRACE_VERSION, sizeof(struct ls_file_header) + 100, 2);
-	expect(lockscope("e.out", "report", (char *)path("cut.data"), NULL, NULL), 1, "e.out",
+	expect(lockscope("e.out", "report", (char *)test_path("cut.data"), NULL, NULL), 1, "e.out",
 	       "TRUNCATED");
 	write_trace("nothread.data", LS_TRACE_VERSION, -1, 0);
-	expect(lockscope("e.out", "report", (char *)path("nothread.data"), NULL, NULL), 1, "e.out",
-	       "no traced thread");
-	expect(lockscope("e.out", "report", (char *)path("missing.data"), NULL, NULL), 1, "e.out",
-	       "cannot open");
-	expect(lockscope("e.out", "compare", (char *)path("good.data"), (char *)path("text.data"),
-			 NULL),
+	expect(lockscope("e.out", "report", (char *)test_path("nothread.data"), NULL, NULL), 1,
+	       "e.out", "no traced thread");
+	expect(lockscope("e.out", "report", (char *)test_path("missing.data"), NULL, NULL), 1,
+	       "e.out", "cannot open");
+	expect(lockscope("e.out", "compare", (char *)test_path("good.data"),
+			 (char *)test_path("text.data"), NULL),
 	       1, "e.out", "not a lockscope trace");
 }
 
@@ -141,20 +129,6 @@ static void test_usage(void **state)
 	expect(lockscope("u.out", "frobnicate", NULL, NULL, NULL), 2, "u.out", "unknown command");
 }
 
-static int setup(void **state)
-{
-	strcpy(dir, "/tmp/lockscope-cli.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) ? -1 : 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,5 +138,6 @@ int main(void)
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
-	return cmocka_run_group_tests_name("command line", tests, setup, teardown);
+	return cmocka_run_group_tests_name("command line", tests, test_dir_setup,
+					   test_dir_teardown);
 }

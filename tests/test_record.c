@@ -15,18 +15,6 @@
 #include "analyze.h"
 #include "testutil.h"
 
-static char dir[64];
-
-static const char *path(const char *name)
-{
-	static char bufs[4][256];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", dir, name);
-	return bufs[i];
-}
-
 static void analyze(const char *trace, struct ls_analysis *a)
 {
 	char err[256];
@@ -95,25 +83,25 @@ static void check_words(const struct ls_analysis *a, __u32 tgid, const char *tru
 static void test_launch_matches_ground_truth(void **state)
 {
 	char *argv[] = { LOCKSCOPE,   "record",
-			 "-o",	      (char *)path("pp.data"),
+			 "-o",	      (char *)test_path("pp.data"),
 			 "--",	      WORKLOAD("pingpong"),
 			 "--threads", "3",
 			 "--rounds",  "3000",
 			 "--spin-ms", "150",
-			 "--truth",   (char *)path("pp.json"),
+			 "--truth",   (char *)test_path("pp.json"),
 			 NULL };
 	struct ls_analysis a;
 	struct proc_sum s;
 	const char *truth;
 
 	SKIP_WITHOUT_BPF();
-	assert_int_equal(run(argv, path("pp.out"), NULL), 0);
-	analyze(path("pp.data"), &a);
+	assert_int_equal(run(argv, test_path("pp.out"), NULL), 0);
+	analyze(test_path("pp.data"), &a);
 	assert_int_equal(a.hdr.mode, LS_MODE_LAUNCH);
 	assert_int_equal(a.nr_lost, 0);
 	assert_int_equal(a.end.stop_reason, LS_STOP_EXITED);
 	assert_int_equal(a.end.exit_status, 0);
-	truth = slurp(path("pp.json"));
+	truth = slurp(test_path("pp.json"));
 	s = process_sum(&a, a.hdr.target_pid);
 	/* main + 3 ring threads + 4 spinners */
 	assert_int_equal(s.threads, 8);
@@ -135,34 +123,36 @@ static void test_attach_sees_later_threads(void **state)
 		       "--delay-ms",
 		       "500",
 		       "--truth",
-		       (char *)path("p.json"),
+		       (char *)test_path("p.json"),
 		       NULL };
 	char pidbuf[16];
-	char *rec[] = { LOCKSCOPE, "record", "-o", (char *)path("p.data"), "-p", pidbuf, NULL };
+	char *rec[] = {
+		LOCKSCOPE, "record", "-o", (char *)test_path("p.data"), "-p", pidbuf, NULL
+	};
 	struct ls_analysis a;
 	struct proc_sum s;
 	pid_t wpid;
 
 	SKIP_WITHOUT_BPF();
-	wpid = spawn(wl, path("p.wl.out"), NULL, -1);
+	wpid = spawn(wl, test_path("p.wl.out"), NULL, -1);
 	usleep(100 * 1000); /* started, sleeping before it makes any thread */
 	snprintf(pidbuf, sizeof(pidbuf), "%d", wpid);
-	assert_int_equal(run(rec, path("p.out"), NULL), 0); /* stops when the workload exits */
+	assert_int_equal(run(rec, test_path("p.out"), NULL), 0); /* stops when the workload exits */
 	assert_int_equal(wait_exit(wpid), 0);
-	analyze(path("p.data"), &a);
+	analyze(test_path("p.data"), &a);
 	assert_int_equal(a.hdr.mode, LS_MODE_PID);
 	assert_int_equal(a.hdr.target_pid, wpid);
 	assert_non_null(strstr(a.cmdline, "pingpong"));
 	s = process_sum(&a, wpid);
 	print_message("  threads seen: %llu\n", (unsigned long long)s.threads);
 	assert_int_equal(s.threads, 4); /* main, seen at attach, and 3 created later */
-	check_words(&a, wpid, slurp(path("p.json")));
+	check_words(&a, wpid, slurp(test_path("p.json")));
 	ls_analysis_free(&a);
 }
 
 static void test_runs_as_sudo_user(void **state)
 {
-	char *argv[] = { LOCKSCOPE, "record",  "-o", (char *)path("u.data"),
+	char *argv[] = { LOCKSCOPE, "record",  "-o", (char *)test_path("u.data"),
 			 "--",	    "/bin/sh", "-c", "id -u; id -g; id -G",
 			 NULL };
 	char *env[] = { "SUDO_UID=65534", "SUDO_GID=65534", NULL };
@@ -170,11 +160,11 @@ static void test_runs_as_sudo_user(void **state)
 	const char *out;
 
 	SKIP_WITHOUT_BPF();
-	assert_int_equal(run(argv, path("u.out"), env), 0);
-	out = slurp(path("u.out"));
+	assert_int_equal(run(argv, test_path("u.out"), env), 0);
+	out = slurp(test_path("u.out"));
 	print_message("  id says: %.40s\n", out);
 	assert_true(!strncmp(out, "65534\n65534\n65534\n", 18));
-	assert_int_equal(stat(path("u.data"), &st), 0);
+	assert_int_equal(stat(test_path("u.data"), &st), 0);
 	assert_int_equal(st.st_uid, 65534);
 	assert_int_equal(st.st_gid, 65534);
 }
@@ -182,13 +172,13 @@ static void test_runs_as_sudo_user(void **state)
 /* -d stops the recording and the command; the file is complete and says why it stopped. */
 static void test_duration_stops(void **state)
 {
-	char *argv[] = { LOCKSCOPE, "record",	  "-d", "0.3", "-o", (char *)path("d.data"),
+	char *argv[] = { LOCKSCOPE, "record",	  "-d", "0.3", "-o", (char *)test_path("d.data"),
 			 "--",	    "/bin/sleep", "10", NULL };
 	struct ls_analysis a;
 
 	SKIP_WITHOUT_BPF();
-	assert_int_equal(run(argv, path("d.out"), NULL), 128 + SIGTERM);
-	analyze(path("d.data"), &a);
+	assert_int_equal(run(argv, test_path("d.out"), NULL), 128 + SIGTERM);
+	analyze(test_path("d.data"), &a);
 	assert_int_equal(a.end.stop_reason, LS_STOP_DURATION);
 	print_message("  window %.3f s\n", (a.end_ns - a.start_ns) / 1e9);
 	assert_true(a.end_ns - a.start_ns >= 300000000ULL);
@@ -199,28 +189,28 @@ static void test_duration_stops(void **state)
 /* The first SIGINT stops cleanly: a complete file. */
 static void test_sigint_stops_cleanly(void **state)
 {
-	char *argv[] = { LOCKSCOPE, "record",	  "-o", (char *)path("i.data"),
+	char *argv[] = { LOCKSCOPE, "record",	  "-o", (char *)test_path("i.data"),
 			 "--",	    "/bin/sleep", "10", NULL };
 	struct ls_analysis a;
 	pid_t pid;
 
 	SKIP_WITHOUT_BPF();
-	pid = spawn(argv, path("i.out"), NULL, -1);
+	pid = spawn(argv, test_path("i.out"), NULL, -1);
 	usleep(500 * 1000);
 	kill(pid, SIGINT);
 	assert_int_equal(wait_exit(pid), 128 + SIGTERM); /* the command, stopped in turn */
-	analyze(path("i.data"), &a);
+	analyze(test_path("i.data"), &a);
 	assert_int_equal(a.end.stop_reason, LS_STOP_SIGNAL);
-	assert_non_null(strstr(slurp(path("i.out")), "lockscope: recorded"));
+	assert_non_null(strstr(slurp(test_path("i.out")), "lockscope: recorded"));
 	ls_analysis_free(&a);
 }
 
 static void expect_error(char *const argv[], char *const env[], int run_as, const char *message)
 {
 	const char *out;
-	int rc = wait_exit(spawn(argv, path("err.out"), env, run_as));
+	int rc = wait_exit(spawn(argv, test_path("err.out"), env, run_as));
 
-	out = slurp(path("err.out"));
+	out = slurp(test_path("err.out"));
 	print_message("  exit %d: %s", rc, out);
 	assert_true(rc != 0);
 	assert_non_null(strstr(out, message));
@@ -228,18 +218,19 @@ static void expect_error(char *const argv[], char *const env[], int run_as, cons
 
 static void test_errors(void **state)
 {
-	char *no_pid[] = { LOCKSCOPE, "record",	   "-o", (char *)path("e.data"),
+	char *no_pid[] = { LOCKSCOPE, "record",	   "-o", (char *)test_path("e.data"),
 			   "-p",      "999999999", NULL };
-	char *kthread[] = { LOCKSCOPE, "record", "-o", (char *)path("e.data"), "-p", "2", NULL };
+	char *kthread[] = {
+		LOCKSCOPE, "record", "-o", (char *)test_path("e.data"), "-p", "2", NULL
+	};
 	char *no_exec[] = { LOCKSCOPE, "record",
-			    "-o",      (char *)path("e.data"),
+			    "-o",      (char *)test_path("e.data"),
 			    "--",      "/nonexistent/program",
 			    NULL };
 	char *no_dir[] = { LOCKSCOPE, "record",	   "-o", "/nonexistent-dir/x.data",
 			   "--",      "/bin/true", NULL };
-	char *plain[] = {
-		LOCKSCOPE, "record", "-o", (char *)path("e.data"), "--", "/bin/true", NULL
-	};
+	char *plain[] = { LOCKSCOPE, "record",	  "-o", (char *)test_path("e.data"),
+			  "--",	     "/bin/true", NULL };
 	char *no_btf[] = { "LOCKSCOPE_BTF=/nonexistent/vmlinux", NULL };
 	char *usage[] = { LOCKSCOPE, "record", NULL };
 	struct stat st;
@@ -249,30 +240,11 @@ static void test_errors(void **state)
 	expect_error(kthread, NULL, -1, "kernel thread");
 	expect_error(no_exec, NULL, -1, "cannot run /nonexistent/program");
 	/* a failed launch leaves no trace file behind */
-	assert_int_equal(stat(path("e.data"), &st), -1);
+	assert_int_equal(stat(test_path("e.data"), &st), -1);
 	expect_error(no_dir, NULL, -1, "cannot create /nonexistent-dir/x.data");
 	expect_error(plain, NULL, 65534, "run it with sudo");
 	expect_error(plain, no_btf, -1, "no BTF");
 	expect_error(usage, NULL, -1, "give a command to run");
-}
-
-static int setup(void **state)
-{
-	strcpy(dir, "/tmp/lockscope-test.XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	chmod(dir, 0755);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	if (getenv("LS_KEEP_TEST_FILES"))
-		return 0;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) ? -1 : 0;
 }
 
 int main(void)
@@ -287,5 +259,6 @@ int main(void)
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
-	return cmocka_run_group_tests_name("record (root + BPF)", tests, setup, teardown);
+	return cmocka_run_group_tests_name("record (root + BPF)", tests, test_dir_setup,
+					   test_dir_teardown);
 }

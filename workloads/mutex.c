@@ -27,7 +27,9 @@ struct worker {
 	pthread_t thread;
 	struct shared *sh;
 	struct futexlock_stats stats;
-	unsigned long sink; /* the work's result, kept so that it is not optimised away */
+	unsigned long sink;	   /* the work's result, kept so that it is not optimised away */
+	unsigned long long cpu_ns; /* the thread's CPU time, read as it ends */
+	int tid;
 } __attribute__((aligned(64)));
 
 static void *worker_main(void *arg)
@@ -44,6 +46,8 @@ static void *worker_main(void *arg)
 		x = work_spin(sh->think_iters, x);
 	}
 	w->sink = x;
+	w->cpu_ns = truth_now_ns(CLOCK_THREAD_CPUTIME_ID);
+	w->tid = gettid();
 	return NULL;
 }
 
@@ -75,6 +79,14 @@ static int write_truth(const char *path, const struct truth_start *start, const 
 	truth_write_process(f, start);
 	truth_kv(f, "threads", n);
 	futexlock_write_truth(f, &sh->lock, &sum);
+	for (int i = 0; i < n; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "thread%d_tid", i);
+		truth_kv(f, key, w[i].tid);
+		snprintf(key, sizeof(key), "thread%d_cpu_ns", i);
+		truth_kv(f, key, w[i].cpu_ns);
+	}
 	return truth_end(f, path);
 }
 
