@@ -42,6 +42,7 @@ struct in_futex {
 	__u64 uaddr; /* first address */
 	__u32 kind;  /* IN_NONE, IN_WAIT, IN_WAKE */
 	__u32 pad;
+	__u64 take_gil_ts; /* entry of the take_gil call the thread is in, 0 if none */
 };
 
 enum { IN_NONE, IN_WAIT, IN_WAKE };
@@ -423,5 +424,53 @@ int BPF_PROG(on_task_exit, struct task_struct *p)
 	e->pad = 0;
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
 	submit(e);
+	return 0;
+}
+
+/* CPython's GIL (uprobes, attached only where the interpreter has symbols) */
+SEC("uprobe")
+int BPF_KPROBE(take_gil_enter)
+{
+	struct in_futex *f;
+
+	if (!tgid_traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (f)
+		f->take_gil_ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(take_gil_exit)
+{
+	struct in_futex *f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
+	struct ls_gil_call *e;
+
+	if (!f || !f->take_gil_ts)
+		return 0;
+	e = reserve(sizeof(*e), LS_REC_GIL_TAKE, (__u32)bpf_get_current_pid_tgid());
+	if (e) {
+		e->ts_enter = f->take_gil_ts;
+		e->ts_exit = bpf_ktime_get_ns();
+		submit(e);
+	}
+	f->take_gil_ts = 0;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(drop_gil_enter)
+{
+	struct ls_gil_call *e;
+
+	if (!tgid_traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	e = reserve(sizeof(*e), LS_REC_GIL_DROP, (__u32)bpf_get_current_pid_tgid());
+	if (e) {
+		e->ts_enter = e->ts_exit = bpf_ktime_get_ns();
+		submit(e);
+	}
 	return 0;
 }

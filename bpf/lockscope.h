@@ -22,6 +22,8 @@ enum ls_rec_type {
 	LS_REC_TASK_NEW = 7,	/* struct ls_task_new: fork or thread creation */
 	LS_REC_EXEC = 8,	/* struct ls_exec */
 	LS_REC_EXIT = 9,	/* struct ls_exit */
+	LS_REC_GIL_TAKE = 10,	/* struct ls_gil_call: CPython's take_gil, at its return */
+	LS_REC_GIL_DROP = 11,	/* struct ls_gil_call: CPython's drop_gil, at its entry */
 	/* written by user space (reports/trace.h) */
 	LS_REC_CMDLINE = 32,
 	LS_REC_TASK = 33,
@@ -29,6 +31,7 @@ enum ls_rec_type {
 	LS_REC_END = 35,
 	LS_REC_MAPS_BEGIN = 36,
 	LS_REC_MAP = 37,
+	LS_REC_GIL_INFO = 38,
 	LS_REC_MAX = 64,
 };
 
@@ -151,6 +154,12 @@ struct ls_exit {
 	__u32 flags;	 /* LS_EXIT_* */
 	__u32 pad;
 	char comm[LS_COMM_LEN];
+};
+
+struct ls_gil_call {
+	struct ls_rec_hdr hdr;
+	__u64 ts_enter;
+	__u64 ts_exit; /* == ts_enter for drop_gil */
 };
 
 #endif /* LOCKSCOPE_H */

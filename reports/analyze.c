@@ -27,6 +27,7 @@ void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr)
 		     sizeof(((struct ls_thread_lock *)0)->key));
 	ls_htab_init(&a->handoffs, sizeof(struct ls_handoff), offsetof(struct ls_handoff, key),
 		     sizeof(((struct ls_handoff *)0)->key));
+	ls_htab_init(&a->gils, sizeof(struct ls_gil), offsetof(struct ls_gil, tgid), sizeof(__u32));
 	a->names = ls_names_new(); /* without it, locks are named by address */
 }
 
@@ -35,8 +36,11 @@ void ls_analysis_free(struct ls_analysis *a)
 	struct ls_thread *t;
 	size_t pos = 0;
 
-	while ((t = ls_htab_next(&a->threads, &pos)))
+	while ((t = ls_htab_next(&a->threads, &pos))) {
 		free(t->timeline);
+		free(t->gil);
+	}
+	ls_htab_free(&a->gils);
 	ls_htab_free(&a->threads);
 	ls_htab_free(&a->locks);
 	ls_htab_free(&a->thread_locks);
@@ -539,14 +543,45 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 	return 0;
 }
 
+/* Lock-wait of the wait [enter, exit] was a GIL wait: move it, and its timeline cells. */
+static void lock_wait_to_gil(struct ls_analysis *a, struct ls_thread *t, __u64 enter, __u64 exit)
+{
+	__u64 moved = t->state_ns[LS_ST_LOCK_WAIT] - t->lock_wait_mark, vol;
+
+	t->state_ns[LS_ST_LOCK_WAIT] -= moved;
+	t->state_ns[LS_ST_GIL_WAIT] += moved;
+	vol = t->vol_by_state[LS_ST_LOCK_WAIT] - t->lock_vol_mark;
+	t->vol_by_state[LS_ST_LOCK_WAIT] -= vol;
+	t->vol_by_state[LS_ST_GIL_WAIT] += vol;
+	enter = not_before(enter, a->start_ns);
+	for (__u64 i = (enter - a->start_ns) / a->cell_ns;
+	     moved && i < LS_TL_CELLS && a->start_ns + i * a->cell_ns < exit; i++) {
+		__u64 m = t->timeline[i][LS_ST_LOCK_WAIT] < moved ? t->timeline[i][LS_ST_LOCK_WAIT]
+								  : moved;
+
+		t->timeline[i][LS_ST_LOCK_WAIT] -= m;
+		t->timeline[i][LS_ST_GIL_WAIT] += m;
+		moved -= m;
+	}
+}
+
 static int on_futex_wait(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_futex *e = (const void *)rec;
 	struct ls_thread *t = thread_get(a, rec->tid, e->ts_exit);
+	int gil;
 
 	seen(a, e->ts_exit);
 	if (!t)
 		return -ENOMEM;
+	/* the lock-wait since the previous wait record belongs to this wait */
+	gil = ls_gil_on_wait(a, t, e->uaddr, e->ts_enter, e->ts_exit, e->ret);
+	if (gil < 0)
+		return -ENOMEM;
+	if (gil)
+		lock_wait_to_gil(a, t, e->ts_enter, e->ts_exit);
+	t->lock_wait_mark = t->state_ns[LS_ST_LOCK_WAIT];
+	t->lock_vol_mark = t->vol_by_state[LS_ST_LOCK_WAIT];
 	return count_wait(a, t, e->uaddr, e->op, e->val, e->ts_enter, e->ts_exit, e->ret);
 }
 
@@ -593,6 +628,7 @@ static int on_futex_wake(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	seen(a, e->ts_exit);
 	if (!t)
 		return -ENOMEM;
+	ls_gil_on_wake(a, t, e->uaddr, e->ts_enter);
 	err = count_wake(a, t, e->uaddr, e);
 	if (!err && e->uaddr2 && e->uaddr2 != e->uaddr)
 		err = count_wake(a, t, e->uaddr2, e);
@@ -627,6 +663,9 @@ static const record_handler handlers[LS_REC_MAX] = {
 	[LS_REC_CMDLINE] = on_cmdline,
 	[LS_REC_TASK] = on_task,
 	[LS_REC_LOST] = on_lost,
+	[LS_REC_GIL_INFO] = ls_gil_on_info,
+	[LS_REC_GIL_TAKE] = ls_gil_on_take,
+	[LS_REC_GIL_DROP] = ls_gil_on_drop,
 };
 
 int ls_analysis_feed(struct ls_analysis *a, const struct ls_rec_hdr *rec)
@@ -655,6 +694,7 @@ void ls_analysis_finish(struct ls_analysis *a)
 	}
 	busy_change(a, 0, a->end_ns);
 	alive_change(a, 0, a->end_ns);
+	ls_gil_finish(a);
 }
 
 int ls_analyze_file(FILE *f, struct ls_analysis *a, char *err, size_t errlen)

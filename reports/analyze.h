@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "gil.h"
 #include "hist.h"
 #include "htab.h"
 #include "names.h"
@@ -101,6 +102,9 @@ struct ls_thread {
 	__u64 woken_ran_at; /* the first switch onto a CPU after it, 0 until then */
 
 	struct ls_held held[LS_HELD_MAX];
+	struct ls_thread_gil *gil; /* NULL until it touches a GIL */
+	__u64 lock_wait_mark;	   /* state_ns[LS_ST_LOCK_WAIT] at its last futex wait record */
+	__u64 lock_vol_mark;	   /* vol_by_state[LS_ST_LOCK_WAIT] likewise */
 };
 
 /* wait time of one thread on one lock, for "the lock a thread waits on most" */
@@ -132,6 +136,7 @@ struct ls_analysis {
 	struct ls_htab thread_locks; /* struct ls_thread_lock */
 	struct ls_htab handoffs;     /* struct ls_handoff: the hand-off matrices */
 	struct ls_names *names;	     /* memory maps, to name lock addresses */
+	struct ls_htab gils;	     /* struct ls_gil by tgid */
 	__u64 start_ns, end_ns;	     /* the window */
 	__u64 last_ts;		     /* the latest timestamp seen, the end of a cut-short file */
 	__u64 nr_records;

@@ -49,6 +49,8 @@ __u64 ls_hist_quantile(const struct ls_hist *h, double q)
 
 	if (!h->count)
 		return 0;
+	if (q >= 1)
+		return h->max;
 	rank = (__u64)(q * h->count);
 	if (rank >= h->count)
 		rank = h->count - 1;

@@ -355,6 +355,94 @@ static void render_locks(FILE *out, const struct ls_analysis *a, unsigned int to
 	free(v);
 }
 
+static int cmp_thread_gil_hold(const void *pa, const void *pb)
+{
+	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
+	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
+	__u64 xh = x->gil ? x->gil->hold_ns + x->gil->wait_ns : 0;
+	__u64 yh = y->gil ? y->gil->hold_ns + y->gil->wait_ns : 0;
+
+	if (xh != yh)
+		return xh > yh ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_gil *g)
+{
+	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_gil_hold);
+	double wall = (a->end_ns - a->start_ns) / 1e9;
+	bool probes = g->source == LS_GIL_SRC_PROBES;
+	char b[5][32];
+
+	fprintf(out, "\nGIL (CPython %u.%u.%u, pid %u, at 0x%llx): %s\n", g->version >> 16,
+		(g->version >> 8) & 0xff, g->version & 0xff, g->tgid, (unsigned long long)g->addr,
+		probes ? "from take_gil/drop_gil probes, exact"
+		: g->source == LS_GIL_SRC_DISABLED
+			? "free-threaded build, GIL disabled"
+			: "INFERRED from the futex traffic on its words");
+	if (g->source == LS_GIL_SRC_DISABLED) {
+		fprintf(out, "  GIL load n/a, acquisitions n/a, hand-offs n/a: there is no GIL\n");
+		free(v);
+		return;
+	}
+	fprintf(out, "  switch interval %s", ls_fmt_duration(b[0], 32, g->interval_us * 1000ULL));
+	if (probes)
+		fprintf(out, "; GIL load %.1f%% (some thread held it)\n",
+			wall > 0 ? g->held_ns / 1e9 / wall * 100 : 0);
+	else
+		fprintf(out, "; GIL load n/a (uncontended holds make no futex traffic)\n");
+	fprintf(out, "  acquisitions %llu%s, hand-offs %llu (%.0f/s)",
+		(unsigned long long)g->acquisitions, probes ? "" : " (contended only)",
+		(unsigned long long)g->handoffs, wall > 0 ? g->handoffs / wall : 0);
+	if (g->have_start && g->have_end)
+		fprintf(out, ", CPython's switch_number moved by %llu",
+			(unsigned long long)(g->switch_number_end - g->switch_number_start));
+	fprintf(out, "\n  forced switches %llu%s\n", (unsigned long long)g->forced,
+		probes ? " (drops after a waiter timed out)" : " (waiter timeouts, inferred)");
+	fprintf(out, "  wait for the GIL: mean %s, p50 %s, p99 %s, max %s\n",
+		fmt_hist(b[0], 32, &g->wait, -1), fmt_hist(b[1], 32, &g->wait, 0.5),
+		fmt_hist(b[2], 32, &g->wait, 0.99), fmt_hist(b[3], 32, &g->wait, 1));
+	fprintf(out, "  hold%s: mean %s, p50 %s, p99 %s, max %s\n", probes ? "" : " (inferred)",
+		fmt_hist(b[0], 32, &g->hold, -1), fmt_hist(b[1], 32, &g->hold, 0.5),
+		fmt_hist(b[2], 32, &g->hold, 0.99), fmt_hist(b[3], 32, &g->hold, 1));
+	if (probes && g->handoff_latency.count)
+		fprintf(out, "  hand-off latency (drop to take): p50 %s, p99 %s\n",
+			fmt_hist(b[0], 32, &g->handoff_latency, 0.5),
+			fmt_hist(b[1], 32, &g->handoff_latency, 0.99));
+	fprintf(out, "  %-9s %-12s %10s %8s %10s %10s %10s\n", "TID", "COMM", "HELD", "SHARE",
+		"TAKES", "WAITED", "WAIT p99");
+	for (size_t i = 0; v && v[i]; i++) {
+		const struct ls_thread_gil *tg = v[i]->gil;
+
+		if (v[i]->tgid != g->tgid || !tg)
+			continue;
+		fprintf(out, "  %-9u %-12.12s %10s %7.1f%% %10llu %10s %10s\n", v[i]->tid,
+			v[i]->comm, probes ? ls_fmt_duration(b[0], 32, tg->hold_ns) : "n/a",
+			wall > 0 && probes ? tg->hold_ns / 1e9 / wall * 100 : 0,
+			(unsigned long long)tg->acquisitions,
+			ls_fmt_duration(b[1], 32, tg->wait_ns),
+			fmt_hist(b[2], 32, &tg->wait, 0.99));
+	}
+	if (g->wait.count) {
+		fprintf(out, "  wait for the GIL, all threads:\n");
+		ls_hist_print_log2(out, &g->wait, "  ", 1000, "usecs");
+	}
+	if (probes && g->hold.count) {
+		fprintf(out, "  GIL hold, all threads:\n");
+		ls_hist_print_log2(out, &g->hold, "  ", 1000, "usecs");
+	}
+	free(v);
+}
+
+static void render_gils(FILE *out, const struct ls_analysis *a)
+{
+	const struct ls_gil *g;
+	size_t pos = 0;
+
+	while ((g = ls_htab_next(&a->gils, &pos)))
+		render_gil(out, a, g);
+}
+
 static int cmp_thread_oncpu(const void *pa, const void *pb)
 {
 	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
@@ -439,6 +527,7 @@ void ls_render_text(FILE *out, const struct ls_analysis *a, const struct ls_rend
 	render_parallelism(out, a, &s);
 	render_threads(out, a);
 	render_locks(out, a, o->top ? o->top : 10);
+	render_gils(out, a);
 	if (!o->no_timeline)
 		render_timeline(out, a, o->lanes ? o->lanes : 16);
 }

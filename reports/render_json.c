@@ -168,6 +168,76 @@ static void json_lock(struct ls_json *j, const struct ls_analysis *a, const stru
 	ls_json_end(j, '}');
 }
 
+static void json_gil(struct ls_json *j, const struct ls_analysis *a, const struct ls_gil *g)
+{
+	double wall = (a->end_ns - a->start_ns) / 1e9;
+	bool probes = g->source == LS_GIL_SRC_PROBES, known = g->source != LS_GIL_SRC_DISABLED;
+	const struct ls_thread *t;
+	char version[16];
+	size_t pos = 0;
+
+	ls_json_object(j, NULL);
+	ls_json_u64(j, "pid", g->tgid);
+	ls_json_str(j, "source", ls_gil_source_name(g->source));
+	snprintf(version, sizeof(version), "%u.%u.%u", g->version >> 16, (g->version >> 8) & 0xff,
+		 g->version & 0xff);
+	ls_json_str(j, "version", version);
+	ls_json_u64(j, "address", g->addr);
+	ls_json_u64(j, "interval_us", g->interval_us);
+	if (probes)
+		ls_json_double(j, "gil_load", wall > 0 ? g->held_ns / 1e9 / wall : 0);
+	else
+		ls_json_null(j, "gil_load");
+	if (known) {
+		ls_json_u64(j, "acquisitions", g->acquisitions);
+		ls_json_u64(j, "handoffs", g->handoffs);
+		ls_json_double(j, "handoffs_per_s", wall > 0 ? g->handoffs / wall : 0);
+		ls_json_u64(j, "forced_switches", g->forced);
+	} else {
+		ls_json_null(j, "acquisitions");
+		ls_json_null(j, "handoffs");
+		ls_json_null(j, "handoffs_per_s");
+		ls_json_null(j, "forced_switches");
+	}
+	if (g->have_start && g->have_end)
+		ls_json_u64(j, "switch_number_delta",
+			    g->switch_number_end - g->switch_number_start);
+	else
+		ls_json_null(j, "switch_number_delta");
+	json_hist(j, "wait_ns", &g->wait);
+	json_hist(j, "hold_ns", &g->hold);
+	json_hist(j, "handoff_latency_ns", &g->handoff_latency);
+	ls_json_array(j, "threads");
+	while ((t = ls_htab_next(&a->threads, &pos))) {
+		if (t->tgid != g->tgid || !t->gil)
+			continue;
+		ls_json_object(j, NULL);
+		ls_json_u64(j, "tid", t->tid);
+		ls_json_u64(j, "acquisitions", t->gil->acquisitions);
+		if (probes)
+			ls_json_u64(j, "hold_ns", t->gil->hold_ns);
+		else
+			ls_json_null(j, "hold_ns");
+		ls_json_u64(j, "wait_ns", t->gil->wait_ns);
+		json_hist(j, "wait_hist_ns", &t->gil->wait);
+		json_hist(j, "hold_hist_ns", &t->gil->hold);
+		ls_json_end(j, '}');
+	}
+	ls_json_end(j, ']');
+	ls_json_end(j, '}');
+}
+
+static void json_gils(struct ls_json *j, const struct ls_analysis *a)
+{
+	const struct ls_gil *g;
+	size_t pos = 0;
+
+	ls_json_array(j, "gil");
+	while ((g = ls_htab_next(&a->gils, &pos)))
+		json_gil(j, a, g);
+	ls_json_end(j, ']');
+}
+
 static int cmp_tid(const void *pa, const void *pb)
 {
 	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
@@ -201,6 +271,7 @@ void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path)
 	for (size_t i = 0; locks && locks[i]; i++)
 		json_lock(&j, a, locks[i]);
 	ls_json_end(&j, ']');
+	json_gils(&j, a);
 	ls_json_array(&j, "handoffs");
 	while ((h = ls_htab_next(&a->handoffs, &pos))) {
 		ls_json_object(&j, NULL);

@@ -17,6 +17,8 @@ _Static_assert(sizeof(struct ls_exit) == 48, "ls_exit");
 _Static_assert(sizeof(struct ls_file_header) == 168, "ls_file_header");
 _Static_assert(sizeof(struct ls_task) == 56, "ls_task");
 _Static_assert(sizeof(struct ls_end) == 40, "ls_end");
+_Static_assert(sizeof(struct ls_gil_info) == 48, "ls_gil_info");
+_Static_assert(sizeof(struct ls_gil_call) == 24, "ls_gil_call");
 
 static const struct {
 	const char *name;
@@ -39,6 +41,9 @@ static const struct {
 	[LS_REC_END] = { "end", sizeof(struct ls_end) },
 	[LS_REC_MAPS_BEGIN] = { "maps-begin", sizeof(struct ls_maps_begin) },
 	[LS_REC_MAP] = { "map", sizeof(struct ls_map) + 1 },
+	[LS_REC_GIL_INFO] = { "gil-info", sizeof(struct ls_gil_info) },
+	[LS_REC_GIL_TAKE] = { "take-gil", sizeof(struct ls_gil_call) },
+	[LS_REC_GIL_DROP] = { "drop-gil", sizeof(struct ls_gil_call) },
 };
 
 size_t ls_rec_min_size(__u16 type)

@@ -106,6 +106,26 @@ struct ls_map {
 	char path[]; /* NUL-terminated; "" for anonymous, "[heap]", "[stack]", ... */
 };
 
+enum ls_gil_source {
+	LS_GIL_SRC_PROBES = 1,	 /* uprobes on take_gil/drop_gil: exact */
+	LS_GIL_SRC_FUTEX = 2,	 /* inferred from the futex traffic on the GIL's words */
+	LS_GIL_SRC_DISABLED = 3, /* a free-threaded build running without a GIL */
+};
+
+#define LS_GIL_INFO_END (1u << 0) /* read at the end of the recording */
+
+/* LS_REC_GIL_INFO: a CPython interpreter in a traced process (hdr.tid = its tgid). */
+struct ls_gil_info {
+	struct ls_rec_hdr hdr;
+	__u64 ts;
+	__u64 gil_addr;	     /* the GIL structure (struct _gil_runtime_state), 0 if unknown */
+	__u64 switch_number; /* CPython's own hand-off count, read from the process then */
+	__u32 interval_us;   /* the switch interval, read from the process */
+	__u32 version;	     /* 0x030b07: 3.11.7 */
+	__u32 source;	     /* enum ls_gil_source */
+	__u32 flags;	     /* LS_GIL_INFO_* */
+};
+
 /* LS_REC_END: the last record of a complete file */
 struct ls_end {
 	struct ls_rec_hdr hdr;
