@@ -73,7 +73,7 @@ $(OUTPUT)/workloads/%: workloads/%.c $(wildcard workloads/*.h) | $(OUTPUT)/workl
 	$(Q)$(CC) $(CFLAGS) -Iworkloads $< -lpthread -lm -o $@
 
 # tests link the pure user-space code: reports/, and the recorder's /proc reader
-TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o
+TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o $(OUTPUT)/tracer/pyfind.o
 
 $(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(TEST_OBJS) $(BIN) | $(OUTPUT)/tests
 	$(call msg,CC,$@)

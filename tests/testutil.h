@@ -14,39 +14,6 @@
 
 #ifndef LS_BUILD_DIR
 #define LS_BUILD_DIR "build"
-/* A scratch directory per test program, removed at the end unless LS_KEEP_TEST_FILES is set. */
-static char test_dir[64];
-
-static inline const char *test_path(const char *name)
-{
-	static char bufs[4][256];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", test_dir, name);
-	return bufs[i];
-}
-
-static inline int test_dir_setup(void **state)
-{
-	(void)state;
-	strcpy(test_dir, "/tmp/lockscope-test.XXXXXX");
-	if (!mkdtemp(test_dir))
-		return -1;
-	return chmod(test_dir, 0755); /* the sudo-user tests run commands as nobody in it */
-}
-
-static inline int test_dir_teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	if (getenv("LS_KEEP_TEST_FILES"))
-		return 0;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
-	return system(cmd) ? -1 : 0;
-}
-
 #endif
 #define LOCKSCOPE      LS_BUILD_DIR "/lockscope"
 #define WORKLOAD(name) LS_BUILD_DIR "/workloads/" name

@@ -1,0 +1,822 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Finding CPython in a process or a file (see pyfind.h). The interpreter is the ELF object that
+ * defines _PyRuntime (or has a .PyRuntime section); everything else follows from it and from the
+ * per-version layout in GIL.md, checked against the live process where there is one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "pyfind.h"
+
+#define GIL_STRUCT_SIZE	 208 /* through switch_mutex (GIL.md), without the free-threaded int */
+#define INTERVAL_DEFAULT 5000
+#define MAX_CANDIDATES	 8
+
+/* What the interpreter's ELF file says, before any process. */
+struct pyelf {
+	int fd;
+	Elf *e;
+	GElf_Ehdr eh;
+	__u64 rt_vaddr; /* _PyRuntime, or the .PyRuntime section */
+	__u64 rt_size;
+	__u64 base;	       /* lowest PT_LOAD p_vaddr rounded down to the page */
+	bool dbg;	       /* 3.13's _Py_DebugOffsets, checked, at the start of _PyRuntime */
+	__u64 dbg_interp_head; /* offset in _PyRuntime of interpreters.head */
+	__u64 dbg_interp_id, dbg_interp_next, dbg_interp_ceval_gil; /* offsets in the interp */
+};
+
+/* One file-backed line of /proc/PID/maps. */
+struct pymap {
+	__u64 start, end, pgoff, inode;
+	char *path;
+};
+
+/* --- ELF, through libelf --- */
+
+static int open_regular(const char *path, __u64 inode)
+{
+	struct stat st;
+	int fd;
+
+	/* stat first: opening a device node can have side effects */
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (inode && st.st_ino != inode))
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
+}
+
+static int pyelf_open(struct pyelf *pe, const char *path, __u64 inode)
+{
+	memset(pe, 0, sizeof(*pe));
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOSYS;
+	pe->fd = open_regular(path, inode);
+	if (pe->fd < 0)
+		return pe->fd;
+	pe->e = elf_begin(pe->fd, ELF_C_READ_MMAP, NULL);
+	if (!pe->e || elf_kind(pe->e) != ELF_K_ELF || !gelf_getehdr(pe->e, &pe->eh)) {
+		elf_end(pe->e);
+		close(pe->fd);
+		pe->e = NULL;
+		pe->fd = -1;
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+static void pyelf_close(struct pyelf *pe)
+{
+	if (pe->e)
+		elf_end(pe->e);
+	if (pe->fd >= 0)
+		close(pe->fd);
+	pe->e = NULL;
+	pe->fd = -1;
+}
+
+/*
+ * A defined symbol in the sections of type shtype (SHT_DYNSYM or SHT_SYMTAB). With clones, a
+ * compiler clone ("take_gil.constprop.0") matches too, the exact name being preferred.
+ */
+static bool find_sym(Elf *e, Elf64_Word shtype, const char *name, bool clones, GElf_Sym *out)
+{
+	size_t len = strlen(name);
+	Elf_Scn *scn = NULL;
+	bool found = false;
+	GElf_Shdr sh;
+	GElf_Sym s;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != shtype || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			const char *n;
+
+			if (!gelf_getsym(data, i, &s) || s.st_shndx == SHN_UNDEF || !s.st_name)
+				continue;
+			n = elf_strptr(e, sh.sh_link, s.st_name);
+			if (!n || strncmp(n, name, len))
+				continue;
+			if (n[len] == '\0') {
+				*out = s;
+				return true;
+			}
+			if (clones && n[len] == '.' && !found) {
+				*out = s;
+				found = true;
+			}
+		}
+	}
+	return found;
+}
+
+static bool find_section(Elf *e, const char *name, GElf_Shdr *out)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(e, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(e, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, out))
+			continue;
+		n = elf_strptr(e, shstrndx, out->sh_name);
+		if (n && !strcmp(n, name))
+			return true;
+	}
+	return false;
+}
+
+/* len bytes at vaddr from the file's section contents. */
+static int read_vaddr(Elf *e, __u64 vaddr, void *buf, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !(sh.sh_flags & SHF_ALLOC) || vaddr < sh.sh_addr ||
+		    vaddr + len > sh.sh_addr + sh.sh_size)
+			continue;
+		data = elf_rawdata(scn, NULL);
+		if (!data || !data->d_buf || vaddr - sh.sh_addr + len > data->d_size)
+			return -EINVAL;
+		memcpy(buf, (char *)data->d_buf + (vaddr - sh.sh_addr), len);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* The file offset of vaddr: what a uprobe wants. 0 when no PT_LOAD holds it. */
+static __u64 file_offset(Elf *e, __u64 vaddr)
+{
+	GElf_Phdr ph;
+	size_t nr;
+
+	if (elf_getphdrnum(e, &nr))
+		return 0;
+	for (size_t i = 0; i < nr; i++)
+		if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD && vaddr >= ph.p_vaddr &&
+		    vaddr < ph.p_vaddr + ph.p_filesz)
+			return vaddr - ph.p_vaddr + ph.p_offset;
+	return 0;
+}
+
+static int lowest_load(Elf *e, __u64 *base)
+{
+	__u64 lowest = UINT64_MAX, page = sysconf(_SC_PAGESIZE);
+	GElf_Phdr ph;
+	size_t nr;
+
+	if (elf_getphdrnum(e, &nr))
+		return -ENOEXEC;
+	for (size_t i = 0; i < nr; i++)
+		if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < lowest)
+			lowest = ph.p_vaddr;
+	if (lowest == UINT64_MAX)
+		return -ENOEXEC;
+	*base = lowest & ~(page - 1);
+	return 0;
+}
+
+/* _PyRuntime's address and size: the exported symbol, else the .PyRuntime section (3.10+). */
+static bool find_runtime(Elf *e, __u64 *vaddr, __u64 *size)
+{
+	GElf_Shdr sh;
+	GElf_Sym s;
+
+	if (find_sym(e, SHT_DYNSYM, "_PyRuntime", false, &s) ||
+	    find_sym(e, SHT_SYMTAB, "_PyRuntime", false, &s)) {
+		*vaddr = s.st_value;
+		*size = s.st_size;
+		if (!*size && find_section(e, ".PyRuntime", &sh) && sh.sh_addr == s.st_value)
+			*size = sh.sh_size;
+		return true;
+	}
+	if (find_section(e, ".PyRuntime", &sh) && sh.sh_addr) {
+		*vaddr = sh.sh_addr;
+		*size = sh.sh_size;
+		return true;
+	}
+	return false;
+}
+
+/* "python3.13t", "libpython3.8.so.1.0", "libpython3.6m.so": the version, and a 't' flag. */
+static void version_from_name(const char *path, struct ls_pyinfo *info)
+{
+	const char *p = strrchr(path, '/');
+	int major = 0, minor = 0;
+
+	p = strstr(p ? p + 1 : path, "python");
+	if (!p)
+		return;
+	p += 6;
+	if (*p < '0' || *p > '9')
+		return;
+	while (*p >= '0' && *p <= '9')
+		major = major * 10 + *p++ - '0';
+	if (*p++ != '.' || *p < '0' || *p > '9')
+		return;
+	while (*p >= '0' && *p <= '9')
+		minor = minor * 10 + *p++ - '0';
+	for (; *p >= 'a' && *p <= 'z'; p++)
+		if (*p == 't')
+			info->free_threaded = true;
+	if (!info->major && major == 3) {
+		info->major = major;
+		info->minor = minor;
+	}
+}
+
+static void set_hexversion(struct ls_pyinfo *info, __u64 v)
+{
+	if ((v >> 24) != 3)
+		return;
+	info->major = 3;
+	info->minor = (v >> 16) & 0xff;
+	info->micro = (v >> 8) & 0xff;
+}
+
+/*
+ * 3.13's _Py_DebugOffsets (Include/internal/pycore_runtime.h): cookie, version, free_threaded,
+ * then runtime_state {size, finalizing, interpreters_head} and interpreter_state {size, id,
+ * next, threads_head, gc, imports_modules, sysdict, builtins, ceval_gil, ...}, all u64. Later
+ * versions add fields in the middle: only 3.13 is read.
+ */
+static void read_debug_offsets(struct pyelf *pe, struct ls_pyinfo *info)
+{
+	__u64 d[15];
+
+	if (pe->rt_size < sizeof(d) || read_vaddr(pe->e, pe->rt_vaddr, d, sizeof(d)) ||
+	    memcmp(d, "xdebugpy", 8))
+		return;
+	if (!info->major)
+		set_hexversion(info, d[1]);
+	if ((d[1] >> 16) != 0x030d)
+		return;
+	if (d[2] == 1)
+		info->free_threaded = true;
+	/* runtime_state.size is sizeof(_PyRuntime): a check that we read the layout right */
+	if (d[3] != pe->rt_size || d[5] + 8 > pe->rt_size || d[7] + 8 > d[6] || d[8] + 8 > d[6] ||
+	    d[14] + 8 > d[6])
+		return;
+	pe->dbg = true;
+	pe->dbg_interp_head = d[5];
+	pe->dbg_interp_id = d[7];
+	pe->dbg_interp_next = d[8];
+	pe->dbg_interp_ceval_gil = d[14];
+}
+
+/* Everything static: -ENOENT when the file does not define _PyRuntime. */
+static int analyze(struct pyelf *pe, const char *name, struct ls_pyinfo *info)
+{
+	GElf_Sym s;
+	__u32 v;
+	int err;
+
+	if (!find_runtime(pe->e, &pe->rt_vaddr, &pe->rt_size))
+		return -ENOENT;
+	err = lowest_load(pe->e, &pe->base);
+	if (err)
+		return err;
+
+	info->major = info->minor = info->micro = 0;
+	info->free_threaded = false;
+	if ((find_sym(pe->e, SHT_DYNSYM, "Py_Version", false, &s) ||
+	     find_sym(pe->e, SHT_SYMTAB, "Py_Version", false, &s)) &&
+	    !read_vaddr(pe->e, s.st_value, &v, sizeof(v)))
+		set_hexversion(info, v);
+	read_debug_offsets(pe, info);
+	version_from_name(name, info);
+
+	info->take_gil_off = info->drop_gil_off = 0;
+	info->nr_take_gil_ret = 0;
+	if (find_sym(pe->e, SHT_SYMTAB, "take_gil", true, &s) &&
+	    GELF_ST_TYPE(s.st_info) == STT_FUNC)
+		info->take_gil_off = file_offset(pe->e, s.st_value);
+	if (find_sym(pe->e, SHT_SYMTAB, "drop_gil", true, &s) &&
+	    GELF_ST_TYPE(s.st_info) == STT_FUNC)
+		info->drop_gil_off = file_offset(pe->e, s.st_value);
+	info->has_symbols = info->take_gil_off && info->drop_gil_off;
+	return 0;
+}
+
+/* --- the live process --- */
+
+static int read_mem(pid_t pid, __u64 addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n == (ssize_t)len)
+		return 0;
+	if (n >= 0 || errno == EFAULT)
+		return -EFAULT;
+	if (errno == ESRCH)
+		return -ESRCH;
+	/* EPERM (e.g. a seccomp filter) or ENOSYS: try /proc/PID/mem */
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = pread(fd, buf, len, addr);
+	if (n < 0)
+		n = errno == EIO ? -EFAULT : -errno;
+	else
+		n = n == (ssize_t)len ? 0 : -EFAULT;
+	close(fd);
+	return n;
+}
+
+static int read_u64(pid_t pid, __u64 addr, __u64 *v)
+{
+	return read_mem(pid, addr, v, sizeof(*v));
+}
+
+/* GIL.md's "A GIL confirmed in memory", within [lo, hi) when hi is not 0. */
+static int check_at(pid_t pid, __u64 addr, bool free_threaded, __u64 lo, __u64 hi,
+		    __u64 *interval_us)
+{
+	unsigned char buf[32];
+	size_t shift = free_threaded ? 8 : 0;
+	__u64 interval;
+	__s32 locked;
+	int err;
+
+	if (!addr)
+		return -EINVAL;
+	if (hi && (addr < lo || addr + shift + GIL_STRUCT_SIZE > hi))
+		return -EINVAL;
+	err = read_mem(pid, addr, buf, shift + 24);
+	if (err)
+		return err;
+	memcpy(&interval, buf + shift, sizeof(interval));
+	memcpy(&locked, buf + shift + 16, sizeof(locked));
+	if (interval_us)
+		*interval_us = interval;
+	/*
+	 * Only the default interval: any other plausible one (1 us to 60 s) is also the value of a
+	 * heap pointer in a non-PIE process, and the GIL's last_holder is one.
+	 */
+	return (locked == 0 || locked == 1) && interval == INTERVAL_DEFAULT ? 0 : -EINVAL;
+}
+
+/* 3.13: interpreters.head, down the list to id 0, then interp->ceval.gil. */
+static __u64 gil_from_debug_offsets(pid_t pid, const struct pyelf *pe, __u64 runtime)
+{
+	__u64 interp, id, gil;
+
+	if (!pe->dbg || read_u64(pid, runtime + pe->dbg_interp_head, &interp))
+		return 0;
+	for (int i = 0; i < 256 && interp; i++) {
+		if (read_u64(pid, interp + pe->dbg_interp_id, &id))
+			return 0;
+		if (id == 0)
+			return read_u64(pid, interp + pe->dbg_interp_ceval_gil, &gil) ? 0 : gil;
+		if (read_u64(pid, interp + pe->dbg_interp_next, &interp))
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * Last resort for a layout we do not know: the one place in _PyRuntime that looks like an
+ * initialised GIL with the default interval. 0 unless exactly one.
+ */
+static __u64 gil_by_scan(pid_t pid, const struct ls_pyinfo *info, __u64 size)
+{
+	size_t shift = info->free_threaded ? 8 : 0, chunk = 64 * 1024;
+	unsigned char *buf;
+	__u64 found = 0;
+	int hits = 0;
+
+	if (!size || size > (64 << 20))
+		return 0;
+	buf = malloc(chunk + 64);
+	if (!buf)
+		return 0;
+	for (__u64 off = 0; off + shift + 24 <= size && hits < 2; off += chunk) {
+		size_t len = size - off < chunk + 64 ? size - off : chunk + 64;
+
+		if (read_mem(pid, info->runtime_addr + off, buf, len))
+			break;
+		for (size_t i = 0; i < chunk && i + shift + 24 <= len; i += 8) {
+			__u64 interval;
+			__s32 locked;
+
+			memcpy(&interval, buf + i + shift, 8);
+			memcpy(&locked, buf + i + shift + 16, 4);
+			if (interval == INTERVAL_DEFAULT && (locked == 0 || locked == 1)) {
+				found = info->runtime_addr + off + i;
+				hits++;
+			}
+		}
+	}
+	free(buf);
+	return hits == 1 ? found : 0;
+}
+
+/* The main interpreter's GIL: the version's candidates, the first confirmed in memory wins. */
+static void find_gil(pid_t pid, const struct pyelf *pe, struct ls_pyinfo *info)
+{
+	__u64 rt = info->runtime_addr, hi = rt + pe->rt_size, cand[MAX_CANDIDATES], p;
+	int n = 0;
+
+	switch (info->major * 100 + info->minor) {
+	case 307: /* not in GIL.md: measured on pyenv 3.7.16 */
+		cand[n++] = rt + 0x4f0;
+		break;
+	case 308:
+		cand[n++] = rt + 0x480;
+		break;
+	case 309:
+	case 310:
+		cand[n++] = rt + 0x160;
+		break;
+	case 311:
+		cand[n++] = rt + 0x168;
+		break;
+	case 312:
+		/* interp->ceval.gil of the main interpreter, then the struct it points to (3.12.1) */
+		if (!read_u64(pid, rt + 0x12be8, &p) && p)
+			cand[n++] = p;
+		cand[n++] = rt + 0x12e78;
+		break;
+	case 313:
+		p = gil_from_debug_offsets(pid, pe, rt);
+		if (p)
+			cand[n++] = p;
+		if (!info->free_threaded)
+			cand[n++] = rt + 0x17768;
+		break;
+	default:
+		p = gil_from_debug_offsets(pid, pe, rt);
+		if (p)
+			cand[n++] = p;
+		break;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!check_at(pid, cand[i], info->free_threaded, rt, hi, NULL)) {
+			info->gil_addr = cand[i];
+			return;
+		}
+	}
+	info->gil_addr = gil_by_scan(pid, info, pe->rt_size);
+	/* not initialised yet, perhaps: the layout's prediction, unconfirmed */
+	for (int i = 0; i < n && !info->gil_addr; i++)
+		if (cand[i] >= rt && cand[i] + GIL_STRUCT_SIZE <= hi)
+			info->gil_addr = cand[i];
+}
+
+static void free_maps(struct pymap *maps, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(maps[i].path);
+	free(maps);
+}
+
+/* The file-backed mappings of /proc/PID/maps. */
+static int read_maps(pid_t pid, struct pymap **out, size_t *nr_out)
+{
+	struct pymap *maps = NULL, *m;
+	size_t nr = 0, cap = 0, len = 0;
+	char path[64], *line = NULL;
+	int err = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (getline(&line, &len, f) > 0) {
+		unsigned long long start, end, pgoff, inode;
+		int pos = 0;
+		char *p;
+
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %llu %n", &start, &end, &pgoff, &inode,
+			   &pos) < 4 ||
+		    !pos || line[pos] != '/')
+			continue;
+		p = line + pos;
+		p[strcspn(p, "\n")] = '\0';
+		if (nr == cap) {
+			cap = cap ? 2 * cap : 64;
+			m = realloc(maps, cap * sizeof(*maps));
+			if (!m) {
+				err = -ENOMEM;
+				break;
+			}
+			maps = m;
+		}
+		maps[nr] = (struct pymap){ start, end, pgoff, inode, strdup(p) };
+		if (!maps[nr].path) {
+			err = -ENOMEM;
+			break;
+		}
+		nr++;
+	}
+	if (!err && ferror(f))
+		err = errno == ESRCH ? -ESRCH : -EIO;
+	free(line);
+	fclose(f);
+	if (err) {
+		free_maps(maps, nr);
+		return err;
+	}
+	*out = maps;
+	*nr_out = nr;
+	return 0;
+}
+
+/* The mapped file, through the process's root first: it may live in a container. */
+static int open_mapped(pid_t pid, const struct pymap *m, struct pyelf *pe, char *open_path)
+{
+	static const char deleted[] = " (deleted)";
+	size_t len = strlen(m->path), dl = sizeof(deleted) - 1;
+	int err;
+
+	if (len > dl && !strcmp(m->path + len - dl, deleted)) {
+		/* replaced on disk: only the mapping itself still reaches the old file */
+		snprintf(open_path, LS_PY_PATH_MAX, "/proc/%d/map_files/%llx-%llx", (int)pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
+		return pyelf_open(pe, open_path, 0);
+	}
+	if (snprintf(open_path, LS_PY_PATH_MAX, "/proc/%d/root%s", (int)pid, m->path) <
+	    LS_PY_PATH_MAX) {
+		err = pyelf_open(pe, open_path, m->inode);
+		if (!err)
+			return 0;
+	}
+	snprintf(open_path, LS_PY_PATH_MAX, "%s", m->path);
+	return pyelf_open(pe, open_path, m->inode);
+}
+
+static bool is_libpython(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return !strncmp(base ? base + 1 : path, "libpython3", 10);
+}
+
+/* Is m the first mapping of its file, and one we should look at (exe, or libpython3*)? */
+static bool candidate(const struct pymap *maps, size_t i, const char *exe)
+{
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(maps[j].path, maps[i].path))
+			return false;
+	return (exe && !strcmp(maps[i].path, exe)) || is_libpython(maps[i].path);
+}
+
+static int try_mapped(pid_t pid, const struct pymap *maps, size_t nr, size_t i,
+		      struct ls_pyinfo *info)
+{
+	__u64 lowest = UINT64_MAX;
+	struct pyelf pe;
+	int err;
+
+	err = open_mapped(pid, &maps[i], &pe, info->open_path);
+	if (err)
+		return err;
+	err = analyze(&pe, maps[i].path, info);
+	if (err)
+		goto out;
+	for (size_t j = 0; j < nr; j++)
+		if (!maps[j].pgoff && !strcmp(maps[j].path, maps[i].path) && maps[j].start < lowest)
+			lowest = maps[j].start;
+	if (pe.eh.e_type == ET_EXEC) {
+		info->load_bias = 0;
+	} else if (lowest != UINT64_MAX) {
+		info->load_bias = lowest - pe.base;
+	} else {
+		err = -ENOENT; /* no mapping of its first page: the bias is unknown */
+		goto out;
+	}
+	snprintf(info->path, sizeof(info->path), "%s", maps[i].path);
+	info->runtime_addr = pe.rt_vaddr + info->load_bias;
+	find_gil(pid, &pe, info);
+out:
+	pyelf_close(&pe);
+	return err;
+}
+
+int ls_pyfind(pid_t pid, struct ls_pyinfo *info)
+{
+	char link[64], exe[PATH_MAX] = "";
+	struct pymap *maps = NULL;
+	int err, first_err = 0;
+	size_t nr = 0;
+	ssize_t n;
+
+	memset(info, 0, sizeof(*info));
+	if (pid <= 0)
+		return -ESRCH;
+	err = read_maps(pid, &maps, &nr);
+	if (err)
+		return err;
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0)
+		exe[n] = '\0';
+	else if (nr) /* not allowed to read the link: the first file mapped is the executable */
+		snprintf(exe, sizeof(exe), "%s", maps[0].path);
+
+	/* the executable first, then the libpython3*.so* in the order they are mapped */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < nr; i++) {
+			bool is_exe = !strcmp(maps[i].path, exe);
+
+			if ((pass == 0) != is_exe || !candidate(maps, i, exe))
+				continue;
+			err = try_mapped(pid, maps, nr, i, info);
+			if (!err) {
+				free_maps(maps, nr);
+				return 0;
+			}
+			if (err != -ENOENT && err != -ENOEXEC && !first_err)
+				first_err = err;
+			memset(info, 0, sizeof(*info));
+		}
+	}
+	free_maps(maps, nr);
+	if (!first_err && kill(pid, 0) && errno == ESRCH)
+		return -ESRCH;
+	return first_err ? first_err : -ENOENT;
+}
+
+/* --- a file alone --- */
+
+/* Append the ':'-separated dirs of list to dirs (with $ORIGIN expanded). */
+static size_t add_dirs(char dirs[][PATH_MAX], size_t nr, size_t max, const char *list,
+		       const char *origin)
+{
+	while (list && *list && nr < max) {
+		size_t len = strcspn(list, ":");
+		char tmp[PATH_MAX];
+
+		if (len && len < sizeof(tmp)) {
+			memcpy(tmp, list, len);
+			tmp[len] = '\0';
+			if (!strncmp(tmp, "$ORIGIN", 7))
+				snprintf(dirs[nr++], PATH_MAX, "%s%s", origin, tmp + 7);
+			else if (!strncmp(tmp, "${ORIGIN}", 9))
+				snprintf(dirs[nr++], PATH_MAX, "%s%s", origin, tmp + 9);
+			else
+				snprintf(dirs[nr++], PATH_MAX, "%s", tmp);
+		}
+		list += len;
+		if (*list == ':')
+			list++;
+	}
+	return nr;
+}
+
+/* The libpython3*.so* that exe (a real path) needs, where the dynamic loader would find it. */
+static int find_libpython(Elf *e, const char *exe, char *out)
+{
+	static const char *const defaults[] = {
+		"/lib/x86_64-linux-gnu",
+		"/usr/lib/x86_64-linux-gnu",
+		"/usr/local/lib",
+		"/lib64",
+		"/usr/lib64",
+		"/lib",
+		"/usr/lib",
+	};
+	const char *needed = NULL, *rpath = NULL, *runpath = NULL;
+	char origin[PATH_MAX], (*dirs)[PATH_MAX];
+	Elf_Scn *scn = NULL;
+	size_t nr = 0, max = 64;
+	GElf_Shdr sh;
+	GElf_Dyn d;
+	int err = -ENOENT;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+			const char *s;
+
+			if (!gelf_getdyn(data, i, &d))
+				continue;
+			if (d.d_tag != DT_NEEDED && d.d_tag != DT_RPATH && d.d_tag != DT_RUNPATH)
+				continue;
+			s = elf_strptr(e, sh.sh_link, d.d_un.d_val);
+			if (!s)
+				continue;
+			if (d.d_tag == DT_NEEDED && is_libpython(s) && !needed)
+				needed = s;
+			else if (d.d_tag == DT_RPATH)
+				rpath = s;
+			else if (d.d_tag == DT_RUNPATH)
+				runpath = s;
+		}
+	}
+	if (!needed || strchr(needed, '/'))
+		return -ENOENT;
+	snprintf(origin, sizeof(origin), "%s", exe);
+	*strrchr(origin, '/') = '\0';
+	dirs = calloc(max, PATH_MAX);
+	if (!dirs)
+		return -ENOMEM;
+	/* ld.so's order: DT_RPATH (when there is no DT_RUNPATH), LD_LIBRARY_PATH, DT_RUNPATH */
+	if (!runpath)
+		nr = add_dirs(dirs, nr, max, rpath, origin);
+	nr = add_dirs(dirs, nr, max, getenv("LD_LIBRARY_PATH"), origin);
+	nr = add_dirs(dirs, nr, max, runpath, origin);
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]) && nr < max; i++)
+		snprintf(dirs[nr++], PATH_MAX, "%s", defaults[i]);
+	for (size_t i = 0; i < nr && err; i++) {
+		char path[2 * PATH_MAX];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], needed);
+		if (!stat(path, &st) && S_ISREG(st.st_mode) && realpath(path, out))
+			err = 0;
+	}
+	free(dirs);
+	return err;
+}
+
+static int try_file(const char *path, struct ls_pyinfo *info, char *libpython)
+{
+	struct pyelf pe;
+	int err;
+
+	err = pyelf_open(&pe, path, 0);
+	if (err)
+		return err;
+	err = analyze(&pe, path, info);
+	if (!err) {
+		snprintf(info->path, sizeof(info->path), "%s", path);
+		snprintf(info->open_path, sizeof(info->open_path), "%s", path);
+	} else if (err == -ENOENT && libpython) {
+		err = find_libpython(pe.e, path, libpython) ? -ENOENT : -EAGAIN;
+	}
+	pyelf_close(&pe);
+	return err;
+}
+
+int ls_pyfind_file(const char *path, struct ls_pyinfo *info)
+{
+	char real[PATH_MAX], lib[PATH_MAX];
+	int err;
+
+	memset(info, 0, sizeof(*info));
+	if (!realpath(path, real))
+		return -errno;
+	err = try_file(real, info, lib);
+	if (err == -EAGAIN) /* an executable linked with libpython */
+		err = try_file(lib, info, NULL);
+	if (err == -ENOEXEC)
+		err = -ENOENT; /* not even ELF (a script, a shim): not CPython */
+	if (err)
+		memset(info, 0, sizeof(*info));
+	return err;
+}
+
+int ls_pyfind_check_gil(pid_t pid, const struct ls_pyinfo *info, __u64 *interval_us)
+{
+	__u64 lo = 0, hi = 0, vaddr, size;
+	struct pyelf pe;
+
+	if (interval_us)
+		*interval_us = 0;
+	if (!info->gil_addr)
+		return -EINVAL;
+	/* the GIL lies inside _PyRuntime: known from the file, when it can still be read */
+	if (!pyelf_open(&pe, info->open_path[0] ? info->open_path : info->path, 0)) {
+		if (find_runtime(pe.e, &vaddr, &size) && size) {
+			lo = vaddr + info->load_bias;
+			hi = lo + size;
+		}
+		pyelf_close(&pe);
+	}
+	return check_at(pid, info->gil_addr, info->free_threaded, lo, hi, interval_us);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Finding CPython in a process or a file, and what tracing its GIL needs: the interpreter's ELF
+ * object, its load bias, the version, the main interpreter's GIL structure
+ * (struct _gil_runtime_state) and the file offsets of take_gil and drop_gil for uprobes.
+ * See GIL.md for the layouts this relies on.
+ */
+#ifndef LS_PYFIND_H
+#define LS_PYFIND_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+#define LS_PY_PATH_MAX 512
+
+enum ls_py_gil_source { LS_PY_GIL_NONE, LS_PY_GIL_PROBES, LS_PY_GIL_FUTEX };
+
+struct ls_pyinfo {
+	int major, minor, micro; /* 0 when unknown */
+	bool free_threaded;	 /* a 't' build (Py_GIL_DISABLED): no GIL unless re-enabled */
+	char path
+		[LS_PY_PATH_MAX]; /* the ELF object that defines _PyRuntime, as mapped (host path) */
+	char open_path[LS_PY_PATH_MAX]; /* how we opened it: /proc/PID/root/PATH when that works */
+	__u64 load_bias;    /* runtime address = ELF vaddr + load_bias (0 for non-PIE) */
+	__u64 runtime_addr; /* runtime address of _PyRuntime */
+	/*
+	 * Runtime address of the main interpreter's GIL struct (struct _gil_runtime_state), 0 if
+	 * unknown. In a free-threaded build the struct starts with an int 'enabled', and every field
+	 * of GIL.md's table is 8 bytes further. When no candidate could be confirmed in memory (the
+	 * interpreter is not initialised yet) this is the address the version's layout predicts,
+	 * unconfirmed: call ls_pyfind_check_gil() before relying on it.
+	 */
+	__u64 gil_addr;
+	/* file offsets for uprobes (0 when the symbol is missing); take_gil_ret_offs is unused */
+	__u64 take_gil_off, take_gil_ret_offs[16];
+	int nr_take_gil_ret;
+	__u64 drop_gil_off;
+	bool has_symbols; /* take_gil and drop_gil found in .symtab */
+};
+
+/* 0 and *info filled when PID runs CPython; -ENOENT when it does not; -errno on errors (-ESRCH
+ * no such process). */
+int ls_pyfind(pid_t pid, struct ls_pyinfo *info);
+
+/*
+ * Same from a file path alone (launch mode, before the process exists): what can be known
+ * statically (version, symbols, file offsets, whether it is CPython); runtime addresses stay 0.
+ * An executable linked with libpython3.X.so is followed to that library (DT_RUNPATH/DT_RPATH,
+ * LD_LIBRARY_PATH, the usual library directories), which is then info->path.
+ */
+int ls_pyfind_file(const char *path, struct ls_pyinfo *info);
+
+/*
+ * Read the GIL struct at info->gil_addr in the live process and check it as GIL.md says: the
+ * interval is the switch interval, locked is 0 or 1, and the struct lies inside the _PyRuntime
+ * object. The interval must be the default, 5000 us: any other plausible value is also that of a
+ * heap pointer in a non-PIE process (GIL.last_holder is one), so a process that called
+ * sys.setswitchinterval() fails; *interval_us (may be NULL) says what was read. 0 when it checks
+ * out, -EINVAL when not, -errno on errors (-ESRCH when the process is gone, -EFAULT when the
+ * address is not mapped).
+ */
+int ls_pyfind_check_gil(pid_t pid, const struct ls_pyinfo *info, __u64 *interval_us);
+
+#endif /* LS_PYFIND_H */
