@@ -4,6 +4,26 @@
 #include "analyze.h"
 #include "gil.h"
 
+const char *ls_gil_word_name(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
+			     size_t len)
+{
+	const struct ls_gil *g = ls_htab_find(&a->gils, &tgid);
+	__u64 off;
+
+	if (!g || !g->addr || uaddr < g->addr || uaddr >= g->addr + LS_GIL_SIZE)
+		return NULL;
+	off = uaddr - g->addr;
+	if (off >= LS_GIL_COND_LO && off < LS_GIL_COND_HI)
+		snprintf(buf, len, "GIL cond");
+	else if (off >= LS_GIL_MUTEX && off < LS_GIL_MUTEX + 40)
+		snprintf(buf, len, "GIL mutex");
+	else if (off >= LS_GIL_SWITCH_LO && off < LS_GIL_SWITCH_HI)
+		snprintf(buf, len, "GIL switch");
+	else
+		snprintf(buf, len, "GIL+0x%llx", (unsigned long long)off);
+	return buf;
+}
+
 const char *ls_gil_source_name(__u32 source)
 {
 	switch (source) {
@@ -131,6 +151,9 @@ static void infer_acquisition(struct ls_gil *g, struct ls_thread *t, struct ls_t
 	if (g->last_taker && g->last_taker != t->tid)
 		g->handoffs++;
 	g->last_taker = t->tid;
+	/* the holder it took over from was asked to drop */
+	g->forced += g->waiter_timed_out;
+	g->waiter_timed_out = false;
 }
 
 int ls_gil_on_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u64 enter, __u64 exit,
@@ -143,12 +166,9 @@ int ls_gil_on_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u6
 		return 0;
 	if (!cond_word(g, uaddr))
 		return 1;
-	if (ret == -ETIMEDOUT) {
-		/* a waiter that timed out asks the holder to drop: a forced switch follows */
+	/* a waiter that timed out asks the holder to drop: a forced switch follows */
+	if (ret == -ETIMEDOUT)
 		g->waiter_timed_out = true;
-		if (g->source == LS_GIL_SRC_FUTEX)
-			g->forced++;
-	}
 	if (g->source != LS_GIL_SRC_FUTEX)
 		return 1;
 	tg = thread_gil(t);

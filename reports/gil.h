@@ -18,6 +18,8 @@ struct ls_thread;
 #define LS_GIL_COND_LO	  32
 #define LS_GIL_COND_HI	  80
 #define LS_GIL_MUTEX	  80
+#define LS_GIL_SWITCH_LO  120 /* switch_cond: a forced drop waits here for the next holder */
+#define LS_GIL_SWITCH_HI  168
 #define LS_GIL_SIZE	  208
 #define LS_GIL_RUN_GAP_NS 50000 /* futex inference: waits closer than this are one take_gil */
 
@@ -68,5 +70,8 @@ int ls_gil_on_wake(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u6
 /* Close what is open at the window's end. */
 void ls_gil_finish(struct ls_analysis *a);
 const char *ls_gil_source_name(__u32 source);
+/* "GIL cond", "GIL mutex", "GIL+0x18" for a word of tgid's GIL, else NULL */
+const char *ls_gil_word_name(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
+			     size_t len);
 
 #endif

@@ -27,6 +27,8 @@ const char *ls_fmt_duration(char *buf, size_t len, __u64 ns)
 const char *ls_lock_label(const struct ls_analysis *a, const struct ls_lock *l, char *buf,
 			  size_t len)
 {
+	if (ls_gil_word_name(a, l->key.tgid, l->key.uaddr, buf, len))
+		return buf;
 	if (a->names && ls_names_lookup(a->names, l->key.tgid, l->key.uaddr, buf, len))
 		return buf;
 	snprintf(buf, len, "0x%llx", (unsigned long long)l->key.uaddr);
@@ -398,7 +400,8 @@ static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_g
 		fprintf(out, ", CPython's switch_number moved by %llu",
 			(unsigned long long)(g->switch_number_end - g->switch_number_start));
 	fprintf(out, "\n  forced switches %llu%s\n", (unsigned long long)g->forced,
-		probes ? " (drops after a waiter timed out)" : " (waiter timeouts, inferred)");
+		probes ? " (drops after a waiter timed out)"
+		       : " (inferred: takes after a timeout)");
 	fprintf(out, "  wait for the GIL: mean %s, p50 %s, p99 %s, max %s\n",
 		fmt_hist(b[0], 32, &g->wait, -1), fmt_hist(b[1], 32, &g->wait, 0.5),
 		fmt_hist(b[2], 32, &g->wait, 0.99), fmt_hist(b[3], 32, &g->wait, 1));

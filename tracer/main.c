@@ -7,6 +7,7 @@
 #include <string.h>
 #include "analyze.h"
 #include "compare.h"
+#include "python.h"
 #include "record.h"
 #include "render.h"
 #include "render_json.h"
@@ -54,13 +55,17 @@ static int parse_size(const char *s, __u64 *out)
 static const char record_doc[] =
 	"Record lock waits, hand-offs and context switches of a command or a running process.\n"
 	"\n"
-	"USAGE: lockscope record [-o FILE] [-d SECONDS] [-b SIZE] [-v] -- CMD [ARGS...]\n"
-	"       lockscope record [-o FILE] [-d SECONDS] [-b SIZE] [-v] -p PID\n"
+	"USAGE: lockscope record [-o FILE] [-d SECONDS] [-b SIZE] [--gil MODE] [-v] -- CMD "
+	"[ARGS...]\n"
+	"       lockscope record [-o FILE] [-d SECONDS] [-b SIZE] [--gil MODE] [-v] -p PID\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  sudo lockscope record -- python3 app.py      # launch and trace, as the invoking user\n"
 	"  sudo lockscope record -o gil.data -- ./build/workloads/gil\n"
 	"  sudo lockscope record -d 10 -p 1234          # attach to PID 1234 for 10 seconds\n"
+	"  sudo lockscope record -p $(pgrep -f app.py)  # a running Python: where do threads "
+	"wait?\n"
+	"  sudo lockscope record --gil=futex -- python3 app.py   # no uprobes, GIL inferred\n"
 	"  lockscope report                             # then read lockscope.data\n"
 	"\n"
 	"Recording stops when the command and all its descendants have exited (or the PID has "
@@ -75,6 +80,10 @@ static const struct argp_option record_options[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
 	{ "buffer-size", 'b', "SIZE", 0, "Ring buffer size, e.g. 64M (default 16M)", 0 },
 	{ "pid", 'p', "PID", 0, "Attach to a running process and what it forks later", 0 },
+	{ "gil", 'g', "MODE", 0,
+	  "CPython's GIL: auto (probes where the interpreter has symbols, "
+	  "else inferred from futex traffic), probes, futex, off",
+	  0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -105,6 +114,14 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		if (errno || *end || o->pid <= 0)
 			argp_error(state, "invalid PID '%s'", arg);
 		break;
+	case 'g': {
+		enum ls_gil_mode mode;
+
+		if (ls_gil_mode_parse(arg, &mode))
+			argp_error(state, "invalid --gil '%s': auto, probes, futex or off", arg);
+		o->gil_mode = mode;
+		break;
+	}
 	case 'v':
 		o->verbose = true;
 		break;

@@ -25,6 +25,7 @@
 #include "lockscope.skel.h"
 #include "launch.h"
 #include "mapwatch.h"
+#include "python.h"
 #include "record.h"
 #include "tasks.h"
 #include "trace.h"
@@ -43,6 +44,7 @@ struct recorder {
 	struct ls_writer w;
 	struct ls_tasks tasks;
 	struct ls_mapwatch maps;
+	struct ls_python py;
 	struct ls_user user;
 	struct ls_launch child;
 	FILE *out;
@@ -227,6 +229,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (ls_tasks_update(&r->tasks, h))
 		return -ENOMEM;
 	if (ls_mapwatch_record(&r->maps, &r->w, &r->tasks, h, now_ns(CLOCK_MONOTONIC)))
+		return r->w.err ? r->w.err : -ENOMEM;
+	if (ls_python_record(&r->py, &r->w, &r->tasks, h, now_ns(CLOCK_MONOTONIC)))
 		return r->w.err ? r->w.err : -ENOMEM;
 	if (h->type == LS_REC_EXIT) {
 		const struct ls_exit *e = data;
@@ -617,8 +621,16 @@ int record_run(const struct record_opts *o)
 	err = load_probes(&r);
 	if (err)
 		goto cleanup;
+	ls_python_init(&r.py, r.skel, o->gil_mode);
+	/* the GIL's probes too are in place before the window opens */
+	if (o->pid)
+		ls_python_attach(&r.py, o->pid);
+	else
+		ls_python_prepare_launch(&r.py, o->argv[0]);
 	r.start_ns = now_ns(CLOCK_MONOTONIC);
 	err = write_header(&r);
+	if (!err)
+		err = ls_python_flush(&r.py, &r.w, r.start_ns);
 	if (!err && o->pid)
 		err = write_existing_threads(&r, o->pid);
 	if (err) {
@@ -631,11 +643,15 @@ int record_run(const struct record_opts *o)
 	reason = record_loop(&r);
 	/* the window closes now: detaching takes milliseconds (an RCU grace period per link) */
 	end_ns = now_ns(CLOCK_MONOTONIC);
+	ls_python_stop(&r.py);
 	lockscope_bpf__detach(r.skel);
+	ls_python_detach(&r.py);
 	ring_buffer__consume(r.rb);
 	err = r.w.err;
 	if (!err)
 		err = ls_mapwatch_flush(&r.maps, &r.w, end_ns);
+	if (!err)
+		err = ls_python_finish(&r.py, &r.w, end_ns);
 	if (!err)
 		err = write_trailer(&r, reason, end_ns, &nr_lost);
 	if (!err && fclose(r.out))
@@ -661,6 +677,7 @@ cleanup:
 	lockscope_bpf__destroy(r.skel);
 	ls_tasks_free(&r.tasks);
 	ls_mapwatch_free(&r.maps);
+	ls_python_free(&r.py);
 	if (r.pidfd >= 0)
 		close(r.pidfd);
 	return err ? 1 : exit_status(&r);

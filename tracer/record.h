@@ -12,7 +12,8 @@ struct record_opts {
 	__u64 buffer_size; /* ring buffer bytes */
 	pid_t pid;	   /* -p, or 0 */
 	bool verbose;
-	int argc; /* the command after --, or 0 with -p */
+	int gil_mode; /* enum ls_gil_mode */
+	int argc;     /* the command after --, or 0 with -p */
 	char **argv;
 };
 

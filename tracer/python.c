@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "lockscope.skel.h"
+#include "pyfind.h"
+#include "python.h"
+
+#define PY_TRIES 3 /* futex records of an exec'd process before giving up on finding Python */
+
+struct py_proc {
+	__u32 tgid; /* key */
+	int tries;  /* left, while a candidate */
+	bool found;
+	bool written; /* its GIL_INFO */
+	bool counted_end;
+	__u64 switch_number_end;
+	__u64 gil_addr;
+	__u32 source, version, interval_us;
+};
+
+int ls_gil_mode_parse(const char *s, enum ls_gil_mode *mode)
+{
+	static const char *const names[] = { "auto", "probes", "futex", "off" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(s, names[i])) {
+			*mode = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void ls_python_init(struct ls_python *p, struct lockscope_bpf *skel, enum ls_gil_mode mode)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = mode;
+	p->skel = skel;
+	ls_htab_init(&p->procs, sizeof(struct py_proc), offsetof(struct py_proc, tgid),
+		     sizeof(__u32));
+}
+
+void ls_python_detach(struct ls_python *p)
+{
+	for (int i = 0; i < p->nr_links; i++)
+		bpf_link__destroy(p->links[i]);
+	p->nr_links = 0;
+}
+
+void ls_python_free(struct ls_python *p)
+{
+	ls_python_detach(p);
+	ls_htab_free(&p->procs);
+}
+
+static int attach_one(struct ls_python *p, struct bpf_program *prog, bool ret, const char *path,
+		      __u64 off)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
+	struct bpf_link *link;
+
+	if (p->nr_links == LS_PY_LINKS_MAX)
+		return -ENOSPC;
+	/* every process of that file: the programs keep to the traced set */
+	link = bpf_program__attach_uprobe_opts(prog, -1, path, off, &opts);
+	if (!link)
+		return -errno;
+	p->links[p->nr_links++] = link;
+	return 0;
+}
+
+/* Probes on take_gil (entry, return) and drop_gil (entry) of one interpreter file, once. */
+static int attach_probes(struct ls_python *p, const struct ls_pyinfo *info)
+{
+	int err;
+
+	if (p->mode == LS_GIL_FUTEX || p->mode == LS_GIL_OFF || !info->has_symbols)
+		return -ENOENT;
+	for (int i = 0; i < p->nr_attached; i++)
+		if (!strcmp(p->attached[i], info->open_path))
+			return 0;
+	if (p->nr_attached == LS_PY_LINKS_MAX / 3)
+		return -ENOSPC;
+	err = attach_one(p, p->skel->progs.take_gil_enter, false, info->open_path,
+			 info->take_gil_off);
+	if (!err)
+		err = attach_one(p, p->skel->progs.take_gil_exit, true, info->open_path,
+				 info->take_gil_off);
+	if (!err)
+		err = attach_one(p, p->skel->progs.drop_gil_enter, false, info->open_path,
+				 info->drop_gil_off);
+	if (err) {
+		fprintf(stderr,
+			"lockscope record: cannot probe the GIL in %s: %s; inferring it "
+			"from futex traffic\n",
+			info->open_path, strerror(-err));
+		return err;
+	}
+	snprintf(p->attached[p->nr_attached++], sizeof(p->attached[0]), "%s", info->open_path);
+	return 0;
+}
+
+void ls_python_prepare_launch(struct ls_python *p, const char *argv0)
+{
+	char *paths, *dir, *save = NULL, full[PATH_MAX];
+	struct ls_pyinfo info;
+
+	if (p->mode == LS_GIL_OFF || p->mode == LS_GIL_FUTEX)
+		return;
+	if (strchr(argv0, '/')) {
+		if (!ls_pyfind_file(argv0, &info))
+			attach_probes(p, &info);
+		return;
+	}
+	paths = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	for (dir = strtok_r(paths, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(full, sizeof(full), "%s/%s", dir, argv0);
+		if (access(full, X_OK))
+			continue;
+		/* the first match is what exec will run; a script or shim is looked at later */
+		if (!ls_pyfind_file(full, &info))
+			attach_probes(p, &info);
+		break;
+	}
+	free(paths);
+}
+
+static int read_u64(__u32 pid, __u64 addr, __u64 *v)
+{
+	struct iovec local = { v, sizeof(*v) },
+		     remote = { (void *)(unsigned long)addr, sizeof(*v) };
+
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == sizeof(*v) ? 0 : -errno;
+}
+
+static int write_info(struct ls_writer *w, struct py_proc *pp, __u64 ts, __u32 flags)
+{
+	struct ls_gil_info e = { .hdr = { LS_REC_GIL_INFO, sizeof(e), pp->tgid },
+				 .ts = ts,
+				 .gil_addr = pp->gil_addr,
+				 .switch_number = pp->switch_number_end,
+				 .interval_us = pp->interval_us,
+				 .version = pp->version,
+				 .source = pp->source,
+				 .flags = flags };
+
+	/* switch_number at +24 (GIL.md); at the end it was read as the window closed */
+	if (!(flags & LS_GIL_INFO_END) && pp->gil_addr && pp->source != LS_GIL_SRC_DISABLED)
+		read_u64(pp->tgid, pp->gil_addr + 24, &e.switch_number);
+	pp->written = true;
+	return ls_writer_put(w, &e, sizeof(e));
+}
+
+int ls_python_flush(struct ls_python *p, struct ls_writer *w, __u64 ts)
+{
+	struct py_proc *pp;
+	size_t pos = 0;
+	int err = 0;
+
+	while (!err && (pp = ls_htab_next(&p->procs, &pos)))
+		if (pp->found && !pp->written)
+			err = write_info(w, pp, ts, 0);
+	return err;
+}
+
+int ls_python_attach(struct ls_python *p, __u32 tgid)
+{
+	struct py_proc *pp = ls_htab_get(&p->procs, &tgid, NULL);
+	struct ls_pyinfo info;
+	__u64 interval = 0;
+	int err;
+
+	if (!pp)
+		return -ENOMEM;
+	if (pp->found || p->mode == LS_GIL_OFF)
+		return 0;
+	err = ls_pyfind(tgid, &info);
+	if (err)
+		return err;
+	pp->found = true;
+	pp->written = false;
+	pp->tries = 0;
+	pp->gil_addr = info.gil_addr;
+	pp->version = info.major << 16 | info.minor << 8 | info.micro;
+	/* before the interpreter is initialised the check fails: its default is what it will use */
+	pp->interval_us = !ls_pyfind_check_gil(tgid, &info, &interval) ? interval : 5000;
+	if (info.free_threaded)
+		pp->source = LS_GIL_SRC_DISABLED;
+	else if (!attach_probes(p, &info))
+		pp->source = LS_GIL_SRC_PROBES;
+	else
+		pp->source = LS_GIL_SRC_FUTEX;
+	if (p->mode == LS_GIL_PROBES && pp->source == LS_GIL_SRC_FUTEX)
+		fprintf(stderr,
+			"lockscope record: %s has no symbols for take_gil/drop_gil: the GIL "
+			"of PID %u is inferred from futex traffic\n",
+			info.path, tgid);
+	return 0;
+}
+
+int ls_python_record(struct ls_python *p, struct ls_writer *w, const struct ls_tasks *tasks,
+		     const struct ls_rec_hdr *h, __u64 now)
+{
+	const struct ls_task *t;
+	struct py_proc *pp;
+	int err;
+
+	if (p->mode == LS_GIL_OFF)
+		return 0;
+	if (h->type == LS_REC_EXEC) {
+		const struct ls_exec *e = (const void *)h;
+
+		pp = ls_htab_get(&p->procs, &e->tgid, NULL);
+		if (!pp)
+			return -ENOMEM;
+		pp->found = false; /* a new program */
+		pp->tries = PY_TRIES;
+		return 0;
+	}
+	if (h->type != LS_REC_FUTEX_WAIT && h->type != LS_REC_FUTEX_WAKE)
+		return 0;
+	t = ls_tasks_find(tasks, h->tid);
+	pp = t ? ls_htab_find(&p->procs, &t->tgid) : NULL;
+	if (!pp || !pp->tries)
+		return 0;
+	pp->tries--;
+	err = ls_python_attach(p, pp->tgid);
+	if (err == -ENOMEM)
+		return err;
+	return err ? 0 : ls_python_flush(p, w, now);
+}
+
+void ls_python_stop(struct ls_python *p)
+{
+	struct py_proc *pp;
+	size_t pos = 0;
+
+	while ((pp = ls_htab_next(&p->procs, &pos)))
+		pp->counted_end = pp->found && pp->gil_addr && pp->source != LS_GIL_SRC_DISABLED &&
+				  !read_u64(pp->tgid, pp->gil_addr + 24, &pp->switch_number_end);
+}
+
+int ls_python_finish(struct ls_python *p, struct ls_writer *w, __u64 now)
+{
+	struct py_proc *pp;
+	size_t pos = 0;
+	int err = 0;
+
+	while (!err && (pp = ls_htab_next(&p->procs, &pos)))
+		if (pp->counted_end) /* a process gone by then has no final count */
+			err = write_info(w, pp, now, LS_GIL_INFO_END);
+	return err;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The recorder's side of CPython's GIL: find the interpreter of a traced process, attach the
+ * take_gil/drop_gil uprobes where it has symbols, and write what the report needs
+ * (LS_REC_GIL_INFO: the GIL's address, interval and switch_number, at the start and the end).
+ */
+#ifndef LS_PYTHON_H
+#define LS_PYTHON_H
+
+#include <bpf/libbpf.h>
+#include "htab.h"
+#include "tasks.h"
+#include "trace.h"
+
+enum ls_gil_mode {
+	LS_GIL_AUTO,   /* probes where the interpreter has symbols, else futex inference */
+	LS_GIL_PROBES, /* probes; where there are no symbols, say so and infer */
+	LS_GIL_FUTEX,  /* futex inference only: no uprobes, cheapest */
+	LS_GIL_OFF,
+};
+
+#define LS_PY_LINKS_MAX 24
+
+struct lockscope_bpf;
+
+struct ls_python {
+	enum ls_gil_mode mode;
+	struct lockscope_bpf *skel;
+	struct ls_htab procs; /* struct py_proc by tgid */
+	struct bpf_link *links[LS_PY_LINKS_MAX];
+	char attached[LS_PY_LINKS_MAX / 3][512]; /* the files probed */
+	int nr_links, nr_attached;
+};
+
+int ls_gil_mode_parse(const char *s, enum ls_gil_mode *mode);
+void ls_python_init(struct ls_python *p, struct lockscope_bpf *skel, enum ls_gil_mode mode);
+void ls_python_free(struct ls_python *p);
+/* Launch mode, before the command starts: probe its interpreter if it is one we can see. */
+void ls_python_prepare_launch(struct ls_python *p, const char *argv0);
+/* Look at process tgid now: if it runs CPython, probe it. 0, -ENOENT when it does not. */
+int ls_python_attach(struct ls_python *p, __u32 tgid);
+/* Write the GIL_INFO of the interpreters found since the last flush. */
+int ls_python_flush(struct ls_python *p, struct ls_writer *w, __u64 ts);
+/* A record just written: an exec makes its process a candidate, looked at on its first futex
+ * record (by then the dynamic loader has mapped libpython). 0 or -errno of a failed write. */
+int ls_python_record(struct ls_python *p, struct ls_writer *w, const struct ls_tasks *tasks,
+		     const struct ls_rec_hdr *h, __u64 now);
+/* Read the GIL's switch_number of the processes still alive, as the window closes. */
+void ls_python_stop(struct ls_python *p);
+/* Write what ls_python_stop() read. */
+int ls_python_finish(struct ls_python *p, struct ls_writer *w, __u64 now);
+/* Detach the uprobes. */
+void ls_python_detach(struct ls_python *p);
+
+#endif
