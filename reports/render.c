@@ -442,6 +442,8 @@ static void render_gils(FILE *out, const struct ls_analysis *a)
 	const struct ls_gil *g;
 	size_t pos = 0;
 
+	if (!a->gils.nr)
+		fprintf(out, "\nGIL: no CPython interpreter was found in the traced processes\n");
 	while ((g = ls_htab_next(&a->gils, &pos)))
 		render_gil(out, a, g);
 }

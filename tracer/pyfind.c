@@ -127,6 +127,37 @@ static bool find_sym(Elf *e, Elf64_Word shtype, const char *name, bool clones, G
 	return found;
 }
 
+static __u64 file_offset(Elf *e, __u64 vaddr);
+
+/* File offsets of the function name and its compiler clones ("name.constprop.0"), up to max. */
+static int find_funcs(Elf *e, const char *name, __u64 *offs, int max)
+{
+	size_t len = strlen(name);
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Sym s;
+	int n = 0;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize && n < max; i++) {
+			const char *sn;
+
+			if (!gelf_getsym(data, i, &s) || s.st_shndx == SHN_UNDEF ||
+			    GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_name)
+				continue;
+			sn = elf_strptr(e, sh.sh_link, s.st_name);
+			if (sn && !strncmp(sn, name, len) && (sn[len] == '\0' || sn[len] == '.'))
+				offs[n++] = file_offset(e, s.st_value);
+		}
+	}
+	return n;
+}
+
 static bool find_section(Elf *e, const char *name, GElf_Shdr *out)
 {
 	Elf_Scn *scn = NULL;
@@ -311,7 +342,8 @@ static int analyze(struct pyelf *pe, const char *name, struct ls_pyinfo *info)
 	version_from_name(name, info);
 
 	info->take_gil_off = info->drop_gil_off = 0;
-	info->nr_take_gil_ret = 0;
+	info->nr_take_gil = find_funcs(pe->e, "take_gil", info->take_gil_offs, LS_PY_CLONES);
+	info->nr_drop_gil = find_funcs(pe->e, "drop_gil", info->drop_gil_offs, LS_PY_CLONES);
 	if (find_sym(pe->e, SHT_SYMTAB, "take_gil", true, &s) &&
 	    GELF_ST_TYPE(s.st_info) == STT_FUNC)
 		info->take_gil_off = file_offset(pe->e, s.st_value);

@@ -13,6 +13,7 @@
 #include <linux/types.h>
 
 #define LS_PY_PATH_MAX 512
+#define LS_PY_CLONES   4
 
 enum ls_py_gil_source { LS_PY_GIL_NONE, LS_PY_GIL_PROBES, LS_PY_GIL_FUTEX };
 
@@ -32,10 +33,13 @@ struct ls_pyinfo {
 	 * unconfirmed: call ls_pyfind_check_gil() before relying on it.
 	 */
 	__u64 gil_addr;
-	/* file offsets for uprobes (0 when the symbol is missing); take_gil_ret_offs is unused */
-	__u64 take_gil_off, take_gil_ret_offs[16];
-	int nr_take_gil_ret;
-	__u64 drop_gil_off;
+	/* file offsets for uprobes (0 when the symbol is missing): the function itself, and in
+	 * *_offs every copy of it, compiler clones included (3.8 calls both take_gil and
+	 * take_gil.constprop.0) */
+	__u64 take_gil_off, take_gil_offs[LS_PY_CLONES];
+	int nr_take_gil;
+	__u64 drop_gil_off, drop_gil_offs[LS_PY_CLONES];
+	int nr_drop_gil;
 	bool has_symbols; /* take_gil and drop_gil found in .symtab */
 };
 

@@ -85,16 +85,19 @@ static int attach_probes(struct ls_python *p, const struct ls_pyinfo *info)
 	for (int i = 0; i < p->nr_attached; i++)
 		if (!strcmp(p->attached[i], info->open_path))
 			return 0;
-	if (p->nr_attached == LS_PY_LINKS_MAX / 3)
+	if (p->nr_attached == LS_PY_FILES_MAX)
 		return -ENOSPC;
-	err = attach_one(p, p->skel->progs.take_gil_enter, false, info->open_path,
-			 info->take_gil_off);
-	if (!err)
-		err = attach_one(p, p->skel->progs.take_gil_exit, true, info->open_path,
-				 info->take_gil_off);
-	if (!err)
+	err = 0;
+	for (int i = 0; !err && i < info->nr_take_gil; i++) {
+		err = attach_one(p, p->skel->progs.take_gil_enter, false, info->open_path,
+				 info->take_gil_offs[i]);
+		if (!err)
+			err = attach_one(p, p->skel->progs.take_gil_exit, true, info->open_path,
+					 info->take_gil_offs[i]);
+	}
+	for (int i = 0; !err && i < info->nr_drop_gil; i++)
 		err = attach_one(p, p->skel->progs.drop_gil_enter, false, info->open_path,
-				 info->drop_gil_off);
+				 info->drop_gil_offs[i]);
 	if (err) {
 		fprintf(stderr,
 			"lockscope record: cannot probe the GIL in %s: %s; inferring it "

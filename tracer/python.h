@@ -19,7 +19,8 @@ enum ls_gil_mode {
 	LS_GIL_OFF,
 };
 
-#define LS_PY_LINKS_MAX 24
+#define LS_PY_FILES_MAX 8  /* interpreter files probed */
+#define LS_PY_LINKS_MAX 96 /* 3 per copy of take_gil/drop_gil, up to 4 copies, per file */
 
 struct lockscope_bpf;
 
@@ -28,7 +29,7 @@ struct ls_python {
 	struct lockscope_bpf *skel;
 	struct ls_htab procs; /* struct py_proc by tgid */
 	struct bpf_link *links[LS_PY_LINKS_MAX];
-	char attached[LS_PY_LINKS_MAX / 3][512]; /* the files probed */
+	char attached[LS_PY_FILES_MAX][512]; /* the files probed */
 	int nr_links, nr_attached;
 };
 

@@ -623,9 +623,17 @@ int record_run(const struct record_opts *o)
 		goto cleanup;
 	ls_python_init(&r.py, r.skel, o->gil_mode);
 	/* the GIL's probes too are in place before the window opens */
-	if (o->pid)
-		ls_python_attach(&r.py, o->pid);
-	else
+	if (o->pid) {
+		err = ls_python_attach(&r.py, o->pid);
+		if (err == -ENOENT && o->gil_mode == LS_GIL_PROBES) {
+			error(err,
+			      "PID %d does not run CPython: --gil=probes has nothing to probe "
+			      "(leave --gil out to record it anyway)",
+			      o->pid);
+			goto cleanup;
+		}
+		err = 0;
+	} else
 		ls_python_prepare_launch(&r.py, o->argv[0]);
 	r.start_ns = now_ns(CLOCK_MONOTONIC);
 	err = write_header(&r);
