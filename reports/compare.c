@@ -70,6 +70,38 @@ static void c_gil(char *b, size_t n, const struct ls_analysis *a, const struct l
 	snprintf(b, n, "%.0f%%", s->gil_wait_share * 100);
 }
 
+static const struct ls_gil *first_gil(const struct ls_analysis *a)
+{
+	size_t pos = 0;
+
+	return ls_htab_next(&a->gils, &pos);
+}
+
+static void c_gil_load(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		       const struct ls_summary *f)
+{
+	const struct ls_gil *g = first_gil(a);
+	__u64 wall = a->end_ns - a->start_ns;
+
+	if (g && g->source == LS_GIL_SRC_PROBES && wall)
+		snprintf(b, n, "%.0f%%", g->held_ns * 100.0 / wall);
+	else
+		snprintf(b, n, "%s", g ? "n/a (inferred)" : "n/a (no GIL)");
+}
+
+static void c_gil_handoffs(char *b, size_t n, const struct ls_analysis *a,
+			   const struct ls_summary *s, const struct ls_summary *f)
+{
+	const struct ls_gil *g = first_gil(a);
+	double wall = (a->end_ns - a->start_ns) / 1e9;
+
+	if (g && g->source != LS_GIL_SRC_DISABLED && wall > 0)
+		snprintf(b, n, "%.0f%s", g->handoffs / wall,
+			 g->source == LS_GIL_SRC_FUTEX ? " (inferred)" : "");
+	else
+		snprintf(b, n, "n/a");
+}
+
 static void c_handoffs(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
 		       const struct ls_summary *f)
 {
@@ -121,6 +153,8 @@ static const struct {
 	{ "busy 0/1/2/3+ (% wall)", c_profile },
 	{ "lock-wait share", c_lock },
 	{ "gil-wait share", c_gil },
+	{ "GIL load", c_gil_load },
+	{ "GIL hand-offs/s", c_gil_handoffs },
 	{ "hand-offs/s", c_handoffs },
 	{ "vol. switches/s", c_vol },
 	{ "invol. switches/s", c_invol },
@@ -170,7 +204,7 @@ static void conclusion(FILE *out, const struct ls_compared *r, const struct ls_s
 	fputc('\n', out);
 	if (ser >= 0)
 		fprintf(out,
-			"  %s: SERIALIZED, %.2f CPUs busy, off-CPU time %.0f%% in lock waits, "
+			"  %s: SERIALIZED, %.2f CPUs busy, off-CPU %.0f%% in lock or GIL waits, "
 			"%.0f hand-offs/s\n",
 			base(r[ser].path), s[ser].parallelism, s[ser].sync_wait_offcpu * 100,
 			s[ser].handoffs_per_s);
