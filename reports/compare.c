@@ -70,17 +70,23 @@ static void c_gil(char *b, size_t n, const struct ls_analysis *a, const struct l
 	snprintf(b, n, "%.0f%%", s->gil_wait_share * 100);
 }
 
-static const struct ls_gil *first_gil(const struct ls_analysis *a)
+/* The interpreter that held its GIL longest, or handed it over most when inferred. */
+static const struct ls_gil *busiest_gil(const struct ls_analysis *a)
 {
+	const struct ls_gil *g, *best = NULL;
 	size_t pos = 0;
 
-	return ls_htab_next(&a->gils, &pos);
+	while ((g = ls_htab_next(&a->gils, &pos)))
+		if (!best || g->held_ns > best->held_ns ||
+		    (g->held_ns == best->held_ns && g->handoffs > best->handoffs))
+			best = g;
+	return best;
 }
 
 static void c_gil_load(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
 		       const struct ls_summary *f)
 {
-	const struct ls_gil *g = first_gil(a);
+	const struct ls_gil *g = busiest_gil(a);
 	__u64 wall = a->end_ns - a->start_ns;
 
 	if (g && g->source == LS_GIL_SRC_PROBES && wall)
@@ -92,7 +98,7 @@ static void c_gil_load(char *b, size_t n, const struct ls_analysis *a, const str
 static void c_gil_handoffs(char *b, size_t n, const struct ls_analysis *a,
 			   const struct ls_summary *s, const struct ls_summary *f)
 {
-	const struct ls_gil *g = first_gil(a);
+	const struct ls_gil *g = busiest_gil(a);
 	double wall = (a->end_ns - a->start_ns) / 1e9;
 
 	if (g && g->source != LS_GIL_SRC_DISABLED && wall > 0)
@@ -153,7 +159,7 @@ static const struct {
 	{ "busy 0/1/2/3+ (% wall)", c_profile },
 	{ "lock-wait share", c_lock },
 	{ "gil-wait share", c_gil },
-	{ "GIL load", c_gil_load },
+	{ "GIL load (busiest)", c_gil_load },
 	{ "GIL hand-offs/s", c_gil_handoffs },
 	{ "hand-offs/s", c_handoffs },
 	{ "vol. switches/s", c_vol },
