@@ -207,6 +207,26 @@ int ls_python_attach(struct ls_python *p, __u32 tgid)
 	return 0;
 }
 
+/* A process forked by an interpreter (multiprocessing) runs the same one, with its own GIL. */
+static int inherit(struct ls_python *p, struct ls_writer *w, const struct ls_task_new *e, __u64 now)
+{
+	struct py_proc *parent, *child;
+
+	if (e->flags & LS_TASK_THREAD)
+		return 0;
+	parent = ls_htab_find(&p->procs, &e->parent_tgid);
+	if (!parent || !parent->found)
+		return 0;
+	child = ls_htab_get(&p->procs, &e->tgid, NULL);
+	if (!child)
+		return -ENOMEM;
+	*child = *parent;
+	child->tgid = e->tgid;
+	child->written = false;
+	child->counted_end = false;
+	return ls_python_flush(p, w, now);
+}
+
 int ls_python_record(struct ls_python *p, struct ls_writer *w, const struct ls_tasks *tasks,
 		     const struct ls_rec_hdr *h, __u64 now)
 {
@@ -226,6 +246,8 @@ int ls_python_record(struct ls_python *p, struct ls_writer *w, const struct ls_t
 		pp->tries = PY_TRIES;
 		return 0;
 	}
+	if (h->type == LS_REC_TASK_NEW)
+		return inherit(p, w, (const struct ls_task_new *)h, now);
 	if (h->type != LS_REC_FUTEX_WAIT && h->type != LS_REC_FUTEX_WAKE)
 		return 0;
 	t = ls_tasks_find(tasks, h->tid);
