@@ -34,7 +34,7 @@ WORKLOADS := $(patsubst workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard workloads
 BIN := $(OUTPUT)/lockscope
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install deps check-deps test tests format workloads demo golden
+.PHONY: all clean install deps check-deps test tests format workloads demo golden bench
 
 all: $(BIN) workloads
 
@@ -97,6 +97,37 @@ demo: check-deps
 # Rewrite the golden reports on purpose; review the diff (git diff tests/golden) before committing.
 golden: $(OUTPUT)/tests/test_golden
 	$(Q)LS_GOLDEN_UPDATE=1 $<
+
+# make bench: overhead, slowdown, loss, reporter speed and start-up, against the peers found
+# (bpftrace, strace, perf trace); prints a table and writes $(BENCH_DIR)/results.txt.
+BENCH_DIR := $(OUTPUT)/bench
+BENCH_DEPS := bpftrace strace linux-perf
+
+$(BENCH_DIR):
+	$(Q)mkdir -p $@
+
+$(BENCH_DIR)/floor.bpf.o: tests/bench/floor.bpf.c $(OUTPUT)/vmlinux.h | $(BENCH_DIR)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -c $< -o $@
+
+$(BENCH_DIR)/floor.skel.h: $(BENCH_DIR)/floor.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
+$(BENCH_DIR)/floor: tests/bench/floor.c $(BENCH_DIR)/floor.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(BENCH_DIR) $< $(LDLIBS) -o $@
+
+$(BENCH_DIR)/gentrace: tests/bench/gentrace.c $(REPORT_OBJS) | $(BENCH_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(REPORT_OBJS) -lelf -lm -o $@
+
+bench: check-deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_DIR)/floor $(BENCH_DIR)/gentrace
+	$(Q)for p in $(BENCH_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || { echo "bench: installing $$p"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null || true; }; done
+	$(Q)python3 tests/bench/bench.py --build $(OUTPUT) --out $(BENCH_DIR)/results.txt
 
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/lockscope

@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""make bench: what lockscope costs, measured against the floor and the tools people use today.
+
+Every comparison runs its variants interleaved (A B C A B C ...), REPEAT times each, and reports
+medians and ratios. Workload times are the workloads' own (their --truth wall time), so a tool's
+start-up and tear-down are left out of them; start-up is measured on its own.
+"""
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+REPEAT = 5
+PY311 = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+BPFTRACE_SCRIPT = r"""
+tracepoint:syscalls:sys_enter_futex /pid == cpid/ { @start[tid] = nsecs; }
+tracepoint:syscalls:sys_exit_futex /@start[tid]/ {
+	@wait[tid] = sum(nsecs - @start[tid]); delete(@start[tid]);
+}
+"""
+SLEEP0 = r"""
+import json, sys, threading, time
+def f():
+    for _ in range(50000):
+        time.sleep(0)
+t = [threading.Thread(target=f) for _ in range(2)]
+s = time.monotonic_ns()
+[x.start() for x in t]; [x.join() for x in t]
+json.dump({"wall_ns": time.monotonic_ns() - s}, open(sys.argv[1], "w"))
+"""
+
+
+class Bench:
+    def __init__(self, build, out):
+        self.build = build
+        self.lockscope = os.path.join(build, "lockscope")
+        self.tmp = tempfile.mkdtemp(prefix="lockscope-bench.")
+        self.lines = []
+        self.out = out
+
+    def say(self, line=""):
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def workload(self, name):
+        return os.path.join(self.build, "workloads", name)
+
+    def wall(self, prefix, argv):
+        """Run prefix + argv, where argv ends with --truth FILE; the workload's own wall time."""
+        truth = self.path("truth.json")
+        if os.path.exists(truth):
+            os.unlink(truth)
+        subprocess.run(prefix + argv + [truth], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        with open(truth) as f:
+            return json.load(f)["wall_ns"]
+
+    def interleaved(self, variants, argv):
+        times = {name: [] for name, _ in variants}
+        for _ in range(REPEAT):
+            for name, prefix in variants:
+                times[name].append(self.wall(prefix, argv))
+        return {name: statistics.median(v) for name, v in times.items()}
+
+    def record(self, *extra):
+        return [self.lockscope, "record", "-o", self.path("bench.data"), *extra, "--"]
+
+    def records_of(self, trace):
+        out = subprocess.run([self.lockscope, "report", "--format", "json", trace],
+                             check=True, capture_output=True, text=True).stdout
+        return json.loads(out)["recording"]["records"]
+
+    def overhead_per_event(self):
+        self.say("1. Added time per event: futex ping-pong, 2 threads x 20000 rounds on one CPU "
+                 f"(median of {REPEAT}, interleaved)")
+        # on one CPU: across CPUs the wake-up of an idle vCPU dominates, and any extra work
+        # that keeps a CPU busy makes the ping-pong faster, not slower
+        argv = ["/usr/bin/taskset", "-c", "0", self.workload("pingpong"), "--threads", "2", "--rounds",
+                "20000", "--spin-ms", "0", "--truth"]
+        variants = [("untraced", []),
+                    ("floor (count only)", [os.path.join(self.build, "bench", "floor"), "--"]),
+                    ("lockscope record", self.record())]
+        if shutil_which("bpftrace"):
+            script = self.path("futex.bt")
+            with open(script, "w") as f:
+                f.write(BPFTRACE_SCRIPT)
+            variants.append(("bpftrace futex wait/thread", ["sh", "-c",
+                             'exec bpftrace -q -c "$*" ' + script + " >/dev/null", "bt"]))
+        if shutil_which("strace"):
+            variants.append(("strace -f -e trace=futex",
+                             ["strace", "-f", "-qq", "-e", "trace=futex", "-o", "/dev/null"]))
+        if shutil_which("perf"):
+            variants.append(("perf trace -e futex", ["perf", "trace", "-e", "futex", "-o",
+                                                      "/dev/null", "--"]))
+        med = self.interleaved(variants, argv)
+        self.wall(self.record(), argv)
+        events = self.records_of(self.path("bench.data"))
+        base = med["untraced"]
+        floor = (med["floor (count only)"] - base) / events
+        bt = (med.get("bpftrace futex wait/thread", base) - base) / events
+        self.say(f"   {events} events (lockscope records) per run")
+        self.say(f"   {'variant':30} {'workload wall':>14} {'added/event':>12} {'x floor':>8}")
+        for name, _ in variants:
+            added = (med[name] - base) / events
+            self.say(f"   {name:30} {med[name] / 1e6:11.1f} ms {added:9.0f} ns "
+                     f"{added / floor if floor > 0 else 0:8.2f}")
+        ls = (med["lockscope record"] - base) / events
+        self.say(f"   lockscope / floor = {ls / floor if floor > 0 else 0:.2f} (target <= 1.5); "
+                 f"lockscope / bpftrace = {ls / bt if bt > 0 else 0:.2f} (target <= 0.5)")
+        self.say("   (strace and perf trace see the futex syscalls only, not the switches)")
+
+    def slowdown(self):
+        self.say()
+        self.say(f"2. Whole-workload slowdown, traced / untraced wall (median of {REPEAT})")
+        cases = [("gil (C), 4 threads", [self.workload("gil"), "--truth"], [[]]),
+                 ("mutex (C), 4 threads", [self.workload("mutex"), "--truth"], [[]])]
+        if os.access(PY311, os.X_OK):
+            here = os.path.dirname(os.path.abspath(__file__))
+            cpu = os.path.join(here, "..", "..", "workloads", "cpu_threads.py")
+            sleep0 = self.path("sleep0.py")
+            with open(sleep0, "w") as f:
+                f.write(SLEEP0)
+            cases.append(("Python 3.11 CPU-bound threads", [PY311, cpu, "--truth"],
+                          [[], ["--gil=futex"]]))
+            cases.append(("Python 3.11 100k sleep(0) calls", [PY311, sleep0], [[], ["--gil=futex"]]))
+        for name, argv, gil_modes in cases:
+            variants = [("untraced", [])]
+            for extra in gil_modes:
+                variants.append((" ".join(extra) or "default", self.record(*extra)))
+            med = self.interleaved(variants, argv)
+            base = med["untraced"]
+            cells = ", ".join(f"{v}: {med[v] / base:.3f}" for v, _ in variants[1:])
+            self.say(f"   {name:34} untraced {base / 1e6:8.1f} ms; {cells}")
+
+    def loss(self):
+        self.say()
+        self.say("3. Loss: event rate against lost records")
+        for label, extra, rounds in (("default buffer (16M)", [], 400000),
+                                     ("4K buffer", ["-b", "4K"], 20000)):
+            start = time.monotonic()
+            subprocess.run(self.record(*extra) + [self.workload("pingpong"), "--threads", "2",
+                           "--rounds", str(rounds), "--spin-ms", "0"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            secs = time.monotonic() - start
+            rep = json.loads(subprocess.run([self.lockscope, "report", "--format", "json",
+                                             self.path("bench.data")], capture_output=True,
+                                            text=True).stdout)["recording"]
+            self.say(f"   {label:22} {rep['records'] / secs / 1e3:8.0f}k records/s over "
+                     f"{secs:.1f} s, {rep['lost_records']} lost")
+
+    def reporter(self):
+        self.say()
+        self.say("4. Reporter: lockscope report on synthetic recordings (one core)")
+        gen = os.path.join(self.build, "bench", "gentrace")
+        for n in (5_000_000, 50_000_000):
+            trace = self.path("big.data")
+            subprocess.run([gen, trace, str(n)], check=True)
+            size = os.path.getsize(trace)
+            t0 = time.monotonic()
+            rss = subprocess.run([sys.executable, "-c",
+                                  "import resource, subprocess, sys\n"
+                                  "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+                                  "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
+                                  self.lockscope, "report", trace], check=True,
+                                 capture_output=True, text=True).stdout
+            secs = time.monotonic() - t0
+            self.say(f"   {n / 1e6:4.0f}M records: {n / secs / 1e6:5.1f}M records/s, peak "
+                     f"{int(rss) / 1024:5.1f} MB, {size / n:4.1f} bytes/record")
+            os.unlink(trace)
+        demo = os.path.join(self.build, "demo", "c-gil-threads.data")
+        if os.path.exists(demo):
+            n = self.records_of(demo)
+            self.say(f"   a real recording (demo c-gil-threads): {os.path.getsize(demo) / n:.1f} "
+                     "bytes/record (target <= 32)")
+
+    def startup(self):
+        self.say()
+        self.say("5. Start-up and stop")
+        trace = self.path("start.data")
+        lat = []
+        for _ in range(REPEAT):
+            t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            subprocess.run([self.lockscope, "record", "-o", trace, "--", "/bin/true"], check=True,
+                           stderr=subprocess.DEVNULL)
+            lat.append(exec_ts(trace) - t0)
+        self.say(f"   record start to the command's exec: {statistics.median(lat) / 1e6:.0f} ms "
+                 "median (target < 300 ms)")
+        stops = []
+        for _ in range(REPEAT):
+            p = subprocess.Popen([self.lockscope, "record", "-o", trace, "--", "/bin/sleep",
+                                  "30"], stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            t1 = time.monotonic()
+            p.send_signal(signal.SIGINT)
+            p.wait()
+            stops.append(time.monotonic() - t1)
+        self.say(f"   Ctrl-C to exit: {statistics.median(stops) * 1e3:.0f} ms median")
+
+    def write(self):
+        with open(self.out, "w") as f:
+            f.write("\n".join(self.lines) + "\n")
+        print(f"\nresults written to {self.out}")
+
+
+def shutil_which(name):
+    for d in os.environ.get("PATH", "/usr/bin:/bin").split(":"):
+        if os.access(os.path.join(d, name), os.X_OK):
+            return True
+    return False
+
+
+def exec_ts(trace):
+    """Monotonic time of the first exec record in a trace (see bpf/lockscope.h)."""
+    with open(trace, "rb") as f:
+        data = f.read()
+    off = struct.unpack_from("<I", data, 12)[0]  # header_size
+    while off + 8 <= len(data):
+        typ, size, _ = struct.unpack_from("<HHI", data, off)
+        if size < 8:
+            break
+        if typ == 8:  # LS_REC_EXEC
+            return struct.unpack_from("<Q", data, off + 8)[0]
+        off += size
+    raise RuntimeError("no exec record in " + trace)
+
+
+def machine():
+    model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (f"{time.strftime('%Y-%m-%d %H:%M:%S')}, Linux {platform.release()}, "
+            f"{os.cpu_count()} CPUs ({model})")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--out", default="build/bench/results.txt")
+    ap.add_argument("--only", type=int, choices=range(1, 6), help="run one benchmark")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root to load BPF programs (sudo make bench)")
+    if not os.path.isdir("/sys/kernel/tracing/events"):
+        subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"])
+    b = Bench(args.build, args.out)
+    b.say("lockscope benchmarks: " + machine())
+    b.say()
+    steps = [b.overhead_per_event, b.slowdown, b.loss, b.reporter, b.startup]
+    for i, step in enumerate(steps, 1):
+        if not args.only or args.only == i:
+            step()
+    b.write()
+
+
+if __name__ == "__main__":
+    main()
