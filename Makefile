@@ -133,7 +133,7 @@ install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/lockscope
 
 format:
-	clang-format -i bpf/*.[ch] tracer/*.[ch] reports/*.[ch] tests/*.[ch] workloads/*.[ch]
+	clang-format -i bpf/*.[ch] tracer/*.[ch] reports/*.[ch] tests/*.[ch] tests/bench/*.c workloads/*.[ch]
 
 # Install the Debian packages that are missing, saying which.
 deps:

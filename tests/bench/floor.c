@@ -32,8 +32,8 @@ int main(int argc, char **argv)
 	waitpid(pid, &status, 0);
 	hits = calloc(ncpus, sizeof(*hits));
 	err = hits ? bpf_map__lookup_elem(skel->maps.hits, &zero, sizeof(zero), hits,
-					  ncpus * sizeof(*hits), 0) :
-		     -1;
+					  ncpus * sizeof(*hits), 0)
+		   : -1;
 	for (int i = 0; !err && i < ncpus; i++)
 		total += hits[i];
 	fprintf(stderr, "floor: %llu hits\n", (unsigned long long)total);
