@@ -427,6 +427,22 @@ int BPF_PROG(on_task_exit, struct task_struct *p)
 	return 0;
 }
 
+SEC("tp_btf/task_rename")
+int BPF_PROG(on_rename, struct task_struct *task, const char *comm)
+{
+	struct ls_comm *e;
+
+	if (!tgid_traced(task->tgid))
+		return 0;
+	e = reserve(sizeof(*e), LS_REC_COMM, task->pid);
+	if (!e)
+		return 0;
+	e->ts = bpf_ktime_get_ns();
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm);
+	submit(e);
+	return 0;
+}
+
 /* CPython's GIL (uprobes, attached only where the interpreter has symbols) */
 SEC("uprobe")
 int BPF_KPROBE(take_gil_enter)

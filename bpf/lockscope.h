@@ -24,6 +24,7 @@ enum ls_rec_type {
 	LS_REC_EXIT = 9,	/* struct ls_exit */
 	LS_REC_GIL_TAKE = 10,	/* struct ls_gil_call: CPython's take_gil, at its return */
 	LS_REC_GIL_DROP = 11,	/* struct ls_gil_call: CPython's drop_gil, at its entry */
+	LS_REC_COMM = 12, /* struct ls_comm: a task renamed itself (prctl, pthread_setname_np) */
 	/* written by user space (reports/trace.h) */
 	LS_REC_CMDLINE = 32,
 	LS_REC_TASK = 33,
@@ -154,6 +155,12 @@ struct ls_exit {
 	__u32 flags;	 /* LS_EXIT_* */
 	__u32 pad;
 	char comm[LS_COMM_LEN];
+};
+
+struct ls_comm {
+	struct ls_rec_hdr hdr;
+	__u64 ts;
+	char comm[LS_COMM_LEN]; /* the new name */
 };
 
 struct ls_gil_call {

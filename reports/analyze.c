@@ -320,6 +320,18 @@ static void thread_end(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
 	alive_change(a, -1, t->end);
 }
 
+static int on_comm(struct ls_analysis *a, const struct ls_rec_hdr *rec)
+{
+	const struct ls_comm *e = (const void *)rec;
+	struct ls_thread *t = thread_get(a, rec->tid, e->ts);
+
+	seen(a, e->ts);
+	if (!t)
+		return -ENOMEM;
+	memcpy(t->comm, e->comm, LS_COMM_LEN);
+	return 0;
+}
+
 static int on_task_exit(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_exit *e = (const void *)rec;
@@ -666,6 +678,7 @@ static const record_handler handlers[LS_REC_MAX] = {
 	[LS_REC_GIL_INFO] = ls_gil_on_info,
 	[LS_REC_GIL_TAKE] = ls_gil_on_take,
 	[LS_REC_GIL_DROP] = ls_gil_on_drop,
+	[LS_REC_COMM] = on_comm,
 };
 
 int ls_analysis_feed(struct ls_analysis *a, const struct ls_rec_hdr *rec)

@@ -74,6 +74,15 @@ int ls_tasks_update(struct ls_tasks *t, const struct ls_rec_hdr *rec)
 		memcpy(task->comm, e->comm, LS_COMM_LEN);
 		return 0;
 	}
+	case LS_REC_COMM: {
+		const struct ls_comm *e = (const void *)rec;
+
+		task = ls_tasks_get(t, rec->tid);
+		if (!task)
+			return -ENOMEM;
+		memcpy(task->comm, e->comm, LS_COMM_LEN);
+		return 0;
+	}
 	case LS_REC_EXIT: {
 		const struct ls_exit *e = (const void *)rec;
 

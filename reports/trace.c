@@ -19,6 +19,7 @@ _Static_assert(sizeof(struct ls_task) == 56, "ls_task");
 _Static_assert(sizeof(struct ls_end) == 40, "ls_end");
 _Static_assert(sizeof(struct ls_gil_info) == 48, "ls_gil_info");
 _Static_assert(sizeof(struct ls_gil_call) == 24, "ls_gil_call");
+_Static_assert(sizeof(struct ls_comm) == 32, "ls_comm");
 
 static const struct {
 	const char *name;
@@ -44,6 +45,7 @@ static const struct {
 	[LS_REC_GIL_INFO] = { "gil-info", sizeof(struct ls_gil_info) },
 	[LS_REC_GIL_TAKE] = { "take-gil", sizeof(struct ls_gil_call) },
 	[LS_REC_GIL_DROP] = { "drop-gil", sizeof(struct ls_gil_call) },
+	[LS_REC_COMM] = { "comm", sizeof(struct ls_comm), offsetof(struct ls_comm, comm) },
 };
 
 size_t ls_rec_min_size(__u16 type)

@@ -481,8 +481,13 @@ static enum ls_stop_reason record_loop(struct recorder *r)
 		err = ring_buffer__poll(r->rb, 50);
 		if (err >= 0 || err == -EINTR)
 			err = ring_buffer__consume(r->rb);
+		/* what was read reaches the file: a recorder killed now leaves a readable trace */
+		if (err >= 0 && fflush(r->out))
+			err = r->w.err = -errno;
 		if (err < 0 && err != -EINTR) {
-			error(err, "reading the ring buffer failed: %s", strerror(-err));
+			/* a failed write is said once, with the file's name, by the caller */
+			if (!r->w.err)
+				error(err, "reading the ring buffer failed: %s", strerror(-err));
 			return LS_STOP_SIGNAL;
 		}
 		if (stop_signal)
