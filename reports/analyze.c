@@ -140,7 +140,7 @@ static void timeline_reach(struct ls_analysis *a, __u64 ts)
 						   ? a->busy_cells[2 * i] + a->busy_cells[2 * i + 1]
 						   : 0;
 		while ((t = ls_htab_next(&a->threads, &pos))) {
-			for (int i = 0; i < LS_TL_CELLS; i++) {
+			for (int i = 0; t->timeline && i < LS_TL_CELLS; i++) {
 				for (int s = 0; s < LS_ST_NR; s++)
 					t->timeline[i][s] =
 						i < LS_TL_CELLS / 2
@@ -165,7 +165,8 @@ static void timeline_add(struct ls_analysis *a, struct ls_thread *t, enum ls_sta
 		__u64 cell_end = a->start_ns + (i + 1) * a->cell_ns;
 		__u64 seg = (to < cell_end ? to : cell_end) - from;
 
-		t->timeline[i][s] += seg;
+		if (t->timeline)
+			t->timeline[i][s] += seg;
 		if (s == LS_ST_RUNNING)
 			a->busy_cells[i] += seg;
 		from += seg;
@@ -200,9 +201,16 @@ static struct ls_thread *thread_get(struct ls_analysis *a, __u32 tid, __u64 ts)
 
 	if (!t || !created)
 		return t;
-	t->timeline = calloc(LS_TL_CELLS, sizeof(*t->timeline));
-	if (!t->timeline)
+	if (a->threads.nr > LS_THREADS_MAX) {
+		a->too_many_threads = true;
 		return NULL;
+	}
+	/* the first threads get a timeline lane: its memory is 8 KB a thread */
+	if (a->threads.nr <= LS_TL_THREADS) {
+		t->timeline = calloc(LS_TL_CELLS, sizeof(*t->timeline));
+		if (!t->timeline)
+			return NULL;
+	}
 	t->start = not_before(ts, a->start_ns);
 	t->state = LS_ST_UNKNOWN;
 	t->state_since = t->start;
@@ -262,6 +270,9 @@ static int on_task(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 		return -ENOMEM;
 	t->tgid = in->tgid;
 	memcpy(t->comm, in->comm, LS_COMM_LEN);
+	/* METRICS.md: a launched command is traced from its exec */
+	t->pre_exec = a->hdr.mode == LS_MODE_LAUNCH && !(in->flags & LS_TASK_AT_START) &&
+		      in->hdr.tid == a->hdr.target_pid;
 	if (t->state != LS_ST_UNKNOWN)
 		return 0;
 	if (in->flags & LS_TASK_RUNNABLE)
@@ -304,8 +315,12 @@ static int on_task_new(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 static int on_exec(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_exec *e = (const void *)rec;
+	struct ls_thread *t = task_seen(a, rec->tid, e->ts, e->tgid, e->comm);
 
-	return task_seen(a, rec->tid, e->ts, e->tgid, e->comm) ? 0 : -ENOMEM;
+	if (!t)
+		return -ENOMEM;
+	t->pre_exec = false;
+	return 0;
 }
 
 /* The end of a thread's life; its final switch, if it comes, changes nothing more. */
@@ -357,6 +372,8 @@ static void count_switch(struct ls_thread *t, const struct ls_switch *e, enum ls
 	t->nvcsw = e->prev_nvcsw;
 	t->nivcsw = e->prev_nivcsw;
 	t->counters_known = true;
+	if (t->pre_exec)
+		return;
 	/*
 	 * An exiting thread's last switch comes after its counts were folded into its process's,
 	 * so getrusage never sees it; but a process's leader stays a zombie until reaped, and its
@@ -567,7 +584,7 @@ static void lock_wait_to_gil(struct ls_analysis *a, struct ls_thread *t, __u64 e
 	t->vol_by_state[LS_ST_GIL_WAIT] += vol;
 	enter = not_before(enter, a->start_ns);
 	for (__u64 i = (enter - a->start_ns) / a->cell_ns;
-	     moved && i < LS_TL_CELLS && a->start_ns + i * a->cell_ns < exit; i++) {
+	     t->timeline && moved && i < LS_TL_CELLS && a->start_ns + i * a->cell_ns < exit; i++) {
 		__u64 m = t->timeline[i][LS_ST_LOCK_WAIT] < moved ? t->timeline[i][LS_ST_LOCK_WAIT]
 								  : moved;
 
@@ -725,7 +742,11 @@ int ls_analyze_file(FILE *f, struct ls_analysis *a, char *err, size_t errlen)
 	ls_analysis_init(a, &r.hdr);
 	while ((st = ls_reader_next(&r, &rec)) == LS_READ_RECORD) {
 		if (ls_analysis_feed(a, rec)) {
-			snprintf(err, errlen, "out of memory");
+			if (a->too_many_threads)
+				snprintf(err, errlen, "more than %d threads: too many to analyse",
+					 LS_THREADS_MAX);
+			else
+				snprintf(err, errlen, "out of memory");
 			ls_reader_close(&r);
 			ls_analysis_free(a);
 			return -1;

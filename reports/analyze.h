@@ -34,9 +34,11 @@ enum ls_state {
 	LS_ST_UNKNOWN = LS_ST_NR, /* before the first event that tells */
 };
 
-#define LS_TL_CELLS 200 /* timeline resolution kept while streaming */
-#define LS_BUSY_MAX 64	/* the concurrency profile counts up to this many busy threads */
-#define LS_HELD_MAX 4	/* contended acquisitions a thread may hold at once */
+#define LS_TL_CELLS    200	 /* timeline resolution kept while streaming */
+#define LS_BUSY_MAX    64	 /* the concurrency profile counts up to this many busy threads */
+#define LS_HELD_MAX    4	 /* contended acquisitions a thread may hold at once */
+#define LS_TL_THREADS  4096	 /* threads with a timeline lane */
+#define LS_THREADS_MAX (1 << 18) /* threads analysed: memory stays bounded on any input */
 
 struct ls_lock_key {
 	__u32 tgid;
@@ -91,6 +93,7 @@ struct ls_thread {
 	__u64 vol_by_state[LS_ST_NR]; /* voluntary switches by the wait they began */
 	__u32 nvcsw, nivcsw;	      /* the kernel's counters at the last switch out */
 	bool counters_known;
+	bool pre_exec; /* the launched command before its exec: not yet in the traced set */
 
 	__u64 runnable_since;
 	__u64 runq_ns, runq_count; /* run-queue latency */
@@ -143,6 +146,7 @@ struct ls_analysis {
 	__u64 nr_lost;
 	__u32 nr_lost_cpus; /* CPUs that lost records */
 	bool complete;	    /* the END record was read */
+	bool too_many_threads;
 	struct ls_end end;
 	char status[192]; /* why the file is incomplete, when it is */
 

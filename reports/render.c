@@ -455,6 +455,8 @@ static int cmp_thread_oncpu(const void *pa, const void *pb)
 	__u64 xl = x->state_ns[LS_ST_RUNNING] + x->state_ns[LS_ST_LOCK_WAIT];
 	__u64 yl = y->state_ns[LS_ST_RUNNING] + y->state_ns[LS_ST_LOCK_WAIT];
 
+	if (!x->timeline != !y->timeline) /* threads without a lane last */
+		return x->timeline ? -1 : 1;
 	if (xl != yl)
 		return xl > yl ? -1 : 1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
@@ -487,7 +489,7 @@ static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int
 		"\nTIMELINE (%s per column; # running, + runnable, L lock-wait, G gil-wait, "
 		". other wait)\n",
 		ls_fmt_duration(b, sizeof(b), wall / TL_COLS));
-	for (size_t i = 0; i < a->threads.nr && i < lanes; i++) {
+	for (size_t i = 0; i < a->threads.nr && i < lanes && v[i]->timeline; i++) {
 		char label[32];
 
 		snprintf(label, sizeof(label), "%u %s", v[i]->tid, v[i]->comm);
