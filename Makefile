@@ -34,7 +34,7 @@ WORKLOADS := $(patsubst workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard workloads
 BIN := $(OUTPUT)/lockscope
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install deps check-deps test tests format workloads demo golden bench
+.PHONY: all clean install deps check-deps test tests format workloads demo golden bench fuzz
 
 all: $(BIN) workloads
 
@@ -128,6 +128,30 @@ bench: check-deps
 		grep -q '^install ok installed' || { echo "bench: installing $$p"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null || true; }; done
 	$(Q)python3 tests/bench/bench.py --build $(OUTPUT) --out $(BENCH_DIR)/results.txt
+
+# make fuzz: the trace reader, analysis and renderers under libFuzzer with ASan and UBSan, for
+# FUZZ_SECONDS, from the corpus in tests/fuzz/corpus (new finds are added to it).
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := $(OUTPUT)/fuzz
+FUZZ_DEPS := libclang-rt-14-dev
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-Wall -std=gnu11 -D_GNU_SOURCE
+
+$(FUZZ_DIR)/fuzz_trace: tests/fuzz/fuzz_trace.c $(REPORT_SRCS) $(wildcard reports/*.h) \
+		$(OUTPUT)/lockscope.skel.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(FUZZ_DIR)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(INCLUDES) $< $(REPORT_SRCS) -lelf -lm -o $@
+
+fuzz: check-deps
+	$(Q)for p in $(FUZZ_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || { echo "fuzz: installing $$p"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null; }; done
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_trace
+	$(Q)mkdir -p $(FUZZ_DIR)/new
+	$(Q)$(FUZZ_DIR)/fuzz_trace -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -rss_limit_mb=1024 \
+		-timeout=10 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/new \
+		tests/fuzz/corpus
 
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/lockscope

@@ -206,7 +206,8 @@ static struct proc *proc_get(struct ls_names *n, __u32 tgid)
 
 static void commit(struct ls_names *n, struct proc *p)
 {
-	qsort(p->next.maps, p->next.nr, sizeof(*p->next.maps), map_cmp);
+	if (p->next.nr) /* an empty snapshot has no array to sort */
+		qsort(p->next.maps, p->next.nr, sizeof(*p->next.maps), map_cmp);
 	snap_free(&p->cur);
 	p->cur = p->next;
 	memset(&p->next, 0, sizeof(p->next));

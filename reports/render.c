@@ -82,11 +82,16 @@ static const char *fmt_status(char *buf, size_t len, int status)
 	return buf;
 }
 
+/* round(x), kept within [0, max] before the conversion: figures from a damaged file can be huge */
+static int cells(double x, int max)
+{
+	return !(x > 0) ? 0 : x >= max ? max : (int)(x + 0.5);
+}
+
 static void bar(FILE *out, double frac, int width, char c)
 {
-	int n = (int)(frac * width + 0.5);
+	int n = cells(frac * width, width);
 
-	n = n < 0 ? 0 : n > width ? width : n;
 	fputc('|', out);
 	for (int i = 0; i < width; i++)
 		fputc(i < n ? c : ' ', out);
@@ -179,7 +184,7 @@ static void state_bar(char *buf, const __u64 *state_ns, __u64 life)
 	int pos = 0;
 
 	for (int s = 0; s < LS_ST_NR && life; s++) {
-		int n = (int)((double)state_ns[s] * 20 / life + 0.5);
+		int n = cells((double)state_ns[s] * 20 / life, 20);
 
 		while (n-- > 0 && pos < 20)
 			buf[pos++] = state_chars[s];

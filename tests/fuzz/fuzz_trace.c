@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libFuzzer target (make fuzz): any bytes as a trace file through the reader, the analysis and
+ * every renderer. A crash, a sanitizer report, a hang or runaway memory is a bug.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "analyze.h"
+#include "compare.h"
+#include "render.h"
+#include "render_json.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ls_render_opts o = { .path = "fuzz", .top = 10, .lanes = 16 };
+	struct ls_analysis a;
+	struct ls_compared c[2];
+	char err[256], *buf = NULL;
+	size_t len = 0;
+	FILE *in, *out;
+
+	if (!size)
+		return 0;
+	in = fmemopen((void *)data, size, "r");
+	if (!in)
+		return 0;
+	if (ls_analyze_file(in, &a, err, sizeof(err)) >= 0) {
+		out = open_memstream(&buf, &len);
+		ls_render_text(out, &a, &o);
+		ls_render_json(out, &a, "fuzz");
+		c[0] = (struct ls_compared){ "a", &a };
+		c[1] = (struct ls_compared){ "b", &a };
+		ls_compare_text(out, c, 2);
+		fclose(out);
+		free(buf);
+		ls_analysis_free(&a);
+	}
+	fclose(in);
+	return 0;
+}
