@@ -1,6 +1,11 @@
 # lockscope: build, test, demo. Everything generated goes to $(OUTPUT) (git ignores it).
 # make V=1 shows the commands.
 
+# make SANITIZE=1 test: everything built with ASan and UBSan, in its own build directory.
+ifeq ($(SANITIZE),1)
+OUTPUT ?= build/sanitize
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
 OUTPUT ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -10,7 +15,7 @@ BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS ?= -O2 -g
-CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE $(SAN_FLAGS)
 INCLUDES := -I$(OUTPUT) -Ibpf -Ireports -Itracer
 LDLIBS := -lbpf -lelf -lz -lm
 
@@ -34,7 +39,7 @@ WORKLOADS := $(patsubst workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard workloads
 BIN := $(OUTPUT)/lockscope
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install deps check-deps test tests format workloads demo golden bench fuzz
+.PHONY: all clean install deps check-deps test tests format workloads demo golden bench fuzz valgrind
 
 all: $(BIN) workloads
 
@@ -70,7 +75,7 @@ $(BIN): $(TRACER_OBJS) $(REPORT_OBJS)
 
 $(OUTPUT)/workloads/%: workloads/%.c $(wildcard workloads/*.h) | $(OUTPUT)/workloads
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iworkloads $< -lpthread -lm -o $@
+	$(Q)$(CC) $(filter-out $(SAN_FLAGS),$(CFLAGS)) -Iworkloads $< -lpthread -lm -o $@
 
 # tests link the pure user-space code: reports/, and the recorder's /proc reader
 TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o $(OUTPUT)/tracer/pyfind.o
@@ -132,6 +137,7 @@ bench: check-deps
 # make fuzz: the trace reader, analysis and renderers under libFuzzer with ASan and UBSan, for
 # FUZZ_SECONDS, from the corpus in tests/fuzz/corpus (new finds are added to it).
 FUZZ_SECONDS ?= 60
+FUZZ_SEED ?= 0 # 0: a new one each run
 FUZZ_DIR := $(OUTPUT)/fuzz
 FUZZ_DEPS := libclang-rt-14-dev
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -150,8 +156,18 @@ fuzz: check-deps
 	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_trace
 	$(Q)mkdir -p $(FUZZ_DIR)/new
 	$(Q)$(FUZZ_DIR)/fuzz_trace -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -rss_limit_mb=1024 \
-		-timeout=10 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/new \
+		-timeout=10 -seed=$(FUZZ_SEED) -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/new \
 		tests/fuzz/corpus
+
+# The tests that need no root, under valgrind (user-space code only: valgrind cannot run BPF).
+VALGRIND_TESTS := $(filter-out %/test_record %/test_accuracy %/test_faults %/test_python, $(TESTS))
+valgrind: check-deps
+	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)for t in $(VALGRIND_TESTS); do \
+		valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+			--trace-children=no $$t >/dev/null 2>$(OUTPUT)/valgrind.log || \
+			{ cat $(OUTPUT)/valgrind.log; echo "valgrind: $$t failed"; exit 1; }; \
+		echo "valgrind: $$t clean"; done
 
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/lockscope

@@ -153,13 +153,23 @@ static void test_libc(void **state)
 static void test_heap(void **state)
 {
 	struct ls_names *n = ls_names_new();
-	char *p = malloc(32); /* small: from the main arena's brk heap, not mmap */
 	char name[64] = "";
+	/* the program break itself: what malloc uses for small blocks under glibc, and still the
+	 * heap when a sanitizer or valgrind replaces malloc */
+	const char *preload = getenv("LD_PRELOAD");
+	char *p;
 
+	if (preload && strstr(preload, "vgpreload")) {
+		print_message("SKIP: under valgrind the program break is emulated, not [heap]\n");
+		ls_names_free(n);
+		skip();
+	}
+	p = sbrk(4096);
+	assert_true(p != (void *)-1);
 	feed_self(n);
-	ls_names_lookup(n, getpid(), (unsigned long)p, name, sizeof(name));
-	free(p);
+	ls_names_lookup(n, getpid(), (unsigned long)p + 16, name, sizeof(name));
 	ls_names_free(n);
+	print_message("  %s\n", name);
 	assert_true(!strncmp(name, "[heap]+0x", 9));
 }
 
