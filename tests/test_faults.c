@@ -14,20 +14,6 @@
 #include "analyze.h"
 #include "testutil.h"
 
-static int analyze(const char *trace, struct ls_analysis *a)
-{
-	char err[256];
-	FILE *f = fopen(trace, "r");
-	int ret;
-
-	assert_non_null(f);
-	ret = ls_analyze_file(f, a, err, sizeof(err));
-	fclose(f);
-	if (ret < 0)
-		print_message("  %s: %s\n", trace, err);
-	return ret;
-}
-
 /* BPF programs of lockscope's loaded in the kernel now (bpftool prog show). */
 static int programs_loaded(void)
 {
@@ -53,7 +39,7 @@ static void test_workload_killed(void **state)
 
 	SKIP_WITHOUT_BPF();
 	assert_int_equal(run(argv, test_path("k.out"), NULL), 128 + SIGKILL);
-	assert_int_equal(analyze(test_path("k.data"), &a), 0);
+	assert_int_equal(load_trace(test_path("k.data"), &a), 0);
 	assert_true(WIFSIGNALED(a.end.exit_status) && WTERMSIG(a.end.exit_status) == SIGKILL);
 	ls_analysis_free(&a);
 	assert_int_equal(run(report, test_path("k.report"), NULL), 0);
@@ -83,7 +69,7 @@ static void test_recorder_killed(void **state)
 	kill(pid, SIGKILL);
 	assert_int_equal(wait_exit(pid), 128 + SIGKILL);
 	/* the file holds what was read, and says it was cut short */
-	assert_int_equal(analyze(test_path("r.data"), &a), 1);
+	assert_int_equal(load_trace(test_path("r.data"), &a), 1);
 	print_message("  %llu records before the cut: %s\n", (unsigned long long)a.nr_records,
 		      a.status);
 	assert_true(a.nr_records > 1000);
@@ -95,23 +81,6 @@ static void test_recorder_killed(void **state)
 		usleep(100 * 1000);
 	print_message("  lockscope programs still loaded after the kill: %d\n", after);
 	assert_int_equal(after, 0);
-}
-
-static void test_sigterm(void **state)
-{
-	char *argv[] = { LOCKSCOPE, "record",	  "-o", (char *)test_path("t.data"),
-			 "--",	    "/bin/sleep", "10", NULL };
-	struct ls_analysis a;
-	pid_t pid;
-
-	SKIP_WITHOUT_BPF();
-	pid = spawn(argv, test_path("t.out"), NULL, -1);
-	usleep(500 * 1000);
-	kill(pid, SIGTERM);
-	assert_int_equal(wait_exit(pid), 128 + SIGTERM);
-	assert_int_equal(analyze(test_path("t.data"), &a), 0);
-	assert_int_equal(a.end.stop_reason, LS_STOP_SIGNAL);
-	ls_analysis_free(&a);
 }
 
 static void test_trace_itself(void **state)
@@ -167,7 +136,7 @@ static void test_many_tasks(void **state)
 
 	SKIP_WITHOUT_BPF();
 	assert_int_equal(run(argv, test_path("m.out"), NULL), 0);
-	assert_int_equal(analyze(test_path("m.data"), &a), 0);
+	assert_int_equal(load_trace(test_path("m.data"), &a), 0);
 	while ((t = ls_htab_next(&a.threads, &pos))) {
 		if (t->tgid == a.hdr.target_pid) {
 			threads++;
@@ -191,8 +160,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_workload_killed), cmocka_unit_test(test_recorder_killed),
-		cmocka_unit_test(test_sigterm),		cmocka_unit_test(test_trace_itself),
-		cmocka_unit_test(test_disk_full),	cmocka_unit_test(test_many_tasks),
+		cmocka_unit_test(test_trace_itself),	cmocka_unit_test(test_disk_full),
+		cmocka_unit_test(test_many_tasks),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

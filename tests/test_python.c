@@ -40,16 +40,6 @@ static const struct ls_gil *the_gil(const struct ls_analysis *a)
 	return ls_htab_next(&a->gils, &pos);
 }
 
-static void analyze(const char *trace, struct ls_analysis *a)
-{
-	char err[256];
-	FILE *f = fopen(trace, "r");
-
-	assert_non_null(f);
-	assert_int_equal(ls_analyze_file(f, a, err, sizeof(err)), 0);
-	fclose(f);
-}
-
 /* The interpreters to try: pyenv's builds with symbols, Debian's stripped one. */
 static const char *const pythons[] = {
 	"/root/.pyenv/versions/3.8.18/bin/python3.8",
@@ -84,7 +74,7 @@ static void check_version(const char *python, char *gil_mode)
 	assert_int_equal(run(rec, test_path("v.out"), NULL), 0);
 	kill(p, SIGKILL);
 	wait_exit(p);
-	analyze(test_path("v.data"), &a);
+	assert_int_equal(load_trace(test_path("v.data"), &a), 0);
 	g = the_gil(&a);
 	assert_non_null(g);
 	assert_true(g->have_start && g->have_end);
@@ -138,7 +128,7 @@ static void test_attach_then_threads(void **state)
 	assert_int_equal(run(rec, test_path("t.out"), NULL), 0);
 	kill(p, SIGKILL);
 	wait_exit(p);
-	analyze(test_path("t.data"), &a);
+	assert_int_equal(load_trace(test_path("t.data"), &a), 0);
 	while ((t = ls_htab_next(&a.threads, &pos)))
 		with_gil += t->tgid == (__u32)p && t->tid != (__u32)p && t->gil &&
 			    t->gil->acquisitions > 10;
@@ -193,7 +183,7 @@ static void test_inferred_without_symbols(void **state)
 	need(DEBIAN_311);
 	snprintf(script, sizeof(script), "%s/workloads/cpu_threads.py", LS_SOURCE_DIR);
 	assert_int_equal(run(rec, test_path("d.out"), NULL), 0);
-	analyze(test_path("d.data"), &a);
+	assert_int_equal(load_trace(test_path("d.data"), &a), 0);
 	g = the_gil(&a);
 	assert_non_null(g);
 	assert_int_equal(g->source, LS_GIL_SRC_FUTEX);
@@ -221,7 +211,7 @@ static void test_launch_probed(void **state)
 	need(PYENV_311);
 	snprintf(script, sizeof(script), "%s/workloads/cpu_threads.py", LS_SOURCE_DIR);
 	assert_int_equal(run(rec, test_path("l.out"), NULL), 0);
-	analyze(test_path("l.data"), &a);
+	assert_int_equal(load_trace(test_path("l.data"), &a), 0);
 	g = the_gil(&a);
 	assert_non_null(g);
 	assert_int_equal(g->source, LS_GIL_SRC_PROBES);

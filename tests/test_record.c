@@ -15,20 +15,6 @@
 #include "analyze.h"
 #include "testutil.h"
 
-static void analyze(const char *trace, struct ls_analysis *a)
-{
-	char err[256];
-	FILE *f = fopen(trace, "r");
-	int ret;
-
-	assert_non_null(f);
-	ret = ls_analyze_file(f, a, err, sizeof(err));
-	fclose(f);
-	if (ret)
-		print_message("analysis of %s: %s%s\n", trace, ret < 0 ? err : a->status, "");
-	assert_int_equal(ret, 0);
-}
-
 struct proc_sum {
 	__u64 vol, invol, threads;
 };
@@ -96,7 +82,7 @@ static void test_launch_matches_ground_truth(void **state)
 
 	SKIP_WITHOUT_BPF();
 	assert_int_equal(run(argv, test_path("pp.out"), NULL), 0);
-	analyze(test_path("pp.data"), &a);
+	assert_int_equal(load_trace(test_path("pp.data"), &a), 0);
 	assert_int_equal(a.hdr.mode, LS_MODE_LAUNCH);
 	assert_int_equal(a.nr_lost, 0);
 	assert_int_equal(a.end.stop_reason, LS_STOP_EXITED);
@@ -139,7 +125,7 @@ static void test_attach_sees_later_threads(void **state)
 	snprintf(pidbuf, sizeof(pidbuf), "%d", wpid);
 	assert_int_equal(run(rec, test_path("p.out"), NULL), 0); /* stops when the workload exits */
 	assert_int_equal(wait_exit(wpid), 0);
-	analyze(test_path("p.data"), &a);
+	assert_int_equal(load_trace(test_path("p.data"), &a), 0);
 	assert_int_equal(a.hdr.mode, LS_MODE_PID);
 	assert_int_equal(a.hdr.target_pid, wpid);
 	assert_non_null(strstr(a.cmdline, "pingpong"));
@@ -178,7 +164,7 @@ static void test_duration_stops(void **state)
 
 	SKIP_WITHOUT_BPF();
 	assert_int_equal(run(argv, test_path("d.out"), NULL), 128 + SIGTERM);
-	analyze(test_path("d.data"), &a);
+	assert_int_equal(load_trace(test_path("d.data"), &a), 0);
 	assert_int_equal(a.end.stop_reason, LS_STOP_DURATION);
 	print_message("  window %.3f s\n", (a.end_ns - a.start_ns) / 1e9);
 	assert_true(a.end_ns - a.start_ns >= 300000000ULL);
@@ -186,8 +172,9 @@ static void test_duration_stops(void **state)
 	ls_analysis_free(&a);
 }
 
-/* The first SIGINT stops cleanly: a complete file. */
-static void test_sigint_stops_cleanly(void **state)
+/* SIGINT (the first Ctrl-C) and SIGTERM stop cleanly: a complete file; the command is stopped in
+ * turn and its status is lockscope's. */
+static void stop_by_signal(int sig)
 {
 	char *argv[] = { LOCKSCOPE, "record",	  "-o", (char *)test_path("i.data"),
 			 "--",	    "/bin/sleep", "10", NULL };
@@ -197,12 +184,22 @@ static void test_sigint_stops_cleanly(void **state)
 	SKIP_WITHOUT_BPF();
 	pid = spawn(argv, test_path("i.out"), NULL, -1);
 	usleep(500 * 1000);
-	kill(pid, SIGINT);
-	assert_int_equal(wait_exit(pid), 128 + SIGTERM); /* the command, stopped in turn */
-	analyze(test_path("i.data"), &a);
+	kill(pid, sig);
+	assert_int_equal(wait_exit(pid), 128 + SIGTERM);
+	assert_int_equal(load_trace(test_path("i.data"), &a), 0);
 	assert_int_equal(a.end.stop_reason, LS_STOP_SIGNAL);
 	assert_non_null(strstr(slurp(test_path("i.out")), "lockscope: recorded"));
 	ls_analysis_free(&a);
+}
+
+static void test_sigint_stops_cleanly(void **state)
+{
+	stop_by_signal(SIGINT);
+}
+
+static void test_sigterm_stops_cleanly(void **state)
+{
+	stop_by_signal(SIGTERM);
 }
 
 static void expect_error(char *const argv[], char *const env[], int run_as, const char *message)
@@ -255,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_runs_as_sudo_user),
 		cmocka_unit_test(test_duration_stops),
 		cmocka_unit_test(test_sigint_stops_cleanly),
+		cmocka_unit_test(test_sigterm_stops_cleanly),
 		cmocka_unit_test(test_errors),
 	};
 

@@ -144,4 +144,24 @@ static inline int test_dir_teardown(void **state)
 	return system(cmd) ? -1 : 0;
 }
 
+#ifdef LS_ANALYZE_H
+/* Analyse a trace file: 0 complete, 1 cut short, -1 unusable (the reason is printed). */
+static inline int load_trace(const char *trace, struct ls_analysis *a)
+{
+	char err[256];
+	FILE *f = fopen(trace, "r");
+	int ret;
+
+	if (!f) {
+		print_message("  cannot open %s\n", trace);
+		return -1;
+	}
+	ret = ls_analyze_file(f, a, err, sizeof(err));
+	fclose(f);
+	if (ret)
+		print_message("  %s: %s\n", trace, ret < 0 ? err : a->status);
+	return ret;
+}
+#endif
+
 #endif
