@@ -240,8 +240,27 @@ static void test_errors(void **state)
 	assert_int_equal(stat(test_path("e.data"), &st), -1);
 	expect_error(no_dir, NULL, -1, "cannot create /nonexistent-dir/x.data");
 	expect_error(plain, NULL, 65534, "run it with sudo");
+	assert_int_equal(stat(test_path("e.data"), &st), -1); /* nothing written */
 	expect_error(plain, no_btf, -1, "no BTF");
 	expect_error(usage, NULL, -1, "give a command to run");
+}
+
+/* A symbolic link planted at the output path is not followed: its target stays untouched. */
+static void test_output_symlink(void **state)
+{
+	char *argv[] = { LOCKSCOPE, "record",	 "-o", (char *)test_path("link.data"),
+			 "--",	    "/bin/true", NULL };
+	const char *target = test_path("victim");
+	FILE *f;
+
+	SKIP_WITHOUT_BPF();
+	f = fopen(target, "w");
+	assert_non_null(f);
+	fputs("precious\n", f);
+	fclose(f);
+	assert_int_equal(symlink(target, test_path("link.data")), 0);
+	expect_error(argv, NULL, -1, "not a regular file");
+	assert_string_equal(slurp(target), "precious\n");
 }
 
 int main(void)
@@ -254,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_sigint_stops_cleanly),
 		cmocka_unit_test(test_sigterm_stops_cleanly),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_output_symlink),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
