@@ -701,6 +701,7 @@ static const record_handler handlers[LS_REC_MAX] = {
 int ls_analysis_feed(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	a->nr_records++;
+	a->nr_kernel_records += rec->type < LS_REC_CMDLINE;
 	if (a->names && ls_names_feed(a->names, rec))
 		return -ENOMEM;
 	if (rec->type < LS_REC_MAX && handlers[rec->type])

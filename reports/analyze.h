@@ -143,6 +143,7 @@ struct ls_analysis {
 	__u64 start_ns, end_ns;	     /* the window */
 	__u64 last_ts;		     /* the latest timestamp seen, the end of a cut-short file */
 	__u64 nr_records;
+	__u64 nr_kernel_records; /* written by the BPF programs (types below LS_REC_CMDLINE) */
 	__u64 nr_lost;
 	__u32 nr_lost_cpus; /* CPUs that lost records */
 	bool complete;	    /* the END record was read */

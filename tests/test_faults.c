@@ -156,12 +156,52 @@ static void test_many_tasks(void **state)
 	ls_analysis_free(&a);
 }
 
+/*
+ * A ring buffer far too small loses records, and counts each one: what was kept plus what was
+ * lost is what a large buffer keeps. 200,000 futex wakes, one record each, in one thread.
+ */
+static void test_loss_counted_exactly(void **state)
+{
+	char *big[] = { LOCKSCOPE, "record",	      "-o",	 (char *)test_path("big.data"),
+			"--",	   WORKLOAD("spawn"), "--wakes", "200000",
+			NULL };
+	char *tiny[] = { LOCKSCOPE, "record",
+			 "-b",	    "4K",
+			 "-o",	    (char *)test_path("tiny.data"),
+			 "--",	    WORKLOAD("spawn"),
+			 "--wakes", "200000",
+			 NULL };
+	struct ls_analysis a, b;
+	__u64 kept_big, kept_tiny;
+
+	SKIP_WITHOUT_BPF();
+	assert_int_equal(run(big, test_path("big.out"), NULL), 0);
+	assert_int_equal(run(tiny, test_path("tiny.out"), NULL), 0);
+	assert_int_equal(load_trace(test_path("big.data"), &a), 0);
+	assert_int_equal(load_trace(test_path("tiny.data"), &b), 0);
+	/* the kernel's records: all but what user space wrote (command line, tasks, maps, lost) */
+	kept_big = a.nr_kernel_records;
+	kept_tiny = b.nr_kernel_records;
+	print_message(
+		"  large buffer: %llu kept, %llu lost; 4K buffer: %llu kept + %llu lost = %llu\n",
+		(unsigned long long)kept_big, (unsigned long long)a.nr_lost,
+		(unsigned long long)kept_tiny, (unsigned long long)b.nr_lost,
+		(unsigned long long)(kept_tiny + b.nr_lost));
+	assert_int_equal(a.nr_lost, 0);
+	assert_true(b.nr_lost > 1000);
+	/* a few switches and wakeups differ between two runs, the 200,000 wakes do not */
+	assert_true(within(kept_tiny + b.nr_lost, kept_big, 20, 0));
+	assert_non_null(strstr(slurp(test_path("tiny.out")), "lost records (raise -b)"));
+	ls_analysis_free(&a);
+	ls_analysis_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_workload_killed), cmocka_unit_test(test_recorder_killed),
-		cmocka_unit_test(test_trace_itself),	cmocka_unit_test(test_disk_full),
-		cmocka_unit_test(test_many_tasks),
+		cmocka_unit_test(test_workload_killed),	     cmocka_unit_test(test_recorder_killed),
+		cmocka_unit_test(test_trace_itself),	     cmocka_unit_test(test_disk_full),
+		cmocka_unit_test(test_loss_counted_exactly), cmocka_unit_test(test_many_tasks),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

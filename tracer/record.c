@@ -53,6 +53,7 @@ struct recorder {
 	bool child_exited;
 	int child_status;
 	int pidfd;
+	int drain_ms; /* the ring buffer is emptied this often */
 	__u64 start_ns;
 };
 
@@ -348,6 +349,17 @@ static __u64 round_pow2(__u64 v)
 	return p;
 }
 
+/*
+ * How often to drain a buffer of this size: a quarter of the time it takes to fill at 1 million
+ * 48-byte records a second, between 1 and 50 ms (16 MB: 50 ms, holding 350 ms of such a rate).
+ */
+static int drain_period_ms(__u64 bytes)
+{
+	__u64 ms = bytes * 1000 / (48ULL * 1000000) / 4;
+
+	return ms < 1 ? 1 : ms > 50 ? 50 : (int)ms;
+}
+
 static int load_probes(struct recorder *r)
 {
 	int err;
@@ -355,7 +367,6 @@ static int load_probes(struct recorder *r)
 	r->skel = lockscope_bpf__open();
 	if (!r->skel)
 		return error(-errno, "cannot open the BPF object: %s", strerror(errno));
-	r->skel->rodata->wakeup_bytes = round_pow2(r->o->buffer_size) / 4;
 	err = bpf_map__set_max_entries(r->skel->maps.events, round_pow2(r->o->buffer_size));
 	if (err)
 		return error(err, "bad ring buffer size: %s", strerror(-err));
@@ -372,6 +383,7 @@ static int load_probes(struct recorder *r)
 	if (err)
 		return error(err, "cannot attach the BPF programs: %s (run with -v for details)",
 			     strerror(-err));
+	r->drain_ms = drain_period_ms(round_pow2(r->o->buffer_size));
 	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), on_record, r, NULL);
 	if (!r->rb)
 		return error(-errno, "cannot open the ring buffer: %s", strerror(errno));
@@ -477,8 +489,8 @@ static enum ls_stop_reason record_loop(struct recorder *r)
 	int err;
 
 	for (;;) {
-		/* records wake us only in bulk: drain on a timer as well */
-		err = ring_buffer__poll(r->rb, 50);
+		/* records never wake us: drain on a timer */
+		err = ring_buffer__poll(r->rb, r->drain_ms);
 		if (err >= 0 || err == -EINTR)
 			err = ring_buffer__consume(r->rb);
 		/* what was read reaches the file: a recorder killed now leaves a readable trace */

@@ -2,7 +2,8 @@
 /*
  * spawn: many tasks, for the tracer's reliability tests. --threads N threads that each rename
  * themselves ("worker-I") and wait on one futex until all have started; --procs N short-lived
- * processes, one after another; then, with --exec PROGRAM, the process replaces itself with it.
+ * processes, one after another; --wakes N futex wakes nobody waits for (one record each, for
+ * loss tests); then, with --exec PROGRAM, the process replaces itself with it.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -36,17 +37,19 @@ static void *worker(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: spawn [--threads N] [--procs N] [--exec PROGRAM]\n");
+	fprintf(stderr, "usage: spawn [--threads N] [--procs N] [--wakes N] [--exec PROGRAM]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	long procs = 0;
+	long procs = 0, wakes = 0;
+	static int word;
 	const char *prog = NULL;
 	const struct arg_opt opts[] = {
 		{ "--threads", &nr_threads, NULL, 0, 10000 },
 		{ "--procs", &procs, NULL, 0, 10000 },
+		{ "--wakes", &wakes, NULL, 0, 100000000 },
 		{ "--exec", NULL, &prog, 0, 0 },
 	};
 	pthread_t *t;
@@ -78,6 +81,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	for (long i = 0; i < wakes; i++)
+		syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	free(t);
 	if (prog) {
 		execl(prog, prog, (char *)NULL);
