@@ -169,23 +169,33 @@ static void test_not_python(void **state)
 	wait_exit(p);
 }
 
+/* Launch workloads/cpu_threads.py on python and analyse the recording; its GIL, found. */
+static const struct ls_gil *launch_cpu_threads(const char *python, char *threads, char *work_ms,
+					       struct ls_analysis *a)
+{
+	char script[256];
+	char *rec[] = { LOCKSCOPE, "record",	   "-o",    (char *)test_path("l.data"),
+			"--",	   (char *)python, script,  "--threads",
+			threads,   "--work-ms",	   work_ms, NULL };
+	const struct ls_gil *g;
+
+	snprintf(script, sizeof(script), "%s/workloads/cpu_threads.py", LS_SOURCE_DIR);
+	assert_int_equal(run(rec, test_path("l.out"), NULL), 0);
+	assert_int_equal(load_trace(test_path("l.data"), a), 0);
+	g = the_gil(a);
+	assert_non_null(g);
+	return g;
+}
+
 /* Debian's interpreter has no symbols: the GIL is inferred from its futex words. */
 static void test_inferred_without_symbols(void **state)
 {
-	char script[256];
-	char *rec[] = { LOCKSCOPE, "record",	"-o",	(char *)test_path("d.data"),
-			"--",	   DEBIAN_311,	script, "--threads",
-			"4",	   "--work-ms", "200",	NULL };
 	const struct ls_gil *g;
 	struct ls_analysis a;
 	struct ls_summary s;
 
 	need(DEBIAN_311);
-	snprintf(script, sizeof(script), "%s/workloads/cpu_threads.py", LS_SOURCE_DIR);
-	assert_int_equal(run(rec, test_path("d.out"), NULL), 0);
-	assert_int_equal(load_trace(test_path("d.data"), &a), 0);
-	g = the_gil(&a);
-	assert_non_null(g);
+	g = launch_cpu_threads(DEBIAN_311, "4", "200", &a);
 	assert_int_equal(g->source, LS_GIL_SRC_FUTEX);
 	ls_summarize(&a, &s);
 	print_message("  inferred: %llu acquisitions, %llu hand-offs, gil-wait %.0f%%, %s\n",
@@ -201,19 +211,11 @@ static void test_inferred_without_symbols(void **state)
 /* Launched through its full path, an interpreter with symbols is probed from its first step. */
 static void test_launch_probed(void **state)
 {
-	char script[256];
-	char *rec[] = { LOCKSCOPE, "record",	"-o",	(char *)test_path("l.data"),
-			"--",	   PYENV_311,	script, "--threads",
-			"2",	   "--work-ms", "100",	NULL };
 	const struct ls_gil *g;
 	struct ls_analysis a;
 
 	need(PYENV_311);
-	snprintf(script, sizeof(script), "%s/workloads/cpu_threads.py", LS_SOURCE_DIR);
-	assert_int_equal(run(rec, test_path("l.out"), NULL), 0);
-	assert_int_equal(load_trace(test_path("l.data"), &a), 0);
-	g = the_gil(&a);
-	assert_non_null(g);
+	g = launch_cpu_threads(PYENV_311, "2", "100", &a);
 	assert_int_equal(g->source, LS_GIL_SRC_PROBES);
 	print_message("  %llu acquisitions, %llu hand-offs\n", (unsigned long long)g->acquisitions,
 		      (unsigned long long)g->handoffs);
