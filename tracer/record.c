@@ -122,28 +122,49 @@ static int check_privileges(void)
 	return 0;
 }
 
+struct proc_stat {
+	char state;
+	int ppid;
+	unsigned long flags;
+};
+
+/* The fields of a /proc/.../stat file that lockscope uses. 0, -ENOENT, or -EINVAL. */
+static int read_proc_stat(const char *path, struct proc_stat *st)
+{
+	char buf[1024], *p;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -ENOENT;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* after "pid (comm)", whose comm may hold spaces and parentheses: state ppid pgrp session
+	 * tty_nr tpgid flags */
+	p = p ? strrchr(buf, ')') : NULL;
+	if (!p ||
+	    sscanf(p + 2, "%c %d %*d %*d %*d %*d %lu", &st->state, &st->ppid, &st->flags) != 3)
+		return -EINVAL;
+	return 0;
+}
+
 /* A user process we may trace: not us, not a kernel thread, alive. */
 static int check_pid(pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long flags = 0;
-	FILE *f;
+	struct proc_stat st;
+	char path[64];
+	int err;
 
 	if (pid <= 0)
 		return error(-EINVAL, "invalid PID %d", pid);
 	if (pid == getpid())
 		return error(-EINVAL, "PID %d is lockscope itself", pid);
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
+	err = read_proc_stat(path, &st);
+	if (err == -ENOENT)
 		return error(-ESRCH, "no process with PID %d", pid);
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	p = p ? strrchr(buf, ')') : NULL;
-	/* after "pid (comm)": state ppid pgrp session tty_nr tpgid flags */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+	if (err)
 		return error(-ESRCH, "cannot read %s", path);
-	if (flags & PF_KTHREAD)
+	if (st.flags & PF_KTHREAD)
 		return error(-EINVAL, "PID %d is a kernel thread: lockscope traces user processes",
 			     pid);
 	if (getpgid(pid) < 0 && errno == ESRCH)
@@ -265,40 +286,18 @@ static void read_comm(char *comm, const char *path)
 	fclose(f);
 }
 
-static __u32 read_ppid(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	int ppid = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	p = p ? strrchr(buf, ')') : NULL;
-	if (p)
-		sscanf(p + 2, "%*c %d", &ppid);
-	return ppid;
-}
-
 /* Where a thread found at attach time stands: on a run queue, in a futex call, or neither. */
 static __u32 thread_state_flags(const char *task_dir, int tid)
 {
-	char path[320], buf[512], *p;
+	struct proc_stat st;
+	char path[320];
 	__u32 flags = 0;
 	long nr = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%d/stat", task_dir, tid);
-	f = fopen(path, "re");
-	if (f) {
-		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-		if (p && p[1] == ' ' && p[2] == 'R')
-			flags |= LS_TASK_RUNNABLE;
-		fclose(f);
-	}
+	if (!read_proc_stat(path, &st) && st.state == 'R')
+		flags |= LS_TASK_RUNNABLE;
 	snprintf(path, sizeof(path), "%s/%d/syscall", task_dir, tid);
 	f = fopen(path, "re");
 	if (f) {
@@ -314,6 +313,7 @@ static int write_existing_threads(struct recorder *r, pid_t pid)
 {
 	struct ls_task t = { .hdr = { LS_REC_TASK, sizeof(t), 0 } };
 	char path[64], comm_path[320];
+	struct proc_stat st;
 	struct dirent *de;
 	int err = 0;
 	DIR *d;
@@ -323,7 +323,8 @@ static int write_existing_threads(struct recorder *r, pid_t pid)
 	if (!d)
 		return errno == ENOENT ? -ESRCH : -errno;
 	t.tgid = pid;
-	t.ppid = read_ppid(pid);
+	snprintf(comm_path, sizeof(comm_path), "/proc/%d/stat", pid);
+	t.ppid = read_proc_stat(comm_path, &st) ? 0 : st.ppid;
 	t.ts_start = r->start_ns;
 	while (!err && (de = readdir(d))) {
 		int tid = atoi(de->d_name);
