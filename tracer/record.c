@@ -250,10 +250,14 @@ static int on_record(void *ctx, void *data, size_t size)
 		return r->w.err;
 	if (ls_tasks_update(&r->tasks, h))
 		return -ENOMEM;
-	if (ls_mapwatch_record(&r->maps, &r->w, &r->tasks, h, now_ns(CLOCK_MONOTONIC)))
-		return r->w.err ? r->w.err : -ENOMEM;
-	if (ls_python_record(&r->py, &r->w, &r->tasks, h, now_ns(CLOCK_MONOTONIC)))
-		return r->w.err ? r->w.err : -ENOMEM;
+	/* switches and wakeups, most of the records, concern neither watch: no clock read */
+	if (h->type != LS_REC_SWITCH && h->type != LS_REC_WAKEUP) {
+		__u64 now = now_ns(CLOCK_MONOTONIC);
+
+		if (ls_mapwatch_record(&r->maps, &r->w, &r->tasks, h, now) ||
+		    ls_python_record(&r->py, &r->w, &r->tasks, h, now))
+			return r->w.err ? r->w.err : -ENOMEM;
+	}
 	if (h->type == LS_REC_EXIT) {
 		const struct ls_exit *e = data;
 
