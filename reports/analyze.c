@@ -562,6 +562,10 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 	if (!tl)
 		return -ENOMEM;
 	tl->wait_ns += ns;
+	if (tl->wait_ns > t->top_lock_ns) {
+		t->top_lock_ns = tl->wait_ns;
+		t->top_lock = l;
+	}
 	if (o != LS_OUT_WOKEN)
 		return 0;
 	hold_begin(t, l, exit);

@@ -105,6 +105,8 @@ struct ls_thread {
 	__u64 woken_ran_at; /* the first switch onto a CPU after it, 0 until then */
 
 	struct ls_held held[LS_HELD_MAX];
+	struct ls_lock *top_lock; /* the lock it waited on longest so far, and how long */
+	__u64 top_lock_ns;
 	struct ls_thread_gil *gil; /* NULL until it touches a GIL */
 	__u64 lock_wait_mark;	   /* state_ns[LS_ST_LOCK_WAIT] at its last futex wait record */
 	__u64 lock_vol_mark;	   /* vol_by_state[LS_ST_LOCK_WAIT] likewise */

@@ -165,19 +165,6 @@ static void render_parallelism(FILE *out, const struct ls_analysis *a, const str
 	}
 }
 
-/* The lock this thread waited on longest, or NULL. */
-static const struct ls_thread_lock *top_lock_of(const struct ls_analysis *a,
-						const struct ls_thread *t)
-{
-	const struct ls_thread_lock *tl, *best = NULL;
-	size_t pos = 0;
-
-	while ((tl = ls_htab_next(&a->thread_locks, &pos)))
-		if (tl->key.tid == t->tid && (!best || tl->wait_ns > best->wait_ns))
-			best = tl;
-	return best;
-}
-
 /* A 20-character bar: each state's share of the lifetime, in its character. */
 static void state_bar(char *buf, const __u64 *state_ns, __u64 life)
 {
@@ -241,15 +228,8 @@ static void render_threads(FILE *out, const struct ls_analysis *a)
 			thread_row(out, a, id, leader->comm, states, life, vol, invol, "(process)");
 		}
 		for (; i < j; i++) {
-			const struct ls_thread_lock *tl = top_lock_of(a, v[i]);
-			const struct ls_lock *l = NULL;
-			struct ls_lock_key k;
+			const struct ls_lock *l = v[i]->top_lock;
 
-			if (tl) {
-				k = (struct ls_lock_key){ .tgid = tl->key.tgid,
-							  .uaddr = tl->key.uaddr };
-				l = ls_htab_find(&a->locks, &k);
-			}
 			snprintf(id, sizeof(id), "%s%u",
 				 j - i > 1 || v[i]->tid != v[i]->tgid ? " " : "", v[i]->tid);
 			thread_row(out, a, id, v[i]->comm, v[i]->state_ns,
@@ -266,6 +246,26 @@ static const char *fmt_hist(char *buf, size_t len, const struct ls_hist *h, doub
 	if (!h->count)
 		return "-";
 	return ls_fmt_duration(buf, len, q < 0 ? ls_hist_mean(h) : ls_hist_quantile(h, q));
+}
+
+/* Who woke whom on lock l, three pairs a line, at most 64 pairs. */
+static void render_handoff_matrix(FILE *out, const struct ls_analysis *a, const struct ls_lock *l)
+{
+	const struct ls_handoff *h;
+	int shown = 0;
+	size_t pos = 0;
+
+	fprintf(out, "    hand-off matrix (from -> to: count)\n");
+	while ((h = ls_htab_next(&a->handoffs, &pos)) && shown < 64) {
+		if (h->key.tgid != l->key.tgid || h->key.uaddr != l->key.uaddr)
+			continue;
+		fprintf(out, "%s%7u -> %-7u %8llu", shown % 3 ? "  " : "      ", h->key.from,
+			h->key.to, (unsigned long long)h->count);
+		if (++shown % 3 == 0)
+			fputc('\n', out);
+	}
+	if (shown % 3)
+		fputc('\n', out);
 }
 
 static void render_lock_detail(FILE *out, const struct ls_analysis *a, const struct ls_lock *l,
@@ -305,25 +305,8 @@ static void render_lock_detail(FILE *out, const struct ls_analysis *a, const str
 		fprintf(out, "    wait time histogram:\n");
 		ls_hist_print_log2(out, &l->wait, "    ", 1000, "usecs");
 	}
-	if (!matrix || !l->handoffs)
-		return;
-	fprintf(out, "    hand-off matrix (from -> to: count)\n");
-	{
-		const struct ls_handoff *h;
-		int shown = 0;
-		size_t pos = 0;
-
-		while ((h = ls_htab_next(&a->handoffs, &pos)) && shown < 64) {
-			if (h->key.tgid != l->key.tgid || h->key.uaddr != l->key.uaddr)
-				continue;
-			fprintf(out, "%s%7u -> %-7u %8llu", shown % 3 ? "  " : "      ",
-				h->key.from, h->key.to, (unsigned long long)h->count);
-			if (++shown % 3 == 0)
-				fputc('\n', out);
-		}
-		if (shown % 3)
-			fputc('\n', out);
-	}
+	if (matrix && l->handoffs)
+		render_handoff_matrix(out, a, l);
 }
 
 static void render_locks(FILE *out, const struct ls_analysis *a, unsigned int top)
