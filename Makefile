@@ -17,10 +17,11 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE $(SAN_FLAGS)
 INCLUDES := -I$(OUTPUT) -Ibpf -Ireports -Itracer
-LDLIBS := -lbpf -lelf -lz -lm
+LDLIBS := -lbpf -ldw -lelf -lz -lm
 
 # Debian packages the build, the tests and the demo need.
-DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev
+DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
+	libcmocka-dev
 
 ifeq ($(V),1)
 Q =
@@ -35,7 +36,9 @@ TRACER_SRCS := $(wildcard tracer/*.c)
 REPORT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(REPORT_SRCS))
 TRACER_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(TRACER_SRCS))
 TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
-WORKLOADS := $(patsubst workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard workloads/*.c))
+WORKLOADS := $(patsubst workloads/%.c,$(OUTPUT)/workloads/%,\
+	$(filter-out workloads/lib%.c,$(wildcard workloads/*.c))) \
+	$(OUTPUT)/workloads/libsites.so $(OUTPUT)/workloads/sites-so
 BIN := $(OUTPUT)/lockscope
 
 .DELETE_ON_ERROR:
@@ -75,7 +78,24 @@ $(BIN): $(TRACER_OBJS) $(REPORT_OBJS)
 
 $(OUTPUT)/workloads/%: workloads/%.c $(wildcard workloads/*.h) | $(OUTPUT)/workloads
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(filter-out $(SAN_FLAGS),$(CFLAGS)) -Iworkloads $< -lpthread -lm -o $@
+	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -lpthread -lm -o $@
+
+# the call sites of the stack tests: in the program, and in a shared library
+WORKLOAD_CFLAGS = $(filter-out $(SAN_FLAGS),$(CFLAGS)) -Iworkloads
+
+$(OUTPUT)/workloads/sites: workloads/sites.c workloads/libsites.c $(wildcard workloads/*.h) \
+		| $(OUTPUT)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(WORKLOAD_CFLAGS) workloads/sites.c workloads/libsites.c -lpthread -o $@
+
+$(OUTPUT)/workloads/libsites.so: workloads/libsites.c $(wildcard workloads/*.h) | $(OUTPUT)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(WORKLOAD_CFLAGS) -shared -fPIC $< -lpthread -o $@
+
+$(OUTPUT)/workloads/sites-so: workloads/sites.c $(OUTPUT)/workloads/libsites.so | $(OUTPUT)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -L$(OUTPUT)/workloads -lsites -Wl,-rpath,'$$ORIGIN' \
+		-lpthread -o $@
 
 # tests link the pure user-space code: reports/, and the recorder's /proc reader
 TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o $(OUTPUT)/tracer/pyfind.o

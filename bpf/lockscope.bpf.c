@@ -11,6 +11,11 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* record --stacks, set before load: with stacks off, the sampling code is not even loaded */
+const volatile bool stacks = false;
+const volatile bool stack_fp = false; /* walk frame pointers in the kernel */
+const volatile __u32 stack_dump = 0; /* bytes of user stack to copy, a multiple of LS_STACK_CHUNK */
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20); /* resized by user space (-b) */
@@ -35,10 +40,10 @@ struct {
 
 /* The futex call a traced thread is in, from sys_enter to sys_exit. */
 struct in_futex {
-	__u64 ts;    /* entry time */
-	__u64 uaddr; /* first address */
-	__u32 kind;  /* IN_NONE, IN_WAIT, IN_WAKE */
-	__u32 pad;
+	__u64 ts;	   /* entry time */
+	__u64 uaddr;	   /* first address */
+	__u32 kind;	   /* IN_NONE, IN_WAIT, IN_WAKE */
+	__u32 sampled;	   /* its stack was taken: once per wait */
 	__u64 take_gil_ts; /* entry of the take_gil call the thread is in, 0 if none */
 };
 
@@ -154,6 +159,7 @@ static __always_inline int futex_enter(__u32 sys, const struct pt_regs *regs)
 	f->ts = bpf_ktime_get_ns();
 	f->uaddr = first_uaddr(sys, regs);
 	f->kind = kind;
+	f->sampled = 0;
 	return 0;
 }
 
@@ -290,11 +296,51 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	return sys < 0 ? 0 : futex_exit(sys, regs, ret);
 }
 
+/* The user stack of task, which is current: prev in sched_switch. */
+static __always_inline void stack_sample(void *ctx, struct task_struct *task)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct ls_stack_sample *e;
+	__u32 size = 0;
+	__u64 base;
+	long n;
+
+	e = reserve(sizeof(*e) + stack_dump, LS_REC_STACK_SAMPLE, task->pid);
+	if (!e)
+		return;
+	e->ts = bpf_ktime_get_ns();
+	e->tgid = task->tgid;
+	e->regs[LS_UREG_IP] = regs->ip;
+	e->regs[LS_UREG_SP] = regs->sp;
+	e->regs[LS_UREG_BP] = regs->bp;
+	e->regs[LS_UREG_BX] = regs->bx;
+	e->regs[LS_UREG_R12] = regs->r12;
+	e->regs[LS_UREG_R13] = regs->r13;
+	e->regs[LS_UREG_R14] = regs->r14;
+	e->regs[LS_UREG_R15] = regs->r15;
+	n = stack_fp ? bpf_get_stack(ctx, e->ips, sizeof(e->ips), BPF_F_USER_STACK) : 0;
+	e->nr_ips = n > 0 ? n / sizeof(e->ips[0]) : 0;
+	/* chunk-aligned, so that no chunk straddles the end of the stack's mapping */
+	base = e->regs[LS_UREG_SP] & ~(__u64)(LS_STACK_CHUNK - 1);
+	e->dump_base = base;
+	for (__u32 i = 0; i < LS_STACK_DUMP_MAX / LS_STACK_CHUNK; i++) {
+		if ((i + 1) * LS_STACK_CHUNK > stack_dump)
+			break;
+		if (bpf_probe_read_user(e->dump + i * LS_STACK_CHUNK, LS_STACK_CHUNK,
+					(void *)(base + i * LS_STACK_CHUNK)))
+			break;
+		size += LS_STACK_CHUNK;
+	}
+	e->dump_size = size;
+	submit(e);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
 	__u32 flags = preempt ? LS_SW_PREEMPT : 0;
+	struct in_futex *f = NULL;
 	struct ls_switch *e;
 
 	if (tgid_traced(prev->tgid))
@@ -313,13 +359,16 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	e->prev_nivcsw = prev->nivcsw;
 	e->cpu = bpf_get_smp_processor_id();
 	if (flags & LS_SW_PREV_TRACED) {
-		struct in_futex *f = bpf_task_storage_get(&in_futex, prev, NULL, 0);
-
+		f = bpf_task_storage_get(&in_futex, prev, NULL, 0);
 		if (f && f->kind == IN_WAIT)
 			flags |= LS_SW_IN_FUTEX_WAIT;
 	}
 	e->flags = flags;
 	submit(e);
+	if (stacks && f && (flags & LS_SW_IN_FUTEX_WAIT) && !f->sampled) {
+		f->sampled = 1;
+		stack_sample(ctx, prev);
+	}
 	return 0;
 }
 

@@ -25,6 +25,9 @@ enum ls_rec_type {
 	LS_REC_GIL_TAKE = 10,	/* struct ls_gil_call: CPython's take_gil, at its return */
 	LS_REC_GIL_DROP = 11,	/* struct ls_gil_call: CPython's drop_gil, at its entry */
 	LS_REC_COMM = 12, /* struct ls_comm: a task renamed itself (prctl, pthread_setname_np) */
+	/* struct ls_stack_sample (record --stacks): the recorder unwinds it, and writes
+	 * LS_REC_STACK and LS_REC_WAIT_STACK in its place */
+	LS_REC_STACK_SAMPLE = 13,
 	/* written by user space (reports/trace.h) */
 	LS_REC_CMDLINE = 32,
 	LS_REC_TASK = 33,
@@ -33,6 +36,8 @@ enum ls_rec_type {
 	LS_REC_MAPS_BEGIN = 36,
 	LS_REC_MAP = 37,
 	LS_REC_GIL_INFO = 38,
+	LS_REC_STACK = 39,
+	LS_REC_WAIT_STACK = 40,
 	LS_REC_MAX = 64,
 };
 
@@ -167,6 +172,42 @@ struct ls_gil_call {
 	struct ls_rec_hdr hdr;
 	__u64 ts_enter;
 	__u64 ts_exit; /* == ts_enter for drop_gil */
+};
+
+/* User registers a stack sample carries: what CFI rules of x86-64 code refer to. */
+enum ls_ureg {
+	LS_UREG_IP,
+	LS_UREG_SP,
+	LS_UREG_BP,
+	LS_UREG_BX,
+	LS_UREG_R12,
+	LS_UREG_R13,
+	LS_UREG_R14,
+	LS_UREG_R15,
+	LS_UREG_NR,
+};
+
+#define LS_STACK_FP_MAX	  32	     /* return addresses found by the kernel's frame-pointer walk */
+#define LS_STACK_CHUNK	  512	     /* the user stack is copied in chunks of this many bytes */
+#define LS_STACK_DUMP_MAX (32 << 10) /* bytes of user stack a sample may copy */
+
+/*
+ * The user stack of a thread that blocks in a futex wait, taken at its first switch out of the
+ * wait. Frame pointers (ips) where the kernel can walk them, and a copy of the stack from dump_base
+ * up (dump_size bytes, possibly fewer than asked: the copy stops at the first page it cannot
+ * read) with the registers, for unwinding with DWARF CFI in user space.
+ */
+struct ls_stack_sample {
+	struct ls_rec_hdr hdr;
+	__u64 ts;
+	__u32 tgid;
+	__u16 nr_ips;
+	__u16 dump_size;
+	__u64 dump_base; /* regs[LS_UREG_SP] rounded down to LS_STACK_CHUNK */
+	__u64 regs[LS_UREG_NR];
+	__u64 ips[LS_STACK_FP_MAX];
+	__u8 dump
+		[]; /* record size - sizeof(struct ls_stack_sample) bytes, dump_size of them valid */
 };
 
 #endif /* LOCKSCOPE_H */

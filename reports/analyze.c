@@ -28,6 +28,11 @@ void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr)
 	ls_htab_init(&a->handoffs, sizeof(struct ls_handoff), offsetof(struct ls_handoff, key),
 		     sizeof(((struct ls_handoff *)0)->key));
 	ls_htab_init(&a->gils, sizeof(struct ls_gil), offsetof(struct ls_gil, tgid), sizeof(__u32));
+	ls_htab_init(&a->stacks, sizeof(struct ls_stack_entry),
+		     offsetof(struct ls_stack_entry, key),
+		     sizeof(((struct ls_stack_entry *)0)->key));
+	ls_htab_init(&a->wait_sites, sizeof(struct ls_wait_site),
+		     offsetof(struct ls_wait_site, key), sizeof(((struct ls_wait_site *)0)->key));
 	a->names = ls_names_new(); /* without it, locks are named by address */
 }
 
@@ -41,6 +46,8 @@ void ls_analysis_free(struct ls_analysis *a)
 		free(t->gil);
 	}
 	ls_htab_free(&a->gils);
+	ls_htab_free(&a->stacks);
+	ls_htab_free(&a->wait_sites);
 	ls_htab_free(&a->threads);
 	ls_htab_free(&a->locks);
 	ls_htab_free(&a->thread_locks);
@@ -562,6 +569,8 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 	if (!tl)
 		return -ENOMEM;
 	tl->wait_ns += ns;
+	if (ls_stacks_on_wait(a, t, uaddr, enter, exit, ns))
+		return -ENOMEM;
 	if (tl->wait_ns > t->top_lock_ns) {
 		t->top_lock_ns = tl->wait_ns;
 		t->top_lock = l;
@@ -700,6 +709,8 @@ static const record_handler handlers[LS_REC_MAX] = {
 	[LS_REC_GIL_TAKE] = ls_gil_on_take,
 	[LS_REC_GIL_DROP] = ls_gil_on_drop,
 	[LS_REC_COMM] = on_comm,
+	[LS_REC_STACK] = ls_stacks_on_stack,
+	[LS_REC_WAIT_STACK] = ls_stacks_on_wait_stack,
 };
 
 int ls_analysis_feed(struct ls_analysis *a, const struct ls_rec_hdr *rec)

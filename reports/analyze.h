@@ -13,6 +13,7 @@
 #include "hist.h"
 #include "htab.h"
 #include "names.h"
+#include "stacks.h"
 #include "trace.h"
 
 enum ls_outcome {
@@ -110,6 +111,8 @@ struct ls_thread {
 	struct ls_thread_gil *gil; /* NULL until it touches a GIL */
 	__u64 lock_wait_mark;	   /* state_ns[LS_ST_LOCK_WAIT] at its last futex wait record */
 	__u64 lock_vol_mark;	   /* vol_by_state[LS_ST_LOCK_WAIT] likewise */
+	__u32 wait_stack;	   /* the stack of its current or last blocking wait (--stacks) */
+	__u64 wait_stack_ts;	   /* when that stack was taken */
 };
 
 /* wait time of one thread on one lock, for "the lock a thread waits on most" */
@@ -142,6 +145,10 @@ struct ls_analysis {
 	struct ls_htab handoffs;     /* struct ls_handoff: the hand-off matrices */
 	struct ls_names *names;	     /* memory maps, to name lock addresses */
 	struct ls_htab gils;	     /* struct ls_gil by tgid */
+	struct ls_htab stacks;	     /* struct ls_stack_entry by (tgid, id) */
+	struct ls_htab wait_sites;   /* struct ls_wait_site */
+	bool has_stacks;	     /* recorded with --stacks */
+	__u64 waits_without_stack;   /* blocked waits whose stack was not taken or lost */
 	__u64 start_ns, end_ns;	     /* the window */
 	__u64 last_ts;		     /* the latest timestamp seen, the end of a cut-short file */
 	__u64 nr_records;

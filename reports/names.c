@@ -538,7 +538,8 @@ static bool load_bias(const struct snap *s, const struct elf_file *f, __u64 *bia
 }
 
 static bool name_symbol(struct ls_names *n, __u32 tgid, const struct snap *s,
-			const struct ls_map *file, __u64 addr, char *buf, size_t len)
+			const struct ls_map *file, __u64 addr, bool func_only, char *buf,
+			size_t len)
 {
 	struct elf_file *f = elf_get(n, tgid, file);
 	const struct sym *sym;
@@ -550,8 +551,11 @@ static bool name_symbol(struct ls_names *n, __u32 tgid, const struct snap *s,
 	if (!sym)
 		return false;
 	/* .symtab spells a copy-relocated import with its version: "stdout@GLIBC_2.2.5" */
-	put_name(buf, len, sym->name, strcspn(sym->name, "@"), addr - bias - sym->value,
-		 base_name(file->path));
+	if (func_only)
+		snprintf(buf, len, "%.*s", (int)strcspn(sym->name, "@"), sym->name);
+	else
+		put_name(buf, len, sym->name, strcspn(sym->name, "@"), addr - bias - sym->value,
+			 base_name(file->path));
 	return true;
 }
 
@@ -592,7 +596,8 @@ static void name_mapping(const struct proc *p, size_t i, const struct ls_map *fi
 		snprintf(buf, len, "[anon]");
 }
 
-const char *ls_names_lookup(struct ls_names *n, __u32 tgid, __u64 addr, char *buf, size_t len)
+static const char *lookup(struct ls_names *n, __u32 tgid, __u64 addr, bool func_only, char *buf,
+			  size_t len)
 {
 	struct proc *p = ls_htab_find(&n->procs, &tgid);
 	const struct ls_map *file;
@@ -604,9 +609,27 @@ const char *ls_names_lookup(struct ls_names *n, __u32 tgid, __u64 addr, char *bu
 	if (i < 0)
 		return NULL;
 	file = file_map(p, i);
-	if (!file || !name_symbol(n, tgid, &p->cur, file, addr, buf, len))
+	if (!file || !name_symbol(n, tgid, &p->cur, file, addr, func_only, buf, len))
 		name_mapping(p, i, file, addr, buf, len);
 	return buf;
+}
+
+const char *ls_names_lookup(struct ls_names *n, __u32 tgid, __u64 addr, char *buf, size_t len)
+{
+	return lookup(n, tgid, addr, false, buf, len);
+}
+
+const char *ls_names_function(struct ls_names *n, __u32 tgid, __u64 addr, char *buf, size_t len)
+{
+	return lookup(n, tgid, addr, true, buf, len);
+}
+
+const char *ls_names_module(struct ls_names *n, __u32 tgid, __u64 addr)
+{
+	struct proc *p = ls_htab_find(&n->procs, &tgid);
+	ssize_t i = p ? snap_find(&p->cur, addr) : -1;
+
+	return i >= 0 && p->cur.maps[i]->path[0] == '/' ? base_name(p->cur.maps[i]->path) : NULL;
 }
 
 struct ls_names *ls_names_new(void)

@@ -25,4 +25,9 @@ int ls_names_feed(struct ls_names *n, const struct ls_rec_hdr *rec);
  */
 const char *ls_names_lookup(struct ls_names *n, __u32 tgid, __u64 addr, char *buf, size_t len);
 
+/* The same, for code: the function's name alone where there is a symbol ("site_a"). */
+const char *ls_names_function(struct ls_names *n, __u32 tgid, __u64 addr, char *buf, size_t len);
+/* The base name of the file mapped at addr ("libc.so.6"), or NULL. */
+const char *ls_names_module(struct ls_names *n, __u32 tgid, __u64 addr);
+
 #endif /* LS_NAMES_H */

@@ -268,8 +268,48 @@ static void render_handoff_matrix(FILE *out, const struct ls_analysis *a, const 
 		fputc('\n', out);
 }
 
+#define CALL_SITES_SHOWN 5
+
+static void render_stack(FILE *out, const struct ls_analysis *a, __u32 tgid, __u32 id)
+{
+	struct ls_stack_entry *s = ls_stack_find(a, tgid, id);
+	char buf[128];
+
+	for (int i = 0; s && i < s->nr; i++)
+		fprintf(out, "          %.88s\n",
+			ls_frame_name(a, tgid, s->ips[i], buf, sizeof(buf)));
+}
+
+/* Where the waits on l come from: plockstat's "caller", and with --stacks the whole stack. */
+static void render_call_sites(FILE *out, const struct ls_analysis *a, const struct ls_lock *l,
+			      bool stacks)
+{
+	struct ls_call_site sites[CALL_SITES_SHOWN];
+	size_t n = ls_lock_call_sites(a, l->key.tgid, l->key.uaddr, sites, CALL_SITES_SHOWN);
+	char name[128], b[32];
+
+	fprintf(out,
+		"    waiting call sites (first frame outside libc; blocked wait, share, waits)\n");
+	for (size_t i = 0; i < n; i++) {
+		if (sites[i].ip)
+			ls_frame_name(a, l->key.tgid, sites[i].ip, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "%s",
+				 sites[i].stack_id ? "[libc only]" : "[no stack]");
+		fprintf(out, "      %-60.60s %10s %5.1f%% %8llu\n", name,
+			ls_fmt_duration(b, sizeof(b), sites[i].wait_ns),
+			l->wait.total ? 100.0 * sites[i].wait_ns / l->wait.total : 0,
+			(unsigned long long)sites[i].waits);
+		if (stacks && sites[i].stack_id) {
+			fprintf(out, "        its top stack (%s):\n",
+				ls_fmt_duration(b, sizeof(b), sites[i].stack_wait_ns));
+			render_stack(out, a, l->key.tgid, sites[i].stack_id);
+		}
+	}
+}
+
 static void render_lock_detail(FILE *out, const struct ls_analysis *a, const struct ls_lock *l,
-			       bool matrix)
+			       bool matrix, bool stacks)
 {
 	char name[64], b[4][32];
 
@@ -307,9 +347,11 @@ static void render_lock_detail(FILE *out, const struct ls_analysis *a, const str
 	}
 	if (matrix && l->handoffs)
 		render_handoff_matrix(out, a, l);
+	if (a->has_stacks)
+		render_call_sites(out, a, l, stacks);
 }
 
-static void render_locks(FILE *out, const struct ls_analysis *a, unsigned int top)
+static void render_locks(FILE *out, const struct ls_analysis *a, unsigned int top, bool stacks)
 {
 	struct ls_lock **v = (struct ls_lock **)ls_sorted(&a->locks, ls_cmp_lock_wait);
 	size_t n = a->locks.nr;
@@ -341,7 +383,7 @@ static void render_locks(FILE *out, const struct ls_analysis *a, unsigned int to
 		"  * hold times are inferred from futex traffic, for contended acquisitions of "
 		"mutex-kind words\n");
 	for (size_t i = 0; v && i < n && i < 3 && v[i]->wait.count; i++)
-		render_lock_detail(out, a, v[i], i == 0);
+		render_lock_detail(out, a, v[i], i == 0, stacks);
 	free(v);
 }
 
@@ -521,7 +563,7 @@ void ls_render_text(FILE *out, const struct ls_analysis *a, const struct ls_rend
 	render_header(out, a, o);
 	render_parallelism(out, a, &s);
 	render_threads(out, a);
-	render_locks(out, a, o->top ? o->top : 10);
+	render_locks(out, a, o->top ? o->top : 10, o->stacks);
 	render_gils(out, a);
 	if (!o->no_timeline)
 		render_timeline(out, a, o->lanes ? o->lanes : 16);

@@ -134,6 +134,36 @@ static void json_thread(struct ls_json *j, const struct ls_analysis *a, const st
 	ls_json_end(j, '}');
 }
 
+#define JSON_CALL_SITES 16
+
+static void json_call_sites(struct ls_json *j, const struct ls_analysis *a, const struct ls_lock *l)
+{
+	struct ls_call_site sites[JSON_CALL_SITES];
+	size_t n = ls_lock_call_sites(a, l->key.tgid, l->key.uaddr, sites, JSON_CALL_SITES);
+	char buf[256];
+
+	ls_json_array(j, "call_sites");
+	for (size_t i = 0; i < n; i++) {
+		ls_json_object(j, NULL);
+		if (sites[i].ip) {
+			ls_json_str(j, "caller",
+				    ls_frame_name(a, l->key.tgid, sites[i].ip, buf, sizeof(buf)));
+			if (!a->names || !ls_names_function(a->names, l->key.tgid, sites[i].ip - 1,
+							    buf, sizeof(buf)))
+				snprintf(buf, sizeof(buf), "0x%llx",
+					 (unsigned long long)sites[i].ip);
+			ls_json_str(j, "function", buf);
+		} else {
+			ls_json_null(j, "caller");
+			ls_json_null(j, "function");
+		}
+		ls_json_u64(j, "wait_ns", sites[i].wait_ns);
+		ls_json_u64(j, "blocked_waits", sites[i].waits);
+		ls_json_end(j, '}');
+	}
+	ls_json_end(j, ']');
+}
+
 static void json_lock(struct ls_json *j, const struct ls_analysis *a, const struct ls_lock *l)
 {
 	static const char *const outcome_keys[LS_OUT_NR] = { "woken", "timed_out", "no_block",
@@ -165,6 +195,10 @@ static void json_lock(struct ls_json *j, const struct ls_analysis *a, const stru
 		ls_json_null(j, "hold_ns_inferred");
 	ls_json_u64(j, "handoffs", l->handoffs);
 	json_hist(j, "handoff_latency_ns", &l->handoff_latency);
+	if (a->has_stacks)
+		json_call_sites(j, a, l);
+	else
+		ls_json_null(j, "call_sites");
 	ls_json_end(j, '}');
 }
 

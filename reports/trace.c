@@ -46,6 +46,8 @@ static const struct {
 	[LS_REC_GIL_TAKE] = { "take-gil", sizeof(struct ls_gil_call) },
 	[LS_REC_GIL_DROP] = { "drop-gil", sizeof(struct ls_gil_call) },
 	[LS_REC_COMM] = { "comm", sizeof(struct ls_comm), offsetof(struct ls_comm, comm) },
+	[LS_REC_STACK] = { "stack", sizeof(struct ls_stack) },
+	[LS_REC_WAIT_STACK] = { "wait-stack", sizeof(struct ls_wait_stack) },
 };
 
 size_t ls_rec_min_size(__u16 type)
@@ -210,6 +212,11 @@ static enum ls_read_status check_record(struct ls_reader *r, struct ls_rec_hdr *
 		if (l->nr_cpus > LS_CPUS_MAX ||
 		    sizeof(*l) + (size_t)l->nr_cpus * sizeof(__u64) > h->size)
 			return corrupt(r, "lost counts overrun the record", h->type, h->size);
+	} else if (h->type == LS_REC_STACK) {
+		struct ls_stack *st = (struct ls_stack *)h;
+
+		if (st->nr > LS_STACK_MAX || sizeof(*st) + (size_t)st->nr * sizeof(__u64) > h->size)
+			return corrupt(r, "stack frames overrun the record", h->type, h->size);
 	} else if (h->type == LS_REC_FUTEX_WAITV) {
 		struct ls_futex_waitv *v = (struct ls_futex_waitv *)h;
 

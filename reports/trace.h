@@ -126,6 +126,34 @@ struct ls_gil_info {
 	__u32 flags;	     /* LS_GIL_INFO_* */
 };
 
+#define LS_STACK_MAX 64 /* frames kept of a stack */
+
+/* ls_stack.flags: how it was unwound */
+#define LS_STACK_DWARF	   (1u << 0) /* DWARF CFI, from the copied user stack */
+#define LS_STACK_FP	   (1u << 1) /* frame pointers, walked by the kernel */
+#define LS_STACK_TRUNCATED (1u << 2) /* LS_STACK_MAX frames reached */
+
+/*
+ * LS_REC_STACK: a distinct user stack of process hdr.tid (its tgid), written once, before the
+ * first LS_REC_WAIT_STACK that names it. ips[0] is where the thread entered the kernel, the
+ * others are return addresses, innermost first.
+ */
+struct ls_stack {
+	struct ls_rec_hdr hdr;
+	__u32 id; /* 1, 2, ...: unique in the file */
+	__u16 nr; /* frames in ips */
+	__u16 flags;
+	__u64 ips[];
+};
+
+/* LS_REC_WAIT_STACK: the stack of the blocking futex wait thread hdr.tid is in */
+struct ls_wait_stack {
+	struct ls_rec_hdr hdr;
+	__u64 ts; /* its first switch out of the wait */
+	__u32 stack_id;
+	__u32 pad;
+};
+
 /* LS_REC_END: the last record of a complete file */
 struct ls_end {
 	struct ls_rec_hdr hdr;

@@ -11,6 +11,7 @@
 #include "record.h"
 #include "render.h"
 #include "render_json.h"
+#include "unwind.h"
 #include "version.h"
 
 #define DEFAULT_OUTPUT "lockscope.data"
@@ -55,7 +56,8 @@ static int parse_size(const char *s, __u64 *out)
 static const char record_doc[] =
 	"Record lock waits, hand-offs and context switches of a command or a running process.\n"
 	"\n"
-	"USAGE: lockscope record [-o FILE] [-d SECONDS] [-b SIZE] [--gil MODE] [-v] -- CMD "
+	"USAGE: lockscope record [-o FILE] [-d SECONDS] [-b SIZE] [--gil MODE] [--stacks[=MODE]] "
+	"[-v] -- CMD "
 	"[ARGS...]\n"
 	"       lockscope record [-o FILE] [-d SECONDS] [-b SIZE] [--gil MODE] [-v] -p PID\n"
 	"\n"
@@ -66,6 +68,8 @@ static const char record_doc[] =
 	"  sudo lockscope record -p $(pgrep -f app.py)  # a running Python: where do threads "
 	"wait?\n"
 	"  sudo lockscope record --gil=futex -- python3 app.py   # no uprobes, GIL inferred\n"
+	"  sudo lockscope record --stacks -- ./server   # which code waits: stacks of blocking "
+	"waits\n"
 	"  lockscope report                             # then read lockscope.data\n"
 	"\n"
 	"Recording stops when the command and all its descendants have exited (or the PID has "
@@ -83,6 +87,15 @@ static const struct argp_option record_options[] = {
 	{ "gil", 'g', "MODE", 0,
 	  "CPython's GIL: auto (probes where the interpreter has symbols, "
 	  "else inferred from futex traffic), probes, futex, off",
+	  0 },
+	{ "stacks", 's', "MODE", OPTION_ARG_OPTIONAL,
+	  "User stacks of blocking futex waits: dwarf (the default for --stacks: a copy of the "
+	  "stack unwound with the programs' CFI, as -O2 code without frame pointers needs), fp "
+	  "(frame pointers only, cheaper), off (the default)",
+	  0 },
+	{ "stack-size", 'S', "SIZE", 0,
+	  "Bytes of user stack copied per blocking wait with --stacks=dwarf (default 8K, at most "
+	  "32K)",
 	  0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
@@ -122,6 +135,23 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		o->gil_mode = mode;
 		break;
 	}
+	case 's': {
+		enum ls_stack_mode mode = LS_STACKS_DWARF;
+
+		if (arg && ls_stack_mode_parse(arg, &mode))
+			argp_error(state, "invalid --stacks '%s': dwarf, fp or off", arg);
+		o->stack_mode = mode;
+		break;
+	}
+	case 'S': {
+		__u64 size;
+
+		if (parse_size(arg, &size) || size > LS_STACK_DUMP_MAX)
+			argp_error(state, "invalid --stack-size '%s': 4K to 32K", arg);
+		/* the kernel copies whole chunks */
+		o->stack_dump = size & ~(__u64)(LS_STACK_CHUNK - 1);
+		break;
+	}
 	case 'v':
 		o->verbose = true;
 		break;
@@ -148,19 +178,36 @@ static int cmd_record(int argc, char **argv)
 	static const struct argp argp = { .options = record_options,
 					  .parser = record_parse,
 					  .doc = record_doc };
-	struct record_opts o = { .output = DEFAULT_OUTPUT, .buffer_size = DEFAULT_BUFFER };
+	struct record_opts o = {
+		.output = DEFAULT_OUTPUT,
+		.buffer_size = DEFAULT_BUFFER,
+		.stack_dump = LS_STACK_DUMP_DEFAULT,
+	};
 
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &o))
 		return 2;
 	return record_run(&o);
 }
 
+enum report_format {
+	FMT_TEXT,
+	FMT_JSON,
+	FMT_FOLDED,
+};
+
+static const char *const report_formats[] = {
+	[FMT_TEXT] = "text",
+	[FMT_JSON] = "json",
+	[FMT_FOLDED] = "folded",
+};
+
 struct report_opts {
 	const char *input;
 	unsigned int top;
 	unsigned int lanes;
 	bool no_timeline;
-	bool json;
+	bool stacks;
+	enum report_format format;
 };
 
 static int parse_format(const char *arg, bool *json)
@@ -206,12 +253,17 @@ static int load(const char *cmd, const char *path, struct ls_analysis *a)
 static const char report_doc[] =
 	"Print a text report of a recording.\n"
 	"\n"
-	"USAGE: lockscope report [--top N] [--lanes N] [--no-timeline] [FILE]\n"
+	"USAGE: lockscope report [--top N] [--lanes N] [--no-timeline] [--stacks] [--format "
+	"FORMAT] "
+	"[FILE]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  lockscope report                  # reads lockscope.data\n"
 	"  lockscope report --top 5 gil.data\n"
 	"  lockscope report --format json gil.data > gil.json\n"
+	"  lockscope report --stacks app.data           # each call site's top stack (record "
+	"--stacks)\n"
+	"  lockscope report --format folded app.data | flamegraph.pl --countname=ns > waits.svg\n"
 	"\n"
 	"Exit status: 0, or 1 when the file cannot be read or was cut short (the report of what "
 	"it holds is still printed).\v";
@@ -220,7 +272,14 @@ static const struct argp_option report_options[] = {
 	{ "top", 't', "N", 0, "Show the N futex words with the most wait time (default 10)", 0 },
 	{ "lanes", 'l', "N", 0, "Threads in the timeline (default 16)", 0 },
 	{ "no-timeline", 'T', NULL, 0, "Leave the timeline out", 0 },
-	{ "format", 'f', "FORMAT", 0, "text (default) or json (keys: reports/JSON.md)", 0 },
+	{ "stacks", 's', NULL, 0,
+	  "With a recording made with --stacks: show each call site's top stack, not only its "
+	  "caller",
+	  0 },
+	{ "format", 'f', "FORMAT", 0,
+	  "text (default), json (keys: reports/JSON.md), or folded (blocked wait time in ns by "
+	  "thread and stack, for flame graphs)",
+	  0 },
 	{},
 };
 
@@ -248,9 +307,16 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 	case 'T':
 		o->no_timeline = true;
 		break;
+	case 's':
+		o->stacks = true;
+		break;
 	case 'f':
-		if (parse_format(arg, &o->json))
-			argp_error(state, "unknown format '%s': text or json", arg);
+		for (v = 0; v < (long)(sizeof(report_formats) / sizeof(report_formats[0])); v++)
+			if (!strcmp(arg, report_formats[v]))
+				break;
+		if (v == sizeof(report_formats) / sizeof(report_formats[0]))
+			argp_error(state, "unknown format '%s': text, json or folded", arg);
+		o->format = v;
 		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num > 0)
@@ -278,14 +344,29 @@ static int cmd_report(int argc, char **argv)
 	ret = load("report", o.input, &a);
 	if (ret < 0)
 		return 1;
-	if (o.json) {
+	switch (o.format) {
+	case FMT_JSON:
 		ls_render_json(stdout, &a, o.input);
-	} else {
+		break;
+	case FMT_FOLDED:
+		if (!a.has_stacks) {
+			fprintf(stderr,
+				"lockscope report: %s has no stacks: record with --stacks\n",
+				o.input);
+			ret = 1;
+		} else if (ls_render_folded(stdout, &a)) {
+			fprintf(stderr, "lockscope report: out of memory\n");
+			ret = 1;
+		}
+		break;
+	case FMT_TEXT:
 		ro = (struct ls_render_opts){ .path = o.input,
 					      .top = o.top,
 					      .lanes = o.lanes,
-					      .no_timeline = o.no_timeline };
+					      .no_timeline = o.no_timeline,
+					      .stacks = o.stacks };
 		ls_render_text(stdout, &a, &ro);
+		break;
 	}
 	ret = ret || !a.threads.nr;
 	ls_analysis_free(&a);

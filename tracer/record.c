@@ -29,6 +29,7 @@
 #include "record.h"
 #include "tasks.h"
 #include "trace.h"
+#include "unwind.h"
 #include "version.h"
 
 #define PF_KTHREAD 0x00200000
@@ -45,6 +46,7 @@ struct recorder {
 	struct ls_tasks tasks;
 	struct ls_mapwatch maps;
 	struct ls_python py;
+	struct ls_unwind unwind;
 	struct ls_user user;
 	struct ls_launch child;
 	FILE *out;
@@ -246,6 +248,8 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*h) || h->size > size)
 		return 0;
+	if (h->type == LS_REC_STACK_SAMPLE) /* replaced by the stack it unwinds to */
+		return ls_unwind_sample(&r->unwind, &r->w, data, h->size);
 	if (ls_writer_put(&r->w, data, h->size))
 		return r->w.err;
 	if (ls_tasks_update(&r->tasks, h))
@@ -258,6 +262,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		    ls_python_record(&r->py, &r->w, &r->tasks, h, now))
 			return r->w.err ? r->w.err : -ENOMEM;
 	}
+	if (h->type == LS_REC_EXEC)
+		ls_unwind_forget(&r->unwind, ((const struct ls_exec *)data)->tgid);
 	if (h->type == LS_REC_EXIT) {
 		const struct ls_exit *e = data;
 
@@ -375,6 +381,11 @@ static int load_probes(struct recorder *r)
 	err = bpf_map__set_max_entries(r->skel->maps.events, round_pow2(r->o->buffer_size));
 	if (err)
 		return error(err, "bad ring buffer size: %s", strerror(-err));
+	r->skel->rodata->stacks = r->o->stack_mode != LS_STACKS_OFF;
+	/* the kernel's frame-pointer walk is the fallback where there is no CFI */
+	r->skel->rodata->stack_fp = r->o->stack_mode != LS_STACKS_OFF;
+	if (r->o->stack_mode == LS_STACKS_DWARF)
+		r->skel->rodata->stack_dump = r->o->stack_dump;
 	err = lockscope_bpf__load(r->skel);
 	if (err)
 		return error(err, "cannot load the BPF programs: %s (run with -v for libbpf's log)",
@@ -610,6 +621,7 @@ int record_run(const struct record_opts *o)
 	libbpf_set_print(libbpf_print);
 	ls_tasks_init(&r.tasks);
 	ls_mapwatch_init(&r.maps);
+	ls_unwind_init(&r.unwind);
 	err = check_privileges();
 	if (err)
 		goto cleanup;
@@ -696,6 +708,13 @@ int record_run(const struct record_opts *o)
 		"lockscope: recorded %.3f s, %llu records, %.1f MB, %llu lost records%s -> %s\n",
 		(end_ns - r.start_ns) / 1e9, (unsigned long long)r.w.nr_records, r.w.bytes / 1e6,
 		(unsigned long long)nr_lost, nr_lost ? " (raise -b)" : "", o->output);
+	if (o->stack_mode != LS_STACKS_OFF)
+		fprintf(stderr,
+			"lockscope: %llu stacks of blocking waits: %llu by CFI, %llu by frame "
+			"pointers, %llu not unwound; %u distinct\n",
+			(unsigned long long)r.unwind.samples, (unsigned long long)r.unwind.dwarf,
+			(unsigned long long)r.unwind.fp, (unsigned long long)r.unwind.failed,
+			r.unwind.next_id);
 	stop_child(&r);
 	err = 0;
 cleanup:
@@ -708,6 +727,7 @@ cleanup:
 	ls_tasks_free(&r.tasks);
 	ls_mapwatch_free(&r.maps);
 	ls_python_free(&r.py);
+	ls_unwind_free(&r.unwind);
 	if (r.pidfd >= 0)
 		close(r.pidfd);
 	return err ? 1 : exit_status(&r);

@@ -12,8 +12,10 @@ struct record_opts {
 	__u64 buffer_size; /* ring buffer bytes */
 	pid_t pid;	   /* -p, or 0 */
 	bool verbose;
-	int gil_mode; /* enum ls_gil_mode */
-	int argc;     /* the command after --, or 0 with -p */
+	int gil_mode;	  /* enum ls_gil_mode */
+	int stack_mode;	  /* enum ls_stack_mode */
+	__u32 stack_dump; /* bytes of user stack copied per blocking wait (--stacks=dwarf) */
+	int argc;	  /* the command after --, or 0 with -p */
 	char **argv;
 };
 

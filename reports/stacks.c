@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Where threads wait: stacks and wait time by stack (see stacks.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "analyze.h"
+#include "stacks.h"
+
+int ls_stacks_on_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec)
+{
+	const struct ls_stack *s = (const void *)rec;
+	struct ls_stack_entry key = { .key = { rec->tid, s->id } }, *e;
+	bool created;
+
+	if (a->stacks.nr >= LS_STACKS_MAX)
+		return 0;
+	e = ls_htab_get(&a->stacks, &key.key, &created);
+	if (!e)
+		return -ENOMEM;
+	if (!created) /* ids are unique in a file: a second one is damage, the first stands */
+		return 0;
+	e->nr = s->nr;
+	e->flags = s->flags;
+	memcpy(e->ips, s->ips, s->nr * sizeof(s->ips[0]));
+	return 0;
+}
+
+int ls_stacks_on_wait_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec)
+{
+	const struct ls_wait_stack *w = (const void *)rec;
+	struct ls_thread *t = ls_htab_find(&a->threads, &rec->tid);
+
+	a->has_stacks = true;
+	if (t) {
+		t->wait_stack = w->stack_id;
+		t->wait_stack_ts = w->ts;
+	}
+	return 0;
+}
+
+int ls_stacks_on_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u64 enter,
+		      __u64 exit, __u64 ns)
+{
+	struct ls_wait_site key = { .key = { t->tgid, t->tid, uaddr, 0, 0 } }, *s;
+
+	if (!a->has_stacks)
+		return 0;
+	/* the sample is taken inside the wait it belongs to: a lost record cannot shift it */
+	if (t->wait_stack && t->wait_stack_ts >= enter && t->wait_stack_ts <= exit)
+		key.key.stack_id = t->wait_stack;
+	else
+		a->waits_without_stack++;
+	s = ls_htab_get(&a->wait_sites, &key.key, NULL);
+	if (!s)
+		return -ENOMEM;
+	s->wait_ns += ns;
+	s->waits++;
+	return 0;
+}
+
+struct ls_stack_entry *ls_stack_find(const struct ls_analysis *a, __u32 tgid, __u32 id)
+{
+	struct ls_stack_entry key = { .key = { tgid, id } };
+
+	return ls_htab_find(&a->stacks, &key.key);
+}
+
+const char *ls_frame_name(const struct ls_analysis *a, __u32 tgid, __u64 ip, char *buf, size_t len)
+{
+	/* a return address: the call is the byte before (the function may end with it) */
+	if (!a->names || !ls_names_lookup(a->names, tgid, ip - 1, buf, len))
+		snprintf(buf, len, "0x%llx", (unsigned long long)ip);
+	return buf;
+}
+
+static bool is_libc(const char *module)
+{
+	static const char *const prefixes[] = { "libc.so",  "libc-",   "libpthread",
+						"ld-linux", "ld-musl", "libc.musl" };
+
+	for (size_t i = 0; module && i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(module, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+int ls_stack_caller(const struct ls_analysis *a, struct ls_stack_entry *s)
+{
+	if (s->resolved)
+		return s->caller;
+	s->resolved = true;
+	s->caller = -1;
+	for (int i = 0; i < s->nr && a->names; i++) {
+		if (!is_libc(ls_names_module(a->names, s->key.tgid, s->ips[i] - 1))) {
+			s->caller = i;
+			break;
+		}
+	}
+	return s->caller;
+}
+
+static int by_wait_desc(const void *x, const void *y)
+{
+	const struct ls_call_site *a = x, *b = y;
+
+	return a->wait_ns < b->wait_ns	 ? 1
+	       : a->wait_ns > b->wait_ns ? -1
+					 : (a->ip > b->ip) - (a->ip < b->ip);
+}
+
+size_t ls_lock_call_sites(const struct ls_analysis *a, __u32 tgid, __u64 uaddr,
+			  struct ls_call_site *out, size_t max)
+{
+	struct ls_call_site *all = NULL, *c;
+	size_t nr = 0, cap = 0, pos = 0, i;
+	const struct ls_wait_site *w;
+
+	while ((w = ls_htab_next(&a->wait_sites, &pos))) {
+		struct ls_stack_entry *s;
+		__u64 ip = 0;
+
+		if (w->key.tgid != tgid || w->key.uaddr != uaddr)
+			continue;
+		s = w->key.stack_id ? ls_stack_find(a, tgid, w->key.stack_id) : NULL;
+		if (s && ls_stack_caller(a, s) >= 0)
+			ip = s->ips[s->caller];
+		for (i = 0; i < nr && all[i].ip != ip; i++)
+			;
+		if (i == nr) {
+			if (nr == cap) {
+				cap = cap ? cap * 2 : 16;
+				c = realloc(all, cap * sizeof(*all));
+				if (!c)
+					break;
+				all = c;
+			}
+			all[nr++] = (struct ls_call_site){ .ip = ip };
+		}
+		c = &all[i];
+		c->wait_ns += w->wait_ns;
+		c->waits += w->waits;
+		if (w->key.stack_id && w->wait_ns > c->stack_wait_ns) {
+			c->stack_wait_ns = w->wait_ns;
+			c->stack_id = w->key.stack_id;
+		}
+	}
+	if (nr)
+		qsort(all, nr, sizeof(*all), by_wait_desc);
+	nr = nr < max ? nr : max;
+	if (nr)
+		memcpy(out, all, nr * sizeof(*out));
+	free(all);
+	return nr;
+}
+
+/* Wait time by (thread, stack), whatever the lock */
+struct folded {
+	struct {
+		__u32 tgid;
+		__u32 tid;
+		__u32 stack_id;
+	} key;
+	__u64 wait_ns;
+};
+
+/* Flame-graph tools split a line at ';' and at its last space. */
+static void put_frame(FILE *f, const char *name)
+{
+	for (; *name; name++)
+		fputc(*name == ';' ? ':' : *name == ' ' ? '_' : *name, f);
+}
+
+int ls_render_folded(FILE *f, const struct ls_analysis *a)
+{
+	const struct ls_wait_site *w;
+	struct ls_htab by_stack;
+	const struct folded *fo;
+	size_t pos = 0;
+	char buf[512];
+	int err = 0;
+
+	ls_htab_init(&by_stack, sizeof(struct folded), offsetof(struct folded, key),
+		     sizeof(((struct folded *)0)->key));
+	while ((w = ls_htab_next(&a->wait_sites, &pos))) {
+		struct folded key = { .key = { w->key.tgid, w->key.tid, w->key.stack_id } }, *e;
+
+		e = ls_htab_get(&by_stack, &key.key, NULL);
+		if (!e) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		e->wait_ns += w->wait_ns;
+	}
+	pos = 0;
+	while ((fo = ls_htab_next(&by_stack, &pos))) {
+		const struct ls_thread *t = ls_htab_find(&a->threads, &fo->key.tid);
+		const struct ls_stack_entry *s = ls_stack_find(a, fo->key.tgid, fo->key.stack_id);
+
+		if (!fo->wait_ns)
+			continue;
+		put_frame(f, t && t->comm[0] ? t->comm : "?");
+		fprintf(f, "-%u", fo->key.tid);
+		if (!s)
+			fputs(";[unknown]", f);
+		for (int i = s ? s->nr - 1 : -1; i >= 0; i--) {
+			fputc(';', f);
+			if (!a->names || !ls_names_function(a->names, fo->key.tgid, s->ips[i] - 1,
+							    buf, sizeof(buf)))
+				snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)s->ips[i]);
+			put_frame(f, buf);
+		}
+		fprintf(f, " %llu\n", (unsigned long long)fo->wait_ns);
+	}
+	if (ferror(f))
+		err = -EIO;
+cleanup:
+	ls_htab_free(&by_stack);
+	return err;
+}

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* record --stacks: unwinding the kernel's stack samples with libdw (see unwind.h). */
+#include <elfutils/libdwfl.h>
+#include <dwarf.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "unwind.h"
+
+#define UW_REFRESH_NS 50000000ULL /* re-read a process's modules at most this often */
+
+struct uw_proc {
+	__u32 tgid; /* key */
+	Dwfl *dwfl; /* NULL until the first sample, and after an exec */
+	bool attached;
+	__u64 refreshed_ts;
+	/* the sample being unwound, for the callbacks */
+	const struct ls_stack_sample *cur;
+	__u32 nr;
+	bool truncated;
+	__u64 ips[LS_STACK_MAX];
+};
+
+struct uw_stack {
+	struct {
+		__u32 tgid;
+		__u32 nr;
+		__u64 ips[LS_STACK_MAX];
+	} key;
+	__u32 id;
+};
+
+static const struct {
+	const char *name;
+	enum ls_stack_mode mode;
+} stack_modes[] = {
+	{ "dwarf", LS_STACKS_DWARF },
+	{ "fp", LS_STACKS_FP },
+	{ "off", LS_STACKS_OFF },
+};
+
+int ls_stack_mode_parse(const char *s, enum ls_stack_mode *mode)
+{
+	for (size_t i = 0; i < sizeof(stack_modes) / sizeof(stack_modes[0]); i++) {
+		if (!strcmp(s, stack_modes[i].name)) {
+			*mode = stack_modes[i].mode;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void ls_unwind_init(struct ls_unwind *u)
+{
+	memset(u, 0, sizeof(*u));
+	ls_htab_init(&u->procs, sizeof(struct uw_proc), offsetof(struct uw_proc, tgid),
+		     sizeof(__u32));
+	ls_htab_init(&u->stacks, sizeof(struct uw_stack), offsetof(struct uw_stack, key),
+		     sizeof(((struct uw_stack *)0)->key));
+}
+
+void ls_unwind_forget(struct ls_unwind *u, __u32 tgid)
+{
+	struct uw_proc *p = ls_htab_find(&u->procs, &tgid);
+
+	if (p && p->dwfl) {
+		dwfl_end(p->dwfl);
+		p->dwfl = NULL;
+		p->attached = false;
+	}
+}
+
+void ls_unwind_free(struct ls_unwind *u)
+{
+	struct uw_proc *p;
+	size_t pos = 0;
+
+	while ((p = ls_htab_next(&u->procs, &pos)))
+		if (p->dwfl)
+			dwfl_end(p->dwfl);
+	ls_htab_free(&u->procs);
+	ls_htab_free(&u->stacks);
+}
+
+/* Every ELF file the process maps, placed at its first mapping, opened through its root. */
+static void report_modules(struct uw_proc *p, __u64 now)
+{
+	char path[64], line[4400], file[4500];
+	FILE *f;
+
+	p->refreshed_ts = now;
+	snprintf(path, sizeof(path), "/proc/%u/maps", p->tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	dwfl_report_begin(p->dwfl);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, pgoff, inode;
+		char perms[8], *name;
+		int off = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*x:%*x %llu %n", &start, &end, perms, &pgoff,
+			   &inode, &off) < 5 ||
+		    !off)
+			continue;
+		name = line + off;
+		name[strcspn(name, "\n")] = '\0';
+		if (name[0] != '/' || pgoff || !inode || strstr(name, " (deleted)"))
+			continue;
+		snprintf(file, sizeof(file), "/proc/%u/root%s", p->tgid, name);
+		/* not an ELF file (a font, the locale archive): libdw says no, and that is all */
+		dwfl_report_elf(p->dwfl, name, file, -1, start, false);
+	}
+	dwfl_report_end(p->dwfl, NULL, NULL);
+	fclose(f);
+}
+
+static pid_t uw_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	struct uw_proc *p = arg;
+
+	(void)dwfl;
+	if (*thread_argp)
+		return 0;
+	*thread_argp = p;
+	return p->cur->hdr.tid;
+}
+
+/* Only the copy of the stack is memory here: the thread has moved on since. */
+static bool uw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	const struct ls_stack_sample *s = ((struct uw_proc *)arg)->cur;
+
+	(void)dwfl;
+	if (addr < s->dump_base || addr - s->dump_base + sizeof(*result) > s->dump_size)
+		return false;
+	memcpy(result, s->dump + (addr - s->dump_base), sizeof(*result));
+	return true;
+}
+
+/* DWARF numbers of x86-64's registers: rbx 3, rbp 6, rsp 7, r12-r15 12-15, rip 16 */
+static bool uw_set_initial_registers(Dwfl_Thread *thread, void *arg)
+{
+	const __u64 *r = ((struct uw_proc *)arg)->cur->regs;
+	Dwarf_Word bx = r[LS_UREG_BX];
+	Dwarf_Word bp_sp[] = { r[LS_UREG_BP], r[LS_UREG_SP] };
+	Dwarf_Word r12_ip[] = { r[LS_UREG_R12], r[LS_UREG_R13], r[LS_UREG_R14], r[LS_UREG_R15],
+				r[LS_UREG_IP] };
+
+	return dwfl_thread_state_registers(thread, 3, 1, &bx) &&
+	       dwfl_thread_state_registers(thread, 6, 2, bp_sp) &&
+	       dwfl_thread_state_registers(thread, 12, 5, r12_ip);
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+	.next_thread = uw_next_thread,
+	.memory_read = uw_memory_read,
+	.set_initial_registers = uw_set_initial_registers,
+};
+
+static char *debuginfo_path;
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+static int uw_frame(Dwfl_Frame *state, void *arg)
+{
+	struct uw_proc *p = arg;
+	Dwarf_Addr pc;
+
+	if (!dwfl_frame_pc(state, &pc, NULL) || !pc)
+		return DWARF_CB_ABORT;
+	if (p->nr == LS_STACK_MAX) {
+		p->truncated = true;
+		return DWARF_CB_ABORT;
+	}
+	p->ips[p->nr++] = pc;
+	return DWARF_CB_OK;
+}
+
+/* The frames of s into p->ips, by CFI; 0 frames when the process cannot be read. */
+static void unwind_dwarf(struct uw_proc *p, const struct ls_stack_sample *s)
+{
+	if (!p->dwfl) {
+		p->dwfl = dwfl_begin(&dwfl_callbacks);
+		if (!p->dwfl)
+			return;
+		report_modules(p, s->ts);
+	} else if (!dwfl_addrmodule(p->dwfl, s->regs[LS_UREG_IP]) &&
+		   s->ts - p->refreshed_ts > UW_REFRESH_NS) {
+		report_modules(p, s->ts); /* dlopen since */
+	}
+	if (!p->attached)
+		p->attached = dwfl_attach_state(p->dwfl, NULL, p->tgid, &thread_callbacks, p);
+	if (!p->attached)
+		return;
+	/* an error ends the walk where CFI ends (thread start, a frame without CFI): keep it */
+	dwfl_getthread_frames(p->dwfl, s->hdr.tid, uw_frame, p);
+}
+
+static int write_stack(struct ls_writer *w, const struct uw_stack *st, __u16 flags)
+{
+	union {
+		struct ls_stack s;
+		char buf[sizeof(struct ls_stack) + LS_STACK_MAX * sizeof(__u64)];
+	} rec;
+	size_t size = sizeof(rec.s) + st->key.nr * sizeof(__u64);
+
+	rec.s.hdr = (struct ls_rec_hdr){ LS_REC_STACK, size, st->key.tgid };
+	rec.s.id = st->id;
+	rec.s.nr = st->key.nr;
+	rec.s.flags = flags;
+	memcpy(rec.s.ips, st->key.ips, st->key.nr * sizeof(__u64));
+	return ls_writer_put(w, &rec, size);
+}
+
+int ls_unwind_sample(struct ls_unwind *u, struct ls_writer *w, const struct ls_stack_sample *s,
+		     size_t size)
+{
+	struct ls_wait_stack ref = { .hdr = { LS_REC_WAIT_STACK, sizeof(ref), s->hdr.tid } };
+	struct uw_stack key = { .key.tgid = s->tgid }, *st;
+	struct uw_proc *p;
+	__u16 flags = 0;
+	bool created;
+	int err;
+
+	if (size < sizeof(*s) || s->nr_ips > LS_STACK_FP_MAX || s->dump_size > size - sizeof(*s))
+		return 0;
+	u->samples++;
+	p = ls_htab_get(&u->procs, &s->tgid, NULL);
+	if (!p)
+		return -ENOMEM;
+	p->cur = s;
+	p->nr = 0;
+	p->truncated = false;
+	if (s->dump_size)
+		unwind_dwarf(p, s);
+	if (p->nr > 1 || p->nr >= s->nr_ips) {
+		flags = LS_STACK_DWARF | (p->truncated ? LS_STACK_TRUNCATED : 0);
+		key.key.nr = p->nr;
+		memcpy(key.key.ips, p->ips, p->nr * sizeof(__u64));
+		u->dwarf++;
+	} else {
+		/* no CFI to go by (or no copy): the kernel's frame-pointer walk is all there is */
+		flags = LS_STACK_FP;
+		key.key.nr = s->nr_ips;
+		memcpy(key.key.ips, s->ips, s->nr_ips * sizeof(__u64));
+		u->fp++;
+	}
+	if (!key.key.nr) {
+		u->failed++;
+		return 0;
+	}
+	st = ls_htab_get(&u->stacks, &key.key, &created);
+	if (!st)
+		return -ENOMEM;
+	if (created) {
+		st->id = ++u->next_id;
+		err = write_stack(w, st, flags);
+		if (err)
+			return err;
+	}
+	ref.ts = s->ts;
+	ref.stack_id = st->id;
+	return ls_writer_put(w, &ref, sizeof(ref));
+}
