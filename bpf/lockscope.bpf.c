@@ -296,6 +296,24 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	return sys < 0 ? 0 : futex_exit(sys, regs, ret);
 }
 
+/* The return addresses uretprobes took over on task's stack, innermost first. */
+static __always_inline __u32 pending_urets(struct task_struct *task, __u64 *slot, __u64 *ip)
+{
+	struct return_instance *ri;
+	__u32 n = 0;
+
+	if (!bpf_core_field_exists(task->utask))
+		return 0;
+	ri = BPF_CORE_READ(task, utask, return_instances);
+	for (int i = 0; i < LS_URET_MAX && ri; i++) {
+		slot[i] = BPF_CORE_READ(ri, stack);
+		ip[i] = BPF_CORE_READ(ri, orig_ret_vaddr);
+		ri = BPF_CORE_READ(ri, next);
+		n++;
+	}
+	return n;
+}
+
 /* The user stack of task, which is current: prev in sched_switch. */
 static __always_inline void stack_sample(void *ctx, struct task_struct *task)
 {
@@ -318,6 +336,7 @@ static __always_inline void stack_sample(void *ctx, struct task_struct *task)
 	e->regs[LS_UREG_R13] = regs->r13;
 	e->regs[LS_UREG_R14] = regs->r14;
 	e->regs[LS_UREG_R15] = regs->r15;
+	e->nr_uret = pending_urets(task, e->uret_slot, e->uret_ip);
 	n = stack_fp ? bpf_get_stack(ctx, e->ips, sizeof(e->ips), BPF_F_USER_STACK) : 0;
 	e->nr_ips = n > 0 ? n / sizeof(e->ips[0]) : 0;
 	/* chunk-aligned, so that no chunk straddles the end of the stack's mapping */

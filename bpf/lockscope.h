@@ -190,6 +190,7 @@ enum ls_ureg {
 #define LS_STACK_FP_MAX	  32	     /* return addresses found by the kernel's frame-pointer walk */
 #define LS_STACK_CHUNK	  512	     /* the user stack is copied in chunks of this many bytes */
 #define LS_STACK_DUMP_MAX (32 << 10) /* bytes of user stack a sample may copy */
+#define LS_URET_MAX	  4	     /* pending uretprobes of a sample's thread, innermost first */
 
 /*
  * The user stack of a thread that blocks in a futex wait, taken at its first switch out of the
@@ -205,6 +206,15 @@ struct ls_stack_sample {
 	__u16 dump_size;
 	__u64 dump_base; /* regs[LS_UREG_SP] rounded down to LS_STACK_CHUNK */
 	__u64 regs[LS_UREG_NR];
+	/*
+	 * A function with a uretprobe (the GIL's take_gil) returns to the kernel's trampoline: its
+	 * return address slot on the stack (uret_slot) holds the trampoline's address, not the
+	 * caller's (uret_ip). The unwinder reads the one for the other.
+	 */
+	__u32 nr_uret;
+	__u32 pad;
+	__u64 uret_slot[LS_URET_MAX];
+	__u64 uret_ip[LS_URET_MAX];
 	__u64 ips[LS_STACK_FP_MAX];
 	__u8 dump
 		[]; /* record size - sizeof(struct ls_stack_sample) bytes, dump_size of them valid */

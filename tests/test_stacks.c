@@ -259,12 +259,55 @@ static void test_other_mount_namespace(void **state)
 	assert_non_null(strstr(out, ";worker_main;"));
 }
 
+/*
+ * A Python thread waiting for the GIL: the stack goes on past take_gil, whose return address
+ * the uretprobe took over, to the interpreter's frames. Any CPython with symbols will do.
+ */
+static void test_python_gil_wait(void **state)
+{
+	static const char *const pythons[] = { "/root/.pyenv/versions/3.12.1/bin/python3.12",
+					       "/root/.pyenv/versions/3.11.7/bin/python3.11" };
+	char *rec[] = { LOCKSCOPE,
+			"record",
+			"--stacks",
+			"--gil=probes",
+			"-o",
+			(char *)test_path("py.data"),
+			"--",
+			NULL,
+			LS_SOURCE_DIR "/workloads/cpu_threads.py",
+			NULL };
+	char *fold[] = { LOCKSCOPE, "report", "--format", "folded", (char *)test_path("py.data"),
+			 NULL };
+	const char *out;
+
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	for (size_t i = 0; i < sizeof(pythons) / sizeof(pythons[0]) && !rec[7]; i++)
+		if (!access(pythons[i], X_OK))
+			rec[7] = (char *)pythons[i];
+	if (!rec[7]) {
+		print_message("SKIP: no CPython with symbols (pyenv 3.11 or 3.12)\n");
+		skip();
+	}
+	assert_int_equal(run(rec, test_path("py.out"), NULL), 0);
+	assert_int_equal(run(fold, test_path("py.folded"), NULL), 0);
+	out = slurp(test_path("py.folded"));
+	assert_true(folded_wait(out, "take_gil") > 0);
+	/* the frames beyond take_gil: the eval loop called it */
+	assert_non_null(strstr(out, ";_PyEval_EvalFrameDefault;"));
+	assert_null(strstr(out, "[uprobes]"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_wait_by_stack),	      cmocka_unit_test(test_folded),
-		cmocka_unit_test(test_pie_program),	      cmocka_unit_test(test_shared_library),
+		cmocka_unit_test(test_wait_by_stack),
+		cmocka_unit_test(test_folded),
+		cmocka_unit_test(test_pie_program),
+		cmocka_unit_test(test_shared_library),
 		cmocka_unit_test(test_other_mount_namespace),
+		cmocka_unit_test(test_python_gil_wait),
 	};
 
 	return cmocka_run_group_tests_name("stacks", tests, test_dir_setup, test_dir_teardown);

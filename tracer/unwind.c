@@ -134,6 +134,12 @@ static bool uw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 	const struct ls_stack_sample *s = ((struct uw_proc *)arg)->cur;
 
 	(void)dwfl;
+	for (__u32 i = 0; i < s->nr_uret && i < LS_URET_MAX; i++) {
+		if (addr == s->uret_slot[i]) {
+			*result = s->uret_ip[i];
+			return true;
+		}
+	}
 	if (addr < s->dump_base || addr - s->dump_base + sizeof(*result) > s->dump_size)
 		return false;
 	memcpy(result, s->dump + (addr - s->dump_base), sizeof(*result));
