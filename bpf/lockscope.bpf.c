@@ -21,6 +21,15 @@ struct {
 	__uint(max_entries, 16 << 20); /* resized by user space (-b) */
 } events SEC(".maps");
 
+/* Stack samples (--stacks), big and optional: a storm of them must not crowd out the records.
+ * Sized by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} stack_events SEC(".maps");
+
+__u64 stack_lost = 0; /* samples stack_events had no room for */
+
 /* tgid -> 1: the traced set; filled by user space, grown here on fork, shrunk by user space
  * when it reads a process's last exit (after that process's final switch) */
 struct {
@@ -323,9 +332,14 @@ static __always_inline void stack_sample(void *ctx, struct task_struct *task)
 	__u64 base;
 	long n;
 
-	e = reserve(sizeof(*e) + stack_dump, LS_REC_STACK_SAMPLE, task->pid);
-	if (!e)
+	e = bpf_ringbuf_reserve(&stack_events, sizeof(*e) + stack_dump, 0);
+	if (!e) {
+		__sync_fetch_and_add(&stack_lost, 1);
 		return;
+	}
+	e->hdr.type = LS_REC_STACK_SAMPLE;
+	e->hdr.size = sizeof(*e) + stack_dump;
+	e->hdr.tid = task->pid;
 	e->ts = bpf_ktime_get_ns();
 	e->tgid = task->tgid;
 	e->regs[LS_UREG_IP] = regs->ip;

@@ -379,6 +379,9 @@ static int load_probes(struct recorder *r)
 	if (!r->skel)
 		return error(-errno, "cannot open the BPF object: %s", strerror(errno));
 	err = bpf_map__set_max_entries(r->skel->maps.events, round_pow2(r->o->buffer_size));
+	if (!err && r->o->stack_mode != LS_STACKS_OFF)
+		err = bpf_map__set_max_entries(r->skel->maps.stack_events,
+					       round_pow2(r->o->buffer_size));
 	if (err)
 		return error(err, "bad ring buffer size: %s", strerror(-err));
 	r->skel->rodata->stacks = r->o->stack_mode != LS_STACKS_OFF;
@@ -400,9 +403,16 @@ static int load_probes(struct recorder *r)
 		return error(err, "cannot attach the BPF programs: %s (run with -v for details)",
 			     strerror(-err));
 	r->drain_ms = drain_period_ms(round_pow2(r->o->buffer_size));
-	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), on_record, r, NULL);
+	/*
+	 * Stack samples first: a drain reads that ring before the records, so that a wait's sample
+	 * (taken as it blocks) reaches the trace before the wait's record (written as it returns).
+	 */
+	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.stack_events), on_record, r, NULL);
 	if (!r->rb)
 		return error(-errno, "cannot open the ring buffer: %s", strerror(errno));
+	err = ring_buffer__add(r->rb, bpf_map__fd(r->skel->maps.events), on_record, r);
+	if (err)
+		return error(err, "cannot open the ring buffer: %s", strerror(-err));
 	return 0;
 }
 
@@ -711,9 +721,11 @@ int record_run(const struct record_opts *o)
 	if (o->stack_mode != LS_STACKS_OFF)
 		fprintf(stderr,
 			"lockscope: %llu stacks of blocking waits: %llu by CFI, %llu by frame "
-			"pointers, %llu not unwound; %u distinct\n",
+			"pointers, %llu not unwound, %llu lost%s; %u distinct\n",
 			(unsigned long long)r.unwind.samples, (unsigned long long)r.unwind.dwarf,
 			(unsigned long long)r.unwind.fp, (unsigned long long)r.unwind.failed,
+			(unsigned long long)r.skel->bss->stack_lost,
+			r.skel->bss->stack_lost ? " (raise -b or lower --stack-size)" : "",
 			r.unwind.next_id);
 	stop_child(&r);
 	err = 0;

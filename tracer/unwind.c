@@ -189,18 +189,26 @@ static int uw_frame(Dwfl_Frame *state, void *arg)
 	return DWARF_CB_OK;
 }
 
-/* The frames of s into p->ips, by CFI; 0 frames when the process cannot be read. */
-static void unwind_dwarf(struct uw_proc *p, const struct ls_stack_sample *s)
+/* The process's modules, up to date for s: false when the process cannot be read. */
+static bool modules_ready(struct uw_proc *p, const struct ls_stack_sample *s)
 {
 	if (!p->dwfl) {
 		p->dwfl = dwfl_begin(&dwfl_callbacks);
 		if (!p->dwfl)
-			return;
+			return false;
 		report_modules(p, s->ts);
 	} else if (!dwfl_addrmodule(p->dwfl, s->regs[LS_UREG_IP]) &&
 		   s->ts - p->refreshed_ts > UW_REFRESH_NS) {
 		report_modules(p, s->ts); /* dlopen since */
 	}
+	return true;
+}
+
+/* The frames of s into p->ips, by CFI; 0 frames when the process cannot be read. */
+static void unwind_dwarf(struct uw_proc *p, const struct ls_stack_sample *s)
+{
+	if (!modules_ready(p, s))
+		return;
 	if (!p->attached)
 		p->attached = dwfl_attach_state(p->dwfl, NULL, p->tgid, &thread_callbacks, p);
 	if (!p->attached)
@@ -252,10 +260,18 @@ int ls_unwind_sample(struct ls_unwind *u, struct ls_writer *w, const struct ls_s
 		memcpy(key.key.ips, p->ips, p->nr * sizeof(__u64));
 		u->dwarf++;
 	} else {
-		/* no CFI to go by (or no copy): the kernel's frame-pointer walk is all there is */
+		/*
+		 * No CFI to go by (or no copy): the kernel's frame-pointer walk is all there is. Where
+		 * code has no frame pointers it walks into data: stop at the first address outside
+		 * every module, or no two such stacks would be alike.
+		 */
 		flags = LS_STACK_FP;
-		key.key.nr = s->nr_ips;
-		memcpy(key.key.ips, s->ips, s->nr_ips * sizeof(__u64));
+		for (key.key.nr = 0; key.key.nr < s->nr_ips; key.key.nr++) {
+			if (key.key.nr && modules_ready(p, s) &&
+			    !dwfl_addrmodule(p->dwfl, s->ips[key.key.nr]))
+				break;
+			key.key.ips[key.key.nr] = s->ips[key.key.nr];
+		}
 		u->fp++;
 	}
 	if (!key.key.nr) {
