@@ -250,6 +250,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		return 0;
 	if (h->type == LS_REC_STACK_SAMPLE) /* replaced by the stack it unwinds to */
 		return ls_unwind_sample(&r->unwind, &r->w, data, h->size);
+	if (ls_unwind_before_record(&r->unwind, &r->w, h))
+		return r->w.err ? r->w.err : -ENOMEM;
 	if (ls_writer_put(&r->w, data, h->size))
 		return r->w.err;
 	if (ls_tasks_update(&r->tasks, h))
@@ -405,7 +407,7 @@ static int load_probes(struct recorder *r)
 	r->drain_ms = drain_period_ms(round_pow2(r->o->buffer_size));
 	/*
 	 * Stack samples first: a drain reads that ring before the records, so that a wait's sample
-	 * (taken as it blocks) reaches the trace before the wait's record (written as it returns).
+	 * (taken as it blocks) is at hand when the wait's record (written as it returns) is read.
 	 */
 	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.stack_events), on_record, r, NULL);
 	if (!r->rb)

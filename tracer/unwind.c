@@ -23,6 +23,16 @@ struct uw_proc {
 	__u64 ips[LS_STACK_MAX];
 };
 
+/* A thread's samples waiting for their wait's record, oldest first */
+struct uw_thread {
+	__u32 tid; /* key */
+	__u32 head, nr, cap;
+	struct uw_ref {
+		__u64 ts;
+		__u32 stack_id;
+	} * refs;
+};
+
 struct uw_stack {
 	struct {
 		__u32 tgid;
@@ -59,6 +69,8 @@ void ls_unwind_init(struct ls_unwind *u)
 		     sizeof(__u32));
 	ls_htab_init(&u->stacks, sizeof(struct uw_stack), offsetof(struct uw_stack, key),
 		     sizeof(((struct uw_stack *)0)->key));
+	ls_htab_init(&u->threads, sizeof(struct uw_thread), offsetof(struct uw_thread, tid),
+		     sizeof(__u32));
 }
 
 void ls_unwind_forget(struct ls_unwind *u, __u32 tgid)
@@ -74,12 +86,17 @@ void ls_unwind_forget(struct ls_unwind *u, __u32 tgid)
 
 void ls_unwind_free(struct ls_unwind *u)
 {
+	struct uw_thread *t;
 	struct uw_proc *p;
 	size_t pos = 0;
 
 	while ((p = ls_htab_next(&u->procs, &pos)))
 		if (p->dwfl)
 			dwfl_end(p->dwfl);
+	pos = 0;
+	while ((t = ls_htab_next(&u->threads, &pos)))
+		free(t->refs);
+	ls_htab_free(&u->threads);
 	ls_htab_free(&u->procs);
 	ls_htab_free(&u->stacks);
 }
@@ -233,10 +250,66 @@ static int write_stack(struct ls_writer *w, const struct uw_stack *st, __u16 fla
 	return ls_writer_put(w, &rec, size);
 }
 
+/* Queue the reference for the wait's record, which comes from the other ring. */
+static int push_ref(struct ls_unwind *u, __u32 tid, __u64 ts, __u32 stack_id)
+{
+	struct uw_thread *t = ls_htab_get(&u->threads, &tid, NULL);
+	struct uw_ref *refs;
+
+	if (!t)
+		return -ENOMEM;
+	if (t->nr == t->cap) {
+		__u32 cap = t->cap ? t->cap * 2 : 64;
+
+		refs = malloc(cap * sizeof(*refs));
+		if (!refs)
+			return -ENOMEM;
+		for (__u32 i = 0; i < t->nr; i++)
+			refs[i] = t->refs[(t->head + i) % t->cap];
+		free(t->refs);
+		t->refs = refs;
+		t->cap = cap;
+		t->head = 0;
+	}
+	t->refs[(t->head + t->nr++) % t->cap] = (struct uw_ref){ ts, stack_id };
+	return 0;
+}
+
+int ls_unwind_before_record(struct ls_unwind *u, struct ls_writer *w, const struct ls_rec_hdr *h)
+{
+	struct ls_wait_stack ref = { .hdr = { LS_REC_WAIT_STACK, sizeof(ref), h->tid } };
+	struct uw_thread *t;
+	__u64 enter, exit;
+
+	if (h->type == LS_REC_FUTEX_WAIT) {
+		enter = ((const struct ls_futex *)h)->ts_enter;
+		exit = ((const struct ls_futex *)h)->ts_exit;
+	} else if (h->type == LS_REC_FUTEX_WAITV) {
+		enter = ((const struct ls_futex_waitv *)h)->ts_enter;
+		exit = ((const struct ls_futex_waitv *)h)->ts_exit;
+	} else {
+		return 0;
+	}
+	t = u->threads.nr ? ls_htab_find(&u->threads, &h->tid) : NULL;
+	if (!t)
+		return 0;
+	/* older samples lost their wait's record, or came after it: no wait to give them to */
+	while (t->nr && t->refs[t->head].ts < enter) {
+		t->head = (t->head + 1) % t->cap;
+		t->nr--;
+	}
+	if (!t->nr || t->refs[t->head].ts > exit)
+		return 0;
+	ref.ts = t->refs[t->head].ts;
+	ref.stack_id = t->refs[t->head].stack_id;
+	t->head = (t->head + 1) % t->cap;
+	t->nr--;
+	return ls_writer_put(w, &ref, sizeof(ref));
+}
+
 int ls_unwind_sample(struct ls_unwind *u, struct ls_writer *w, const struct ls_stack_sample *s,
 		     size_t size)
 {
-	struct ls_wait_stack ref = { .hdr = { LS_REC_WAIT_STACK, sizeof(ref), s->hdr.tid } };
 	struct uw_stack key = { .key.tgid = s->tgid }, *st;
 	struct uw_proc *p;
 	__u16 flags = 0;
@@ -287,7 +360,5 @@ int ls_unwind_sample(struct ls_unwind *u, struct ls_writer *w, const struct ls_s
 		if (err)
 			return err;
 	}
-	ref.ts = s->ts;
-	ref.stack_id = st->id;
-	return ls_writer_put(w, &ref, sizeof(ref));
+	return push_ref(u, s->hdr.tid, s->ts, st->id);
 }

@@ -21,8 +21,9 @@ enum ls_stack_mode {
 #define LS_STACK_DUMP_DEFAULT (8 << 10)
 
 struct ls_unwind {
-	struct ls_htab procs;  /* struct uw_proc by tgid */
-	struct ls_htab stacks; /* struct uw_stack by (tgid, frames) */
+	struct ls_htab procs;	/* struct uw_proc by tgid */
+	struct ls_htab stacks;	/* struct uw_stack by (tgid, frames) */
+	struct ls_htab threads; /* struct uw_thread by tid: samples waiting for their wait */
 	__u32 next_id;
 	__u64 samples, dwarf, fp, failed; /* how each sample was unwound */
 };
@@ -30,9 +31,14 @@ struct ls_unwind {
 int ls_stack_mode_parse(const char *s, enum ls_stack_mode *mode);
 void ls_unwind_init(struct ls_unwind *u);
 void ls_unwind_free(struct ls_unwind *u);
-/* A sample from the kernel: unwind it, write its stack if new, then the wait's reference. */
+/*
+ * A sample from the kernel: unwind it, write its stack if new, and keep the reference for the
+ * wait's record. Samples come through a ring of their own, drained before the records' ring.
+ */
 int ls_unwind_sample(struct ls_unwind *u, struct ls_writer *w, const struct ls_stack_sample *s,
 		     size_t size);
+/* Before a record is written: a wait's record gets its LS_REC_WAIT_STACK first. */
+int ls_unwind_before_record(struct ls_unwind *u, struct ls_writer *w, const struct ls_rec_hdr *h);
 /* The process's image changed (exec) or is gone: forget its modules. */
 void ls_unwind_forget(struct ls_unwind *u, __u32 tgid);
 
