@@ -405,6 +405,9 @@ static int load_probes(struct recorder *r)
 		return error(err, "cannot attach the BPF programs: %s (run with -v for details)",
 			     strerror(-err));
 	r->drain_ms = drain_period_ms(round_pow2(r->o->buffer_size));
+	/* samples are unwound from the live process's files: read them before it can exit */
+	if (r->o->stack_mode != LS_STACKS_OFF && r->drain_ms > 10)
+		r->drain_ms = 10;
 	/*
 	 * Stack samples first: a drain reads that ring before the records, so that a wait's sample
 	 * (taken as it blocks) is at hand when the wait's record (written as it returns) is read.

@@ -13,7 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ls_render_opts o = { .path = "fuzz", .top = 10, .lanes = 16 };
+	struct ls_render_opts o = { .path = "fuzz", .top = 10, .lanes = 16, .stacks = true };
 	struct ls_analysis a;
 	struct ls_compared c[2];
 	char err[256], *buf = NULL;
@@ -29,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		out = open_memstream(&buf, &len);
 		ls_render_text(out, &a, &o);
 		ls_render_json(out, &a, "fuzz");
+		ls_render_folded(out, &a);
 		c[0] = (struct ls_compared){ "a", &a };
 		c[1] = (struct ls_compared){ "b", &a };
 		ls_compare_text(out, c, 2);
