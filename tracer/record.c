@@ -59,7 +59,12 @@ struct recorder {
 
 static void on_stop_signal(int sig)
 {
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
 	stop_signal = sig;
+	/* the next SIGINT or SIGTERM, whichever, kills at once (the first stops cleanly) */
+	sigaction(SIGINT, &dfl, NULL);
+	sigaction(SIGTERM, &dfl, NULL);
 }
 
 static void on_sigchld(int sig)
@@ -591,7 +596,7 @@ static void install_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal, .sa_flags = SA_RESETHAND };
 
-	/* SA_RESETHAND: the second Ctrl-C kills us */
+	/* SA_RESETHAND, and the handler resets the other one: the second Ctrl-C kills us */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_sigchld;
