@@ -251,6 +251,99 @@ static void test_sigterm_then_sigint_kills(void **state)
 	two_signals(SIGTERM, SIGINT);
 }
 
+/*
+ * One run of record -p on a process that exits about when lockscope attaches: a clear error
+ * (status 1, no file) or a complete recording that ends with the exit. Never a hang, a crash or
+ * a file cut short. Returns 1 for an error, 0 for a recording.
+ */
+static int attach_to_exiting(pid_t target, bool stopped)
+{
+	char pidarg[16];
+	char *argv[] = {
+		LOCKSCOPE, "record", "-p", pidarg, "-o", (char *)test_path("x.data"), NULL
+	};
+	const char *out = test_path("x.out");
+	struct held_bpf held = {};
+	struct ls_analysis a;
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	snprintf(pidarg, sizeof(pidarg), "%d", target);
+	unlink(test_path("x.data"));
+	pid = spawn(argv, out, NULL, -1);
+	if (stopped) {
+		/* killed as soon as the recorder has loaded a program: its pidfd is open */
+		for (int i = 0; i < 10000 && !held.nr_progs; i++) {
+			siginfo_t si = {};
+
+			if (!waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid)
+				break; /* it failed first */
+			held_bpf(pid, &held);
+		}
+		kill(target, SIGKILL);
+	}
+	waitpid(target, NULL, 0);
+	status = wait_exit_within(pid, 10000);
+	if (status == 1) {
+		const char *msg = slurp(out);
+
+		assert_true(strstr(msg, "has exited") || strstr(msg, "exited while") ||
+			    strstr(msg, "no process with PID"));
+		assert_int_equal(stat(test_path("x.data"), &st), -1);
+		return 1;
+	}
+	if (status != 0)
+		print_message("  %s", slurp(out));
+	assert_int_equal(status, 0);
+	assert_int_equal(load_trace(test_path("x.data"), &a), 0);
+	assert_int_equal(a.end.stop_reason, LS_STOP_EXITED);
+	ls_analysis_free(&a);
+	return 0;
+}
+
+static void test_pid_exits_during_attach(void **state)
+{
+	int errors = 0, recorded = 0, stopped_errors = 0;
+
+	SKIP_WITHOUT_BPF();
+	/* exits after 0 to 300 ms, across lockscope's start-up (tens of ms) */
+	for (int i = 0; i < 20; i++) {
+		int delay_ms = i < 16 ? i * 5 : 100 * (i - 15);
+		pid_t target = fork();
+
+		if (target == 0) {
+			usleep(delay_ms * 1000);
+			_exit(0);
+		}
+		if (attach_to_exiting(target, false))
+			errors++;
+		else
+			recorded++;
+	}
+	/* stopped, and killed while lockscope loads its programs */
+	for (int i = 0; i < 5; i++) {
+		pid_t target = fork();
+
+		if (target == 0) {
+			raise(SIGSTOP);
+			_exit(0);
+		}
+		waitpid(target, NULL, WUNTRACED);
+		stopped_errors +=
+			attach_to_exiting(target, true) &&
+			strstr(slurp(test_path("x.out")), "exited while lockscope was attaching");
+	}
+	print_message("  exits after 0-300 ms: %d errors, %d complete recordings; killed during "
+		      "the attach: %d of 5 said so\n",
+		      errors, recorded, stopped_errors);
+	/* the first runs exit before lockscope is up, the last ones well after */
+	assert_true(errors > 0);
+	assert_true(recorded > 0);
+	/* the window opens after the programs are loaded and attached: too late for these */
+	assert_int_equal(stopped_errors, 5);
+}
+
 static void test_trace_itself(void **state)
 {
 	char cmd[256];
@@ -375,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_recorder_killed),
 		cmocka_unit_test(test_second_sigint_kills),
 		cmocka_unit_test(test_sigterm_then_sigint_kills),
+		cmocka_unit_test(test_pid_exits_during_attach),
 		cmocka_unit_test(test_trace_itself),
 		cmocka_unit_test(test_disk_full),
 		cmocka_unit_test(test_loss_counted_exactly),

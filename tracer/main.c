@@ -74,7 +74,8 @@ static const char record_doc[] =
 	"as far as it got.\n"
 	"\n"
 	"EXIT STATUS: the command's (128 + signal if it was killed); 0 with -p; 1 when lockscope "
-	"fails, with the reason on stderr; 64 for bad usage.\n"
+	"fails, with the reason on stderr (a PID that exits before recording begins included: "
+	"no file is written); 64 for bad usage.\n"
 	"\n"
 	"Needs root, or CAP_BPF and CAP_PERFMON (README: Requirements and privileges).\v";
 

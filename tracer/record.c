@@ -177,6 +177,14 @@ static int check_pid(pid_t pid)
 	return 0;
 }
 
+/* A pidfd turns readable once its process has exited, zombie or reaped. */
+static bool pid_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return pidfd >= 0 && poll(&p, 1, 0) == 1;
+}
+
 /* Open the output as perf does: an existing file becomes FILE.old. */
 static int open_output(struct recorder *r)
 {
@@ -350,6 +358,23 @@ static int write_existing_threads(struct recorder *r, pid_t pid)
 	return err;
 }
 
+/*
+ * The attached process's threads as the window opens. A process that exited before then, even
+ * as a zombie, left nothing to record: an error and no file, rather than an empty trace.
+ */
+static int write_attached(struct recorder *r)
+{
+	pid_t pid = r->o->pid;
+	int err = write_existing_threads(r, pid);
+
+	if (err == -ESRCH || (!err && pid_exited(r->pidfd)))
+		return error(-ESRCH,
+			     "PID %d exited while lockscope was attaching: nothing recorded", pid);
+	if (err)
+		return error(err, "cannot record PID %d: %s", pid, strerror(-err));
+	return 0;
+}
+
 static __u64 round_pow2(__u64 v)
 {
 	__u64 p = sysconf(_SC_PAGESIZE);
@@ -486,10 +511,8 @@ static bool reap_children(struct recorder *r)
 
 static bool target_gone(struct recorder *r)
 {
-	struct pollfd p = { .fd = r->pidfd, .events = POLLIN };
-
 	if (r->o->pid)
-		return r->pidfd >= 0 && poll(&p, 1, 0) == 1;
+		return pid_exited(r->pidfd);
 	return children_changed && reap_children(r);
 }
 
@@ -628,7 +651,15 @@ int record_run(const struct record_opts *o)
 	if (o->pid) {
 		r.pidfd = syscall(SYS_pidfd_open, o->pid, 0);
 		if (r.pidfd < 0) {
-			err = error(-errno, "cannot watch PID %d: %s", o->pid, strerror(errno));
+			err = -errno;
+			error(err,
+			      errno == ESRCH ? "PID %d has exited: nothing to record"
+					     : "cannot watch PID %d: %s",
+			      o->pid, strerror(errno));
+			goto cleanup;
+		}
+		if (pid_exited(r.pidfd)) {
+			err = error(-ESRCH, "PID %d has exited: nothing to record", o->pid);
 			goto cleanup;
 		}
 	}
@@ -666,12 +697,12 @@ int record_run(const struct record_opts *o)
 	err = write_header(&r);
 	if (!err)
 		err = ls_python_flush(&r.py, &r.w, r.start_ns);
-	if (!err && o->pid)
-		err = write_existing_threads(&r, o->pid);
 	if (err) {
-		error(err, "cannot record PID %d: %s", o->pid, strerror(-err));
+		error(err, "cannot write %s: %s", o->output, strerror(-err));
 		goto cleanup;
 	}
+	if (o->pid && (err = write_attached(&r)))
+		goto cleanup;
 	if (!o->pid && (err = start_child(&r)))
 		goto cleanup;
 
