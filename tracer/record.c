@@ -108,16 +108,21 @@ static const char *btf_path(void)
 	return p && *p ? p : "/sys/kernel/btf/vmlinux";
 }
 
-/* Root, or CAP_BPF and CAP_PERFMON (and CAP_SETUID/SETGID to run a command as the user). */
-static int check_privileges(void)
+/* Whether our effective set holds cap. */
+static bool have_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2] = {};
-	__u32 need = (1u << (CAP_BPF - 32)) | (1u << (CAP_PERFMON - 32));
 
 	if (syscall(SYS_capget, &hdr, data))
-		return error(-errno, "cannot read capabilities: %s", strerror(errno));
-	if ((data[1].effective & need) != need)
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Root, or CAP_BPF and CAP_PERFMON (and CAP_SETUID/SETGID to run a command as the user). */
+static int check_privileges(void)
+{
+	if (!have_cap(CAP_BPF) || !have_cap(CAP_PERFMON))
 		return error(-EPERM, "needs root, or CAP_BPF and CAP_PERFMON: run it with sudo");
 	if (access(btf_path(), R_OK))
 		return error(-ENOTSUP,
@@ -125,6 +130,28 @@ static int check_privileges(void)
 			     "built with CONFIG_DEBUG_INFO_BTF=y",
 			     btf_path());
 	return 0;
+}
+
+/* Whether every uid of pid (real, effective, saved, filesystem) is uid, as ptrace asks. */
+static bool owned_by(pid_t pid, uid_t uid)
+{
+	unsigned int ids[4];
+	char path[64], line[256];
+	bool same = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 4) {
+			same = ids[0] == uid && ids[1] == uid && ids[2] == uid && ids[3] == uid;
+			break;
+		}
+	}
+	fclose(f);
+	return same;
 }
 
 struct proc_stat {
@@ -174,6 +201,15 @@ static int check_pid(pid_t pid)
 			     pid);
 	if (getpgid(pid) < 0 && errno == ESRCH)
 		return error(-ESRCH, "no process with PID %d", pid);
+	/*
+	 * The probes see every process. With CAP_BPF and CAP_PERFMON alone (file capabilities),
+	 * a user could trace anybody's: only what that user could ptrace, as perf record -p.
+	 */
+	if (!have_cap(CAP_SYS_PTRACE) && !owned_by(pid, getuid()))
+		return error(
+			-EPERM,
+			"PID %d is not yours (uid %d): tracing it needs root or CAP_SYS_PTRACE",
+			pid, (int)getuid());
 	return 0;
 }
 
