@@ -465,10 +465,11 @@ static void test_loss_counted_exactly(void **state)
 	assert_true(b.nr_lost > 1000);
 	/*
 	 * every one of the 200,000 wakes is kept or counted lost; besides them a run makes a few
-	 * dozen switches and wakeups, more with a tiny buffer, drained every millisecond
+	 * dozen switches and wakeups, more with a tiny buffer, drained every millisecond, and more
+	 * on a busy machine, where the workload is preempted (136 seen with other tests running)
 	 */
-	assert_true(kept_big >= 200000 && kept_big < 200000 + 100);
-	assert_true(kept_tiny + b.nr_lost >= 200000 && kept_tiny + b.nr_lost < 200000 + 100);
+	assert_true(kept_big >= 200000 && kept_big < 200000 + 1000);
+	assert_true(kept_tiny + b.nr_lost >= 200000 && kept_tiny + b.nr_lost < 200000 + 1000);
 	assert_non_null(strstr(slurp(test_path("tiny.out")), "lost records (raise -b)"));
 	ls_analysis_free(&a);
 	ls_analysis_free(&b);
