@@ -42,7 +42,8 @@ WORKLOADS := $(patsubst workloads/%.c,$(OUTPUT)/workloads/%,\
 BIN := $(OUTPUT)/lockscope
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install deps check-deps test tests format workloads demo golden bench fuzz valgrind
+.PHONY: all clean install deps check-deps test tests format workloads demo golden bench soak fuzz \
+	valgrind
 
 all: $(BIN) workloads
 
@@ -153,6 +154,14 @@ bench: check-deps
 		grep -q '^install ok installed' || { echo "bench: installing $$p"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null || true; }; done
 	$(Q)python3 tests/bench/bench.py --build $(OUTPUT) --out $(BENCH_DIR)/results.txt
+
+# make soak: a SOAK_SECONDS recording at SOAK_RATE futex wakes a second; fails when the recorder's
+# memory grows after the warm-up, a record is lost, or the file does not grow as predicted.
+SOAK_SECONDS ?= 600
+SOAK_RATE ?= 150000
+soak: check-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)python3 tests/bench/soak.py --build $(OUTPUT) --seconds $(SOAK_SECONDS) --rate $(SOAK_RATE)
 
 # make fuzz: the trace reader, analysis and renderers under libFuzzer with ASan and UBSan, for
 # FUZZ_SECONDS, from the corpus in tests/fuzz/corpus (new finds are added to it).

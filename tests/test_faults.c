@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Faults (root + BPF): the workload or the recorder killed, signals, a full disk, lockscope told
- * to trace itself, a thousand threads and two hundred processes, renames and an exec.
+ * to trace itself, a process exiting as it is attached, a thousand threads and two hundred
+ * processes, renames and an exec, a steady rate for 20 s (make soak, short).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,23 +12,148 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <sys/mount.h>
+#include <time.h>
 #include <cmocka.h>
 #include "analyze.h"
 #include "testutil.h"
 
-/* BPF programs of lockscope's loaded in the kernel now (bpftool prog show). */
-static int programs_loaded(void)
-{
-	char line[512];
-	int n = 0;
-	FILE *p = popen("bpftool prog show 2>/dev/null", "r");
+#define MAX_IDS 64
 
+/* The BPF programs and links a recorder holds open, by kernel id. */
+struct held_bpf {
+	unsigned int progs[MAX_IDS], links[MAX_IDS];
+	int nr_progs, nr_links;
+	int nr_pidfds; /* not BPF: the pidfd that watches an attached process */
+};
+
+static void add_id(unsigned int *ids, int *nr, unsigned int id)
+{
+	for (int i = 0; i < *nr; i++)
+		if (ids[i] == id)
+			return;
+	if (*nr < MAX_IDS)
+		ids[(*nr)++] = id;
+}
+
+/*
+ * What pid holds, from /proc/PID/fdinfo: ids, unlike names, tell its programs from those of any
+ * other lockscope running on the machine at the same time.
+ */
+static void held_bpf(pid_t pid, struct held_bpf *h)
+{
+	char dir[64], path[320], line[128];
+	struct dirent *de;
+	unsigned int id;
+	DIR *d;
+
+	memset(h, 0, sizeof(*h));
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", pid);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "prog_id: %u", &id) == 1)
+				add_id(h->progs, &h->nr_progs, id);
+			else if (sscanf(line, "link_id: %u", &id) == 1)
+				add_id(h->links, &h->nr_links, id);
+			else if (sscanf(line, "Pid: %u", &id) == 1)
+				h->nr_pidfds++;
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+/* How many of ids[] a bpftool listing ("prog" or "link") still shows. */
+static int listed(const char *what, const unsigned int *ids, int nr)
+{
+	char cmd[64], line[512];
+	unsigned int id;
+	int n = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "bpftool %s show 2>/dev/null", what);
+	p = popen(cmd, "r");
 	if (!p)
 		return -1;
-	while (fgets(line, sizeof(line), p))
-		n += strstr(line, " name on_switch ") != NULL || strstr(line, " name on_sys_exit ");
+	while (fgets(line, sizeof(line), p)) {
+		if (sscanf(line, "%u:", &id) != 1)
+			continue;
+		for (int i = 0; i < nr; i++)
+			n += ids[i] == id;
+	}
 	pclose(p);
 	return n;
+}
+
+/*
+ * Wait up to 5 s for the kernel to free them (after an RCU grace period once the last file
+ * descriptor closes): the programs and links still listed, 0 when none.
+ */
+static int wait_unloaded(const struct held_bpf *h)
+{
+	int n = -1;
+
+	for (int i = 0; i < 50; i++) {
+		n = listed("prog", h->progs, h->nr_progs) + listed("link", h->links, h->nr_links);
+		if (!n)
+			break;
+		usleep(100 * 1000);
+	}
+	print_message("  %d programs and %d links held; still listed once it is gone: %d\n",
+		      h->nr_progs, h->nr_links, n);
+	return n;
+}
+
+/*
+ * Wait up to 10 s for a recorder to be recording (probes attached, its first write flushed to
+ * the trace), and note the programs and links it holds. 0, or -1 if it never got there.
+ */
+static int wait_recording(pid_t pid, const char *trace, struct held_bpf *h)
+{
+	struct stat st;
+
+	for (int i = 0; i < 1000; i++) {
+		if (!stat(trace, &st) && st.st_size > 0) {
+			held_bpf(pid, h);
+			return h->nr_links > 0 ? 0 : -1;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		usleep(10 * 1000);
+	}
+	return -1;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* wait_exit() for at most ms milliseconds; past that the process is killed and -1 returned. */
+static int wait_exit_within(pid_t pid, int ms)
+{
+	long long end = mono_ms() + ms;
+	int st;
+
+	while (mono_ms() < end) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
 }
 
 static void test_workload_killed(void **state)
@@ -55,17 +182,14 @@ static void test_recorder_killed(void **state)
 			 "--rounds",  "200000",
 			 "--spin-ms", "0",
 			 NULL };
+	struct held_bpf held;
 	struct ls_analysis a;
-	int after = -1;
 	pid_t pid;
 
 	SKIP_WITHOUT_BPF();
-	/* the kernel frees the programs of the tests before this one after a grace period */
-	for (int i = 0; i < 50 && programs_loaded() > 0; i++)
-		usleep(100 * 1000);
-	assert_int_equal(programs_loaded(), 0);
 	pid = spawn(argv, test_path("r.out"), NULL, -1);
-	usleep(700 * 1000);
+	assert_int_equal(wait_recording(pid, test_path("r.data"), &held), 0);
+	usleep(500 * 1000);
 	kill(pid, SIGKILL);
 	assert_int_equal(wait_exit(pid), 128 + SIGKILL);
 	/* the file holds what was read, and says it was cut short */
@@ -77,10 +201,160 @@ static void test_recorder_killed(void **state)
 	kill(a.hdr.target_pid, SIGKILL); /* the workload, orphaned */
 	ls_analysis_free(&a);
 	/* nothing stays attached: the kernel frees a dead process's programs and links */
-	for (int i = 0; i < 50 && (after = programs_loaded()) > 0; i++)
-		usleep(100 * 1000);
-	print_message("  lockscope programs still loaded after the kill: %d\n", after);
-	assert_int_equal(after, 0);
+	assert_int_equal(wait_unloaded(&held), 0);
+}
+
+/*
+ * The first SIGINT or SIGTERM stops cleanly, the next kills at once. The command ignores both:
+ * after the first signal the recorder finishes the file, sends the command SIGTERM and gives it
+ * 2 s before SIGKILL; the second signal arrives during that wait and must not wait for it.
+ */
+static void two_signals(int first, int second)
+{
+	char *argv[] = { LOCKSCOPE, "record",  (char *)"-o", (char *)test_path("sig2.data"),
+			 "--",	    "/bin/sh", "-c",	     "trap '' INT TERM; exec sleep 30",
+			 NULL };
+	const char *out = test_path("sig2.out");
+	struct held_bpf held;
+	struct ls_analysis a;
+	long long t0;
+	int status;
+	pid_t pid;
+
+	SKIP_WITHOUT_BPF();
+	unlink(test_path("sig2.data"));
+	pid = spawn(argv, out, NULL, -1);
+	assert_int_equal(wait_recording(pid, test_path("sig2.data"), &held), 0);
+	kill(pid, first);
+	/* the trace is complete once it says so; then it waits for the command */
+	for (int i = 0; i < 500 && !strstr(slurp(out), "lockscope: recorded"); i++)
+		usleep(10 * 1000);
+	assert_non_null(strstr(slurp(out), "lockscope: recorded"));
+	usleep(100 * 1000);
+	t0 = mono_ms();
+	kill(pid, second);
+	status = wait_exit_within(pid, 3000);
+	print_message("  %s then %s: exit status %d, %lld ms after the second signal\n",
+		      strsignal(first), strsignal(second), status, mono_ms() - t0);
+	assert_int_equal(status, 128 + second);
+	assert_true(mono_ms() - t0 < 500); /* well within the command's 2 s */
+	assert_int_equal(load_trace(test_path("sig2.data"), &a), 0);
+	assert_int_equal(a.end.stop_reason, LS_STOP_SIGNAL);
+	kill(a.hdr.target_pid, SIGKILL); /* the command, left running as the user asked */
+	ls_analysis_free(&a);
+	assert_int_equal(wait_unloaded(&held), 0);
+}
+
+static void test_second_sigint_kills(void **state)
+{
+	two_signals(SIGINT, SIGINT);
+}
+
+static void test_sigterm_then_sigint_kills(void **state)
+{
+	two_signals(SIGTERM, SIGINT);
+}
+
+/*
+ * One run of record -p on a process that exits about when lockscope attaches: a clear error
+ * (status 1, no file) or a complete recording that ends with the exit. Never a hang, a crash or
+ * a file cut short. Returns 1 for an error, 0 for a recording.
+ */
+static int attach_to_exiting(pid_t target, bool stopped)
+{
+	char pidarg[16];
+	char *argv[] = {
+		LOCKSCOPE, "record", "-p", pidarg, "-o", (char *)test_path("x.data"), NULL
+	};
+	const char *out = test_path("x.out");
+	struct held_bpf held = {};
+	struct ls_analysis a;
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	snprintf(pidarg, sizeof(pidarg), "%d", target);
+	unlink(test_path("x.data"));
+	pid = spawn(argv, out, NULL, -1);
+	if (stopped) {
+		siginfo_t si = {};
+
+		/*
+		 * Once the recorder watches the target (its pidfd is open; loading the programs,
+		 * tens of ms, comes next), it is held while the target is killed and reaped: the
+		 * exit lands in the attach.
+		 */
+		for (long long end = mono_ms() + 10000; mono_ms() < end && !held.nr_pidfds;) {
+			if (!waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid)
+				break; /* it failed first */
+			held_bpf(pid, &held);
+		}
+		kill(pid, SIGSTOP);
+		waitid(P_PID, pid, &si, WSTOPPED | WEXITED | WNOWAIT);
+		kill(target, SIGKILL);
+		waitpid(target, NULL, 0);
+		kill(pid, SIGCONT);
+	}
+	waitpid(target, NULL, 0);
+	status = wait_exit_within(pid, 10000);
+	if (status == 1) {
+		const char *msg = slurp(out);
+
+		assert_true(strstr(msg, "has exited") || strstr(msg, "exited while") ||
+			    strstr(msg, "no process with PID"));
+		assert_int_equal(stat(test_path("x.data"), &st), -1);
+		return 1;
+	}
+	if (status != 0)
+		print_message("  %s", slurp(out));
+	assert_int_equal(status, 0);
+	assert_int_equal(load_trace(test_path("x.data"), &a), 0);
+	assert_int_equal(a.end.stop_reason, LS_STOP_EXITED);
+	ls_analysis_free(&a);
+	return 0;
+}
+
+static void test_pid_exits_during_attach(void **state)
+{
+	int errors = 0, recorded = 0, stopped_errors = 0;
+
+	SKIP_WITHOUT_BPF();
+	/* exits after 0 to 300 ms, across lockscope's start-up (tens of ms) */
+	for (int i = 0; i < 20; i++) {
+		int delay_ms = i < 16 ? i * 5 : 100 * (i - 15);
+		pid_t target = fork();
+
+		if (target == 0) {
+			usleep(delay_ms * 1000);
+			_exit(0);
+		}
+		if (attach_to_exiting(target, false))
+			errors++;
+		else
+			recorded++;
+	}
+	/* stopped, and killed while lockscope loads its programs: always an error */
+	for (int i = 0; i < 5; i++) {
+		pid_t target = fork();
+
+		if (target == 0) {
+			raise(SIGSTOP);
+			_exit(0);
+		}
+		waitpid(target, NULL, WUNTRACED);
+		if (attach_to_exiting(target, true) && strstr(slurp(test_path("x.out")), "exited"))
+			stopped_errors++;
+		else
+			print_message("  killed during the attach: %s", slurp(test_path("x.out")));
+	}
+	print_message("  exits after 0-300 ms: %d errors, %d complete recordings; killed during "
+		      "the attach: %d of 5 said so\n",
+		      errors, recorded, stopped_errors);
+	/* the first runs exit before lockscope is up, the last ones well after */
+	assert_true(errors > 0);
+	assert_true(recorded > 0);
+	/* the window opens after the programs are loaded and attached: too late for these */
+	assert_int_equal(stopped_errors, 5);
 }
 
 static void test_trace_itself(void **state)
@@ -191,21 +465,59 @@ static void test_loss_counted_exactly(void **state)
 	assert_true(b.nr_lost > 1000);
 	/*
 	 * every one of the 200,000 wakes is kept or counted lost; besides them a run makes a few
-	 * dozen switches and wakeups, more with a tiny buffer, drained every millisecond
+	 * dozen switches and wakeups, more with a tiny buffer, drained every millisecond, and more
+	 * on a busy machine, where the workload is preempted (136 seen with other tests running)
 	 */
-	assert_true(kept_big >= 200000 && kept_big < 200000 + 100);
-	assert_true(kept_tiny + b.nr_lost >= 200000 && kept_tiny + b.nr_lost < 200000 + 100);
+	assert_true(kept_big >= 200000 && kept_big < 200000 + 1000);
+	assert_true(kept_tiny + b.nr_lost >= 200000 && kept_tiny + b.nr_lost < 200000 + 1000);
 	assert_non_null(strstr(slurp(test_path("tiny.out")), "lost records (raise -b)"));
 	ls_analysis_free(&a);
 	ls_analysis_free(&b);
 }
 
+/*
+ * make soak, for 20 s: at 150,000 futex wakes a second the recorder's RSS stays flat after a
+ * 5 s warm-up, the file grows in line with its first 4 s, and no record is lost.
+ */
+static void test_soak_short(void **state)
+{
+	char *argv[] = { "/usr/bin/python3",
+			 LS_SOURCE_DIR "/tests/bench/soak.py",
+			 "--build",
+			 LS_BUILD_DIR,
+			 "--seconds",
+			 "20",
+			 "--dir",
+			 (char *)test_path("soak"),
+			 NULL };
+	const char *out;
+	int rc;
+
+	SKIP_WITHOUT_BPF();
+	if (access(argv[0], X_OK)) {
+		print_message("SKIP: no %s\n", argv[0]);
+		skip();
+	}
+	rc = run(argv, test_path("soak.out"), NULL);
+	out = slurp(test_path("soak.out"));
+	print_message("%s", strstr(out, "RSS:") ? strstr(out, "RSS:") : out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "soak: passed"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_workload_killed),	     cmocka_unit_test(test_recorder_killed),
-		cmocka_unit_test(test_trace_itself),	     cmocka_unit_test(test_disk_full),
-		cmocka_unit_test(test_loss_counted_exactly), cmocka_unit_test(test_many_tasks),
+		cmocka_unit_test(test_workload_killed),
+		cmocka_unit_test(test_recorder_killed),
+		cmocka_unit_test(test_second_sigint_kills),
+		cmocka_unit_test(test_sigterm_then_sigint_kills),
+		cmocka_unit_test(test_pid_exits_during_attach),
+		cmocka_unit_test(test_trace_itself),
+		cmocka_unit_test(test_disk_full),
+		cmocka_unit_test(test_loss_counted_exactly),
+		cmocka_unit_test(test_many_tasks),
+		cmocka_unit_test(test_soak_short),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

@@ -245,6 +245,51 @@ static void test_errors(void **state)
 	expect_error(usage, NULL, -1, "give a command to run");
 }
 
+/*
+ * With file capabilities (CAP_BPF, CAP_PERFMON) instead of sudo, a user may trace their own
+ * processes but not another user's, as perf record -p.
+ */
+static void test_capabilities_own_processes_only(void **state)
+{
+	char capped[300], data[300], pidarg[16], cmd[700];
+	char *argv[] = { capped, "record", "-d", "0.2", "-o", data, "-p", pidarg, NULL };
+	pid_t theirs, mine;
+
+	SKIP_WITHOUT_BPF();
+	snprintf(capped, sizeof(capped), "%s", test_path("capped"));
+	snprintf(data, sizeof(data), "%s", test_path("open/c.data"));
+	snprintf(cmd, sizeof(cmd), "cp %s %s && setcap cap_bpf,cap_perfmon+ep %s 2>/dev/null",
+		 LOCKSCOPE, capped, capped);
+	if (system(cmd)) {
+		print_message("SKIP: cannot give a copy of lockscope file capabilities (setcap)\n");
+		skip();
+	}
+	assert_int_equal(mkdir(test_path("open"), 0777), 0);
+	assert_int_equal(chmod(test_path("open"), 0777), 0);
+	theirs = fork();
+	if (theirs == 0) {
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	mine = fork();
+	if (mine == 0) {
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(121);
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	usleep(100 * 1000);
+	snprintf(pidarg, sizeof(pidarg), "%d", theirs);
+	expect_error(argv, NULL, 65534, "is not yours");
+	snprintf(pidarg, sizeof(pidarg), "%d", mine);
+	assert_int_equal(wait_exit(spawn(argv, test_path("cap.out"), NULL, 65534)), 0);
+	print_message("  own process: %s", slurp(test_path("cap.out")));
+	kill(theirs, SIGKILL);
+	kill(mine, SIGKILL);
+	waitpid(theirs, NULL, 0);
+	waitpid(mine, NULL, 0);
+}
+
 /* A symbolic link planted at the output path is not followed: its target stays untouched. */
 static void test_output_symlink(void **state)
 {
@@ -273,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_sigint_stops_cleanly),
 		cmocka_unit_test(test_sigterm_stops_cleanly),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_capabilities_own_processes_only),
 		cmocka_unit_test(test_output_symlink),
 	};
 

@@ -73,8 +73,15 @@ static const char record_doc[] =
 	"  lockscope report                             # then read lockscope.data\n"
 	"\n"
 	"Recording stops when the command and all its descendants have exited (or the PID has "
-	"exited), when -d elapses, or at Ctrl-C; a second Ctrl-C kills. The exit status is the "
-	"command's. Needs root, or CAP_BPF and CAP_PERFMON.\v";
+	"exited), when -d elapses, or at the first Ctrl-C (SIGINT or SIGTERM); a second one kills "
+	"lockscope at once, by that signal (status 130 in a shell for SIGINT), leaving the trace "
+	"as far as it got.\n"
+	"\n"
+	"EXIT STATUS: the command's (128 + signal if it was killed); 0 with -p; 1 when lockscope "
+	"fails, with the reason on stderr (a PID that exits before recording begins included: "
+	"no file is written); 64 for bad usage.\n"
+	"\n"
+	"Needs root, or CAP_BPF and CAP_PERFMON (README: Requirements and privileges).\v";
 
 static const struct argp_option record_options[] = {
 	{ "output", 'o', "FILE", 0,

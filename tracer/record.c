@@ -61,7 +61,12 @@ struct recorder {
 
 static void on_stop_signal(int sig)
 {
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
 	stop_signal = sig;
+	/* the next SIGINT or SIGTERM, whichever, kills at once (the first stops cleanly) */
+	sigaction(SIGINT, &dfl, NULL);
+	sigaction(SIGTERM, &dfl, NULL);
 }
 
 static void on_sigchld(int sig)
@@ -105,16 +110,21 @@ static const char *btf_path(void)
 	return p && *p ? p : "/sys/kernel/btf/vmlinux";
 }
 
-/* Root, or CAP_BPF and CAP_PERFMON (and CAP_SETUID/SETGID to run a command as the user). */
-static int check_privileges(void)
+/* Whether our effective set holds cap. */
+static bool have_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2] = {};
-	__u32 need = (1u << (CAP_BPF - 32)) | (1u << (CAP_PERFMON - 32));
 
 	if (syscall(SYS_capget, &hdr, data))
-		return error(-errno, "cannot read capabilities: %s", strerror(errno));
-	if ((data[1].effective & need) != need)
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Root, or CAP_BPF and CAP_PERFMON (and CAP_SETUID/SETGID to run a command as the user). */
+static int check_privileges(void)
+{
+	if (!have_cap(CAP_BPF) || !have_cap(CAP_PERFMON))
 		return error(-EPERM, "needs root, or CAP_BPF and CAP_PERFMON: run it with sudo");
 	if (access(btf_path(), R_OK))
 		return error(-ENOTSUP,
@@ -122,6 +132,28 @@ static int check_privileges(void)
 			     "built with CONFIG_DEBUG_INFO_BTF=y",
 			     btf_path());
 	return 0;
+}
+
+/* Whether every uid of pid (real, effective, saved, filesystem) is uid, as ptrace asks. */
+static bool owned_by(pid_t pid, uid_t uid)
+{
+	unsigned int ids[4];
+	char path[64], line[256];
+	bool same = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 4) {
+			same = ids[0] == uid && ids[1] == uid && ids[2] == uid && ids[3] == uid;
+			break;
+		}
+	}
+	fclose(f);
+	return same;
 }
 
 struct proc_stat {
@@ -171,7 +203,24 @@ static int check_pid(pid_t pid)
 			     pid);
 	if (getpgid(pid) < 0 && errno == ESRCH)
 		return error(-ESRCH, "no process with PID %d", pid);
+	/*
+	 * The probes see every process. With CAP_BPF and CAP_PERFMON alone (file capabilities),
+	 * a user could trace anybody's: only what that user could ptrace, as perf record -p.
+	 */
+	if (!have_cap(CAP_SYS_PTRACE) && !owned_by(pid, getuid()))
+		return error(
+			-EPERM,
+			"PID %d is not yours (uid %d): tracing it needs root or CAP_SYS_PTRACE",
+			pid, (int)getuid());
 	return 0;
+}
+
+/* A pidfd turns readable once its process has exited, zombie or reaped. */
+static bool pid_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return pidfd >= 0 && poll(&p, 1, 0) == 1;
 }
 
 /* Open the output as perf does: an existing file becomes FILE.old. */
@@ -353,6 +402,23 @@ static int write_existing_threads(struct recorder *r, pid_t pid)
 	return err;
 }
 
+/*
+ * The attached process's threads as the window opens. A process that exited before then, even
+ * as a zombie, left nothing to record: an error and no file, rather than an empty trace.
+ */
+static int write_attached(struct recorder *r)
+{
+	pid_t pid = r->o->pid;
+	int err = write_existing_threads(r, pid);
+
+	if (err == -ESRCH || (!err && pid_exited(r->pidfd)))
+		return error(-ESRCH,
+			     "PID %d exited while lockscope was attaching: nothing recorded", pid);
+	if (err)
+		return error(err, "cannot record PID %d: %s", pid, strerror(-err));
+	return 0;
+}
+
 static __u64 round_pow2(__u64 v)
 {
 	__u64 p = sysconf(_SC_PAGESIZE);
@@ -507,10 +573,8 @@ static bool reap_children(struct recorder *r)
 
 static bool target_gone(struct recorder *r)
 {
-	struct pollfd p = { .fd = r->pidfd, .events = POLLIN };
-
 	if (r->o->pid)
-		return r->pidfd >= 0 && poll(&p, 1, 0) == 1;
+		return pid_exited(r->pidfd);
 	return children_changed && reap_children(r);
 }
 
@@ -617,7 +681,7 @@ static void install_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal, .sa_flags = SA_RESETHAND };
 
-	/* SA_RESETHAND: the second Ctrl-C kills us */
+	/* SA_RESETHAND, and the handler resets the other one: the second Ctrl-C kills us */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_sigchld;
@@ -650,7 +714,15 @@ int record_run(const struct record_opts *o)
 	if (o->pid) {
 		r.pidfd = syscall(SYS_pidfd_open, o->pid, 0);
 		if (r.pidfd < 0) {
-			err = error(-errno, "cannot watch PID %d: %s", o->pid, strerror(errno));
+			err = -errno;
+			error(err,
+			      errno == ESRCH ? "PID %d has exited: nothing to record"
+					     : "cannot watch PID %d: %s",
+			      o->pid, strerror(errno));
+			goto cleanup;
+		}
+		if (pid_exited(r.pidfd)) {
+			err = error(-ESRCH, "PID %d has exited: nothing to record", o->pid);
 			goto cleanup;
 		}
 	}
@@ -688,12 +760,12 @@ int record_run(const struct record_opts *o)
 	err = write_header(&r);
 	if (!err)
 		err = ls_python_flush(&r.py, &r.w, r.start_ns);
-	if (!err && o->pid)
-		err = write_existing_threads(&r, o->pid);
 	if (err) {
-		error(err, "cannot record PID %d: %s", o->pid, strerror(-err));
+		error(err, "cannot write %s: %s", o->output, strerror(-err));
 		goto cleanup;
 	}
+	if (o->pid && (err = write_attached(&r)))
+		goto cleanup;
 	if (!o->pid && (err = start_child(&r)))
 		goto cleanup;
 

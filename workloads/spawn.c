@@ -3,7 +3,8 @@
  * spawn: many tasks, for the tracer's reliability tests. --threads N threads that each rename
  * themselves ("worker-I") and wait on one futex until all have started; --procs N short-lived
  * processes, one after another; --wakes N futex wakes nobody waits for (one record each, for
- * loss tests); then, with --exec PROGRAM, the process replaces itself with it.
+ * loss tests), at full speed or, with --rate R, R a second (paced every millisecond, for soak
+ * tests); then, with --exec PROGRAM, the process replaces itself with it.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "args.h"
 
@@ -37,19 +39,46 @@ static void *worker(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: spawn [--threads N] [--procs N] [--wakes N] [--exec PROGRAM]\n");
+	fprintf(stderr,
+		"usage: spawn [--threads N] [--procs N] [--wakes N [--rate R]] [--exec PROGRAM]\n");
 	exit(2);
+}
+
+/* n futex wakes nobody waits for; rate > 0: that many a second, a batch every millisecond */
+static void wake(long n, long rate)
+{
+	static int word;
+	struct timespec next;
+	long done = 0, ms = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	while (done < n) {
+		/* as many as the rate allows by the end of this millisecond: no drift */
+		long due = rate > 0 ? (ms + 1) * rate / 1000 : n;
+
+		for (; done < n && done < due; done++)
+			syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		if (rate <= 0)
+			continue;
+		ms++;
+		next.tv_nsec += 1000000;
+		if (next.tv_nsec >= 1000000000) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+	}
 }
 
 int main(int argc, char **argv)
 {
-	long procs = 0, wakes = 0;
-	static int word;
+	long procs = 0, wakes = 0, rate = 0;
 	const char *prog = NULL;
 	const struct arg_opt opts[] = {
 		{ "--threads", &nr_threads, NULL, 0, 10000 },
 		{ "--procs", &procs, NULL, 0, 10000 },
-		{ "--wakes", &wakes, NULL, 0, 100000000 },
+		{ "--wakes", &wakes, NULL, 0, 1000000000 },
+		{ "--rate", &rate, NULL, 0, 10000000 },
 		{ "--exec", NULL, &prog, 0, 0 },
 	};
 	pthread_t *t;
@@ -81,8 +110,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	for (long i = 0; i < wakes; i++)
-		syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	wake(wakes, rate);
 	free(t);
 	if (prog) {
 		execl(prog, prog, (char *)NULL);
