@@ -14,6 +14,9 @@
 #define SW_PREEMPT 1
 #define SW_FUTEX   2 /* prev switched out inside a futex wait */
 
+/* The observer the next synth_start() attaches, for tests of streaming renderers; NULL: none. */
+static const struct ls_observer *synth_observer;
+
 static inline struct ls_analysis *synth_start(__u32 cpus)
 {
 	struct ls_file_header h = { .version = LS_TRACE_VERSION,
@@ -28,6 +31,7 @@ static inline struct ls_analysis *synth_start(__u32 cpus)
 	strcpy(h.kernel, "6.1.0-synthetic");
 	strcpy(h.tool_version, "test");
 	ls_analysis_init(a, &h);
+	a->obs = synth_observer;
 	strcpy(a->cmdline, "synthetic");
 	return a;
 }

@@ -326,6 +326,71 @@ static void test_gil_inferred(void **state)
 	synth_free(a);
 }
 
+/* What an observer sees of the ping-pong: every slice, the wait record, the hand-off, busy(t). */
+struct seen {
+	char log[2048];
+	size_t len;
+};
+
+static void note(struct seen *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	s->len += vsnprintf(s->log + s->len, sizeof(s->log) - s->len, fmt, ap);
+	va_end(ap);
+}
+
+static void seen_state(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+		       enum ls_state st, __u64 since, __u64 until)
+{
+	note(ctx, "%u %s %llu-%llu\n", t->tid, ls_state_name(st), (since - T0) / US,
+	     (until - T0) / US);
+}
+
+static void seen_wait(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+		      __u64 uaddr, bool gil)
+{
+	note(ctx, "%u wait 0x%llx%s\n", t->tid, uaddr, gil ? " gil" : "");
+}
+
+static void seen_handoff(void *ctx, const struct ls_analysis *a, const struct ls_lock *l,
+			 __u32 from, __u32 to, __u64 release, __u64 acquire)
+{
+	note(ctx, "handoff 0x%llx %u->%u %llu-%llu\n", l->key.uaddr, from, to, (release - T0) / US,
+	     (acquire - T0) / US);
+}
+
+static void seen_busy(void *ctx, const struct ls_analysis *a, __u64 ts, __u32 busy)
+{
+	note(ctx, "busy %u at %llu\n", busy, (ts - T0) / US);
+}
+
+static void test_observer(void **state)
+{
+	struct seen s = { .len = 0 };
+	const struct ls_observer obs = { &s, seen_state, seen_wait, seen_handoff, seen_busy };
+	struct ls_analysis *a;
+
+	synth_observer = &obs;
+	a = ping_pong();
+	synth_observer = NULL;
+	assert_string_equal(s.log, "11 runnable 0-10\n"
+				   "busy 1 at 10\n"
+				   "12 runnable 0-10\n"
+				   "busy 2 at 10\n"
+				   "12 running 10-20\n"
+				   "busy 1 at 20\n"
+				   "12 lock-wait 20-50\n"
+				   "12 runnable 50-60\n"
+				   "busy 2 at 60\n"
+				   "12 wait 0x5000\n"
+				   "handoff 0x5000 11->12 50-60\n"
+				   "11 running 10-120\n"
+				   "12 running 60-120\n");
+	synth_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_verdict_parallel_and_waiting),
 		cmocka_unit_test(test_gil_probes),
 		cmocka_unit_test(test_gil_inferred),
+		cmocka_unit_test(test_observer),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
