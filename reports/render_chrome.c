@@ -59,7 +59,7 @@ struct ls_chrome {
 	__u64 next_flow;
 	__u32 counter_pid;
 	bool busy_pending; /* busy(t) changes at one instant are written once, as the last */
-	__u64 busy_ts;
+	__u64 busy_ts, busy_written_ts;
 	__u32 busy, busy_written;
 	struct label labels[LABELS];
 };
@@ -288,6 +288,7 @@ static void write_busy(struct ls_chrome *c, __u64 ts, __u32 busy)
 	put_us(c->out, "ts", rel(c, ts));
 	fprintf(c->out, ",\"args\":{\"busy\":%u}}", busy);
 	c->busy_written = busy;
+	c->busy_written_ts = ts;
 }
 
 static void on_busy(void *ctx, const struct ls_analysis *a, __u64 ts, __u32 busy)
@@ -374,10 +375,10 @@ int ls_chrome_finish(struct ls_chrome *c, const struct ls_analysis *a)
 	}
 	if (c->busy_pending && c->busy != c->busy_written)
 		write_busy(c, c->busy_ts, c->busy);
-	if (a) {
+	if (a && rel(c, a->end_ns) > rel(c, c->busy_written_ts))
 		write_busy(c, a->end_ns, c->busy); /* the counter's track reaches the end */
+	if (a)
 		write_names(c, a);
-	}
 	fputs("\n]}\n", c->out);
 	if (fflush(c->out) || ferror(c->out))
 		return -EIO;
