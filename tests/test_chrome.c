@@ -435,13 +435,91 @@ static void test_cut_short_many_threads(void **state)
 	synth_free(a);
 }
 
+/* A whole file, NUL-terminated; the caller frees it. */
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	char chunk[65536];
+	size_t n;
+
+	assert_non_null(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)))
+		fwrite(chunk, 1, n, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+/*
+ * A real recording (root + BPF): four threads taking turns on a mutex. Exported in this process,
+ * read back against the analysis; and `lockscope report --format chrome` writes the same bytes.
+ */
+static void test_recording(void **state)
+{
+	char *argv[] = { LOCKSCOPE,
+			 "record",
+			 "-o",
+			 (char *)test_path("mutex.data"),
+			 "--",
+			 WORKLOAD("mutex"),
+			 "--threads",
+			 "4",
+			 "--iterations",
+			 "200",
+			 "--hold-us",
+			 "100",
+			 "--think-us",
+			 "20",
+			 NULL };
+	char *report[] = {
+		LOCKSCOPE, "report", "--format", "chrome", (char *)test_path("mutex.data"), NULL
+	};
+	struct export x = { 0 };
+	struct ls_analysis a;
+	struct ls_chrome *c;
+	size_t len = 0, named = 0;
+	char err[256], *cli;
+	FILE *in, *out;
+
+	SKIP_WITHOUT_BPF();
+	assert_int_equal(run(argv, test_path("record.out"), NULL), 0);
+	in = fopen(test_path("mutex.data"), "r");
+	assert_non_null(in);
+	out = open_memstream(&x.text, &len);
+	c = ls_chrome_new(out);
+	assert_int_equal(ls_analyze_file_observed(in, &a, ls_chrome_observer(c), err, sizeof(err)),
+			 0);
+	fclose(in);
+	assert_int_equal(ls_chrome_finish(c, &a), 0);
+	ls_chrome_free(c);
+	fclose(out);
+	read_export(&x);
+	assert_int_equal(a.threads.nr, 5);
+	for (size_t i = 0; i < x.nr; i++)
+		named += !strcmp(x.ev[i].name, "lock-wait") && x.ev[i].lock[0];
+	print_message("  %zu events, %zu hand-offs, %zu lock-wait slices named\n", x.nr,
+		      count(&x, 'f', -1), named);
+	assert_true(count(&x, 'f', -1) > 50); /* 4 x 200 turns on one mutex: 227 here */
+	assert_true(named > 50);
+	check_slices(&a, &x);
+	check_flows(&a, &x);
+	assert_int_equal(run(report, test_path("mutex.json"), NULL), 0);
+	cli = read_file(test_path("mutex.json"));
+	assert_string_equal(cli, x.text);
+	free(cli);
+	export_free(&x);
+	ls_analysis_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ping_pong),
-		cmocka_unit_test(test_turns),
-		cmocka_unit_test(test_gil_wait),
-		cmocka_unit_test(test_cut_short_many_threads),
+		cmocka_unit_test(test_ping_pong), cmocka_unit_test(test_turns),
+		cmocka_unit_test(test_gil_wait),  cmocka_unit_test(test_cut_short_many_threads),
+		cmocka_unit_test(test_recording),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
