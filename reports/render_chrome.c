@@ -92,6 +92,17 @@ static void put_other(FILE *out, const char *key, const char *value, bool first)
 	ls_json_put_string(out, value);
 }
 
+/* busy(t): the number of traced threads on a CPU, from ts on */
+static void write_busy(struct ls_chrome *c, __u64 ts, __u32 busy)
+{
+	event(c, 'C', "busy"); /* Perfetto names the track "busy threads", after the arg */
+	fprintf(c->out, ",\"pid\":%u", c->counter_pid);
+	put_us(c->out, "ts", rel(c, ts));
+	fprintf(c->out, ",\"args\":{\"threads\":%u}}", busy);
+	c->busy_written = busy;
+	c->busy_written_ts = ts;
+}
+
 /* The opening, once the recording's header is known: what it is, then the events. */
 static void start(struct ls_chrome *c, const struct ls_analysis *a)
 {
@@ -110,8 +121,7 @@ static void start(struct ls_chrome *c, const struct ls_analysis *a)
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)a->hdr.start_real_ns);
 	put_other(c->out, "start_realtime_ns", buf, false);
 	fputs("},\n\"traceEvents\":[", c->out);
-	event(c, 'C', "busy threads");
-	fprintf(c->out, ",\"pid\":%u,\"ts\":0.000,\"args\":{\"busy\":0}}", c->counter_pid);
+	write_busy(c, c->start_ns, 0);
 }
 
 static struct track *track_get(struct ls_chrome *c, __u32 tid, __u32 tgid, __u64 since)
@@ -279,16 +289,6 @@ static void on_handoff(void *ctx, const struct ls_analysis *a, const struct ls_l
 	start(c, a);
 	flow(c, a, from_tid, l->key.tgid, &s);
 	flow(c, a, to_tid, l->key.tgid, &f);
-}
-
-static void write_busy(struct ls_chrome *c, __u64 ts, __u32 busy)
-{
-	event(c, 'C', "busy threads");
-	fprintf(c->out, ",\"pid\":%u", c->counter_pid);
-	put_us(c->out, "ts", rel(c, ts));
-	fprintf(c->out, ",\"args\":{\"busy\":%u}}", busy);
-	c->busy_written = busy;
-	c->busy_written_ts = ts;
 }
 
 static void on_busy(void *ctx, const struct ls_analysis *a, __u64 ts, __u32 busy)

@@ -23,7 +23,7 @@ struct event {
 	bool has_dur, bp_e;
 	char lock[32];	    /* args.lock */
 	char lock_name[96]; /* args.name */
-	long long busy;	    /* args.busy, -1 if absent */
+	long long busy;	    /* args.threads of the busy counter, -1 if absent */
 };
 
 struct export
@@ -116,7 +116,7 @@ static const char *read_object(const char *p, struct event *e, bool args)
 				e->tid = v;
 			else if (!strcmp(key, "id"))
 				e->id = v;
-			else if (!strcmp(key, "busy"))
+			else if (!strcmp(key, "threads"))
 				e->busy = v;
 			p = end;
 		}
@@ -316,7 +316,7 @@ static void test_ping_pong(void **state)
 		if (x.ev[i].ph == 'f')
 			f = &x.ev[i];
 		if (x.ev[i].ph == 'C' && nr_busy < 8) {
-			assert_string_equal(x.ev[i].name, "busy threads");
+			assert_string_equal(x.ev[i].name, "busy");
 			assert_int_equal(x.ev[i].pid, 10);
 			busy_ts[nr_busy] = x.ev[i].ts;
 			busy[nr_busy++] = x.ev[i].busy;
