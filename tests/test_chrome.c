@@ -502,8 +502,9 @@ static void test_recording(void **state)
 		named += !strcmp(x.ev[i].name, "lock-wait") && x.ev[i].lock[0];
 	print_message("  %zu events, %zu hand-offs, %zu lock-wait slices named\n", x.nr,
 		      count(&x, 'f', -1), named);
-	assert_true(count(&x, 'f', -1) > 50); /* 4 x 200 turns on one mutex: 227 here */
-	assert_true(named > 50);
+	/* 4 x 200 turns on one mutex: 70 to 240 of them hand-offs here, fewer under ASan */
+	assert_true(count(&x, 'f', -1) > 10);
+	assert_true(named > 10);
 	check_slices(&a, &x);
 	check_flows(&a, &x);
 	assert_int_equal(run(report, test_path("mutex.json"), NULL), 0);
