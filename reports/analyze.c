@@ -132,6 +132,8 @@ static void busy_change(struct ls_analysis *a, int delta, __u64 ts)
 	a->profile_ns[min_u32(a->busy, LS_BUSY_MAX)] += ts - a->busy_since;
 	a->busy += delta;
 	a->busy_since = ts;
+	if (delta && a->obs && a->obs->on_busy)
+		a->obs->on_busy(a->obs->ctx, a, ts, a->busy);
 }
 
 /* Halve the timeline's resolution until it reaches ts. */
@@ -189,6 +191,8 @@ static void set_state(struct ls_analysis *a, struct ls_thread *t, enum ls_state 
 	if (prev < LS_ST_NR) {
 		t->state_ns[prev] += ts - t->state_since;
 		timeline_add(a, t, prev, t->state_since, ts);
+		if (a->obs && a->obs->on_state)
+			a->obs->on_state(a->obs->ctx, a, t, prev, t->state_since, ts);
 	}
 	if (prev == LS_ST_RUNNING && next != LS_ST_RUNNING)
 		busy_change(a, -1, ts);
@@ -535,6 +539,9 @@ static int count_handoff(struct ls_analysis *a, struct ls_lock *l, struct ls_thr
 	h->count++;
 	l->handoffs++;
 	ls_hist_add(&l->handoff_latency, t->woken_ran_at - t->woken_at);
+	if (a->obs && a->obs->on_handoff)
+		a->obs->on_handoff(a->obs->ctx, a, l, t->waker, t->tid, t->woken_at,
+				   t->woken_ran_at);
 	return 0;
 }
 
@@ -607,6 +614,15 @@ static void lock_wait_to_gil(struct ls_analysis *a, struct ls_thread *t, __u64 e
 	}
 }
 
+/* The lock-wait since t's previous wait record was this wait's, on uaddr. */
+static void lock_wait_mark(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, bool gil)
+{
+	t->lock_wait_mark = t->state_ns[LS_ST_LOCK_WAIT];
+	t->lock_vol_mark = t->vol_by_state[LS_ST_LOCK_WAIT];
+	if (a->obs && a->obs->on_wait)
+		a->obs->on_wait(a->obs->ctx, a, t, uaddr, gil);
+}
+
 static int on_futex_wait(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_futex *e = (const void *)rec;
@@ -622,8 +638,7 @@ static int on_futex_wait(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 		return -ENOMEM;
 	if (gil)
 		lock_wait_to_gil(a, t, e->ts_enter, e->ts_exit);
-	t->lock_wait_mark = t->state_ns[LS_ST_LOCK_WAIT];
-	t->lock_vol_mark = t->vol_by_state[LS_ST_LOCK_WAIT];
+	lock_wait_mark(a, t, e->uaddr, gil);
 	return count_wait(a, t, e->uaddr, e->op, e->val, e->ts_enter, e->ts_exit, e->ret);
 }
 
@@ -631,11 +646,17 @@ static int on_futex_waitv(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_futex_waitv *e = (const void *)rec;
 	struct ls_thread *t = thread_get(a, rec->tid, e->ts_exit);
+	__u32 woke = 0;
 	int err = 0;
 
 	seen(a, e->ts_exit);
 	if (!t)
 		return -ENOMEM;
+	/* its lock-wait is its own, on the word that woke it (the first one if none did) */
+	if (e->ret > 0 && (__u32)e->ret < e->nr && e->ret < LS_WAITV_MAX)
+		woke = e->ret;
+	if (e->nr)
+		lock_wait_mark(a, t, e->uaddr[woke], false);
 	/* a waitv returns the index of the futex that woke it; the others did not */
 	for (__u32 i = 0; i < e->nr && i < LS_WAITV_MAX && !err; i++)
 		err = count_wait(a, t, e->uaddr[i], LS_FUTEX_OP(LS_SYS_FUTEX_WAITV, 0), 0,
@@ -745,6 +766,12 @@ void ls_analysis_finish(struct ls_analysis *a)
 
 int ls_analyze_file(FILE *f, struct ls_analysis *a, char *err, size_t errlen)
 {
+	return ls_analyze_file_observed(f, a, NULL, err, errlen);
+}
+
+int ls_analyze_file_observed(FILE *f, struct ls_analysis *a, const struct ls_observer *obs,
+			     char *err, size_t errlen)
+{
 	const struct ls_rec_hdr *rec;
 	struct ls_reader r;
 	enum ls_read_status st;
@@ -756,6 +783,7 @@ int ls_analyze_file(FILE *f, struct ls_analysis *a, char *err, size_t errlen)
 		return -1;
 	}
 	ls_analysis_init(a, &r.hdr);
+	a->obs = obs;
 	while ((st = ls_reader_next(&r, &rec)) == LS_READ_RECORD) {
 		if (ls_analysis_feed(a, rec)) {
 			if (a->too_many_threads)

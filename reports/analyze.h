@@ -136,8 +136,33 @@ struct ls_handoff {
 	__u64 count;
 };
 
+/*
+ * An optional observer of the analysis as it streams, for renderers that need events rather than
+ * totals (render_chrome.c). Each callback may be NULL; ctx is passed back to each. Called:
+ * - on_state: a thread leaves a state it was in from since to until (since <= until); the slices
+ *   of a thread follow one another without gap or overlap, from its start to its end or the
+ *   window's (ls_analysis_finish closes the last), so they sum to ls_thread_lifetime();
+ * - on_wait: a futex wait record of t on uaddr: the lock-wait slices t left since its previous
+ *   wait record belong to this wait, and are gil-wait instead when gil is true (state_ns moved
+ *   likewise);
+ * - on_handoff: a hand-off counted (METRICS.md), from the waker's waking op (release, the
+ *   wakeup's time) to the waiter's first switch onto a CPU after it (acquire);
+ * - on_busy: busy(t) changed to busy at ts (ts never goes back).
+ */
+struct ls_observer {
+	void *ctx;
+	void (*on_state)(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+			 enum ls_state state, __u64 since, __u64 until);
+	void (*on_wait)(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+			__u64 uaddr, bool gil);
+	void (*on_handoff)(void *ctx, const struct ls_analysis *a, const struct ls_lock *l,
+			   __u32 from_tid, __u32 to_tid, __u64 release_ts, __u64 acquire_ts);
+	void (*on_busy)(void *ctx, const struct ls_analysis *a, __u64 ts, __u32 busy);
+};
+
 struct ls_analysis {
 	struct ls_file_header hdr;
+	const struct ls_observer *obs; /* NULL: none; set after ls_analysis_init */
 	char cmdline[LS_CMDLINE_MAX];
 	struct ls_htab threads;	     /* struct ls_thread by tid */
 	struct ls_htab locks;	     /* struct ls_lock by (tgid, uaddr) */
@@ -183,6 +208,9 @@ void ls_analysis_free(struct ls_analysis *a);
  * says why), -1 when nothing usable was read (err says why).
  */
 int ls_analyze_file(FILE *f, struct ls_analysis *a, char *err, size_t errlen);
+/* The same, with an observer (NULL: none) watching the pass. */
+int ls_analyze_file_observed(FILE *f, struct ls_analysis *a, const struct ls_observer *obs,
+			     char *err, size_t errlen);
 
 enum ls_outcome ls_wait_outcome(__s32 ret);
 const char *ls_outcome_name(enum ls_outcome o);

@@ -9,7 +9,7 @@ void ls_json_init(struct ls_json *j, FILE *out)
 	j->has_items[0] = false;
 }
 
-static void put_string(FILE *out, const char *s)
+void ls_json_put_string(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -32,7 +32,7 @@ static void item(struct ls_json *j, const char *key)
 	}
 	j->has_items[j->depth] = true;
 	if (key) {
-		put_string(j->out, key);
+		ls_json_put_string(j->out, key);
 		fputs(": ", j->out);
 	}
 }
@@ -93,7 +93,7 @@ void ls_json_double(struct ls_json *j, const char *key, double v)
 void ls_json_str(struct ls_json *j, const char *key, const char *s)
 {
 	item(j, key);
-	put_string(j->out, s);
+	ls_json_put_string(j->out, s);
 }
 
 void ls_json_bool(struct ls_json *j, const char *key, bool v)

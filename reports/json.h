@@ -26,5 +26,7 @@ void ls_json_double(struct ls_json *j, const char *key, double v);
 void ls_json_str(struct ls_json *j, const char *key, const char *s);
 void ls_json_bool(struct ls_json *j, const char *key, bool v);
 void ls_json_null(struct ls_json *j, const char *key);
+/* s as a JSON string, quoted and escaped, for writers that lay out their own lines */
+void ls_json_put_string(FILE *out, const char *s);
 
 #endif

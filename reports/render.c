@@ -24,15 +24,21 @@ const char *ls_fmt_duration(char *buf, size_t len, __u64 ns)
 	return buf;
 }
 
+const char *ls_addr_label(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
+			  size_t len)
+{
+	if (ls_gil_word_name(a, tgid, uaddr, buf, len))
+		return buf;
+	if (a->names && ls_names_lookup(a->names, tgid, uaddr, buf, len))
+		return buf;
+	snprintf(buf, len, "0x%llx", (unsigned long long)uaddr);
+	return buf;
+}
+
 const char *ls_lock_label(const struct ls_analysis *a, const struct ls_lock *l, char *buf,
 			  size_t len)
 {
-	if (ls_gil_word_name(a, l->key.tgid, l->key.uaddr, buf, len))
-		return buf;
-	if (a->names && ls_names_lookup(a->names, l->key.tgid, l->key.uaddr, buf, len))
-		return buf;
-	snprintf(buf, len, "0x%llx", (unsigned long long)l->key.uaddr);
-	return buf;
+	return ls_addr_label(a, l->key.tgid, l->key.uaddr, buf, len);
 }
 
 void **ls_sorted(const struct ls_htab *h, int (*cmp)(const void *, const void *))

@@ -21,6 +21,9 @@ const char *ls_fmt_duration(char *buf, size_t len, __u64 ns);
 /* How a lock is named in reports: symbol+offset, mapping, or address. */
 const char *ls_lock_label(const struct ls_analysis *a, const struct ls_lock *l, char *buf,
 			  size_t len);
+/* The same for an address of process tgid, by what is known of its memory maps so far. */
+const char *ls_addr_label(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
+			  size_t len);
 /* The entries of a table sorted by cmp, NULL-terminated; the caller frees the array. */
 void **ls_sorted(const struct ls_htab *h, int (*cmp)(const void *, const void *));
 int ls_cmp_lock_wait(const void *pa, const void *pb);

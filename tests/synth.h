@@ -3,6 +3,7 @@
 #ifndef LS_SYNTH_H
 #define LS_SYNTH_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 
 #define SW_PREEMPT 1
 #define SW_FUTEX   2 /* prev switched out inside a futex wait */
+
+/* The observer the next synth_start() attaches, for tests of streaming renderers; NULL: none. */
+static const struct ls_observer *synth_observer;
 
 static inline struct ls_analysis *synth_start(__u32 cpus)
 {
@@ -28,6 +32,7 @@ static inline struct ls_analysis *synth_start(__u32 cpus)
 	strcpy(h.kernel, "6.1.0-synthetic");
 	strcpy(h.tool_version, "test");
 	ls_analysis_init(a, &h);
+	a->obs = synth_observer;
 	strcpy(a->cmdline, "synthetic");
 	return a;
 }
@@ -205,6 +210,65 @@ static inline struct ls_analysis *scenario_turns(void)
 		wait_rec(a, wait, SYNTH_X, t - 99 * US, t + 101 * US, 0);
 	}
 	synth_finish(a, T0 + 1001 * US);
+	return a;
+}
+
+static inline void gil_call(struct ls_analysis *a, __u16 type, __u32 tid, __u64 enter, __u64 exit)
+{
+	struct ls_gil_call e = { .hdr = { type, sizeof(e), tid },
+				 .ts_enter = enter,
+				 .ts_exit = exit };
+
+	feed(a, &e);
+}
+
+#define GIL	 0x10000
+#define GIL_COND (GIL + 72)
+
+/*
+ * Two threads of process 90 take turns on a GIL seen through probes (us from T0):
+ * 91 takes at 1 and drops at 100; 92 calls take_gil at 10, times out on the GIL's condition at
+ * 60 (so 91's drop is forced), waits again, is signalled at 100, takes it at 106, drops at 200;
+ * 91 calls take_gil at 150, waits, takes it at 201 and holds it to the end, 300.
+ */
+static inline struct ls_analysis *gil_turns(__u32 source)
+{
+	struct ls_analysis *a = synth_start(2);
+	struct ls_gil_info info = { .hdr = { LS_REC_GIL_INFO, sizeof(info), 90 },
+				    .gil_addr = GIL,
+				    .switch_number = 7,
+				    .interval_us = 5000,
+				    .version = 0x030b07,
+				    .source = source };
+
+	feed(a, &info);
+	task_new(a, 91, 90, T0);
+	task_new(a, 92, 90, T0);
+	sw(a, T0, 0, 91, 0, false, 0, 0);
+	sw(a, T0, 0, 92, 0, false, 0, 0);
+	gil_call(a, LS_REC_GIL_TAKE, 91, T0, T0 + 1 * US);
+	sw_full(a, T0 + 10 * US, 92, 0, 1, SW_FUTEX, 1, 0);
+	wakeup(a, T0 + 60 * US, 92, 0, 0);
+	sw(a, T0 + 60 * US, 0, 92, 0, false, 0, 0);
+	wait_val(a, 92, GIL_COND, 0, T0 + 10 * US, T0 + 60 * US, -ETIMEDOUT);
+	sw_full(a, T0 + 61 * US, 92, 0, 1, SW_FUTEX, 2, 0);
+	gil_call(a, LS_REC_GIL_DROP, 91, T0 + 100 * US, T0 + 100 * US);
+	wakeup(a, T0 + 100 * US, 92, 91, GIL_COND);
+	wake_rec(a, 91, GIL_COND, T0 + 100 * US, 1);
+	sw(a, T0 + 104 * US, 0, 92, 0, false, 0, 0);
+	wait_val(a, 92, GIL_COND, 0, T0 + 61 * US, T0 + 105 * US, 0);
+	gil_call(a, LS_REC_GIL_TAKE, 92, T0 + 10 * US, T0 + 106 * US);
+	sw_full(a, T0 + 150 * US, 91, 0, 1, SW_FUTEX, 1, 0);
+	gil_call(a, LS_REC_GIL_DROP, 92, T0 + 200 * US, T0 + 200 * US);
+	wakeup(a, T0 + 200 * US, 91, 92, GIL_COND);
+	wake_rec(a, 92, GIL_COND, T0 + 200 * US, 1);
+	sw(a, T0 + 200 * US, 0, 91, 0, false, 0, 0);
+	wait_val(a, 91, GIL_COND, 0, T0 + 150 * US, T0 + 200 * US, 0);
+	gil_call(a, LS_REC_GIL_TAKE, 91, T0 + 150 * US, T0 + 201 * US);
+	info.flags = LS_GIL_INFO_END;
+	info.switch_number = 9;
+	feed(a, &info);
+	synth_finish(a, T0 + 300 * US);
 	return a;
 }
 

@@ -87,6 +87,43 @@ static void test_report_good_file(void **state)
 	assert_true(json_valid(slurp(test_path("c.out"))));
 }
 
+/* lockscope report --format chrome FILE, stdout and stderr kept apart: its exit status */
+static int report_chrome(const char *trace, const char *out, const char *err)
+{
+	char cmd[1024];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s report --format chrome '%s' > '%s' 2> '%s'", LOCKSCOPE,
+		 test_path(trace), test_path(out), test_path(err));
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The trace for ui.perfetto.dev: whole JSON from a good file and from one cut short. */
+static void test_report_chrome(void **state)
+{
+	const char *json;
+
+	write_trace("good.data", LS_TRACE_VERSION, -1, 2);
+	assert_int_equal(report_chrome("good.data", "g.json", "g.err"), 0);
+	json = slurp(test_path("g.json"));
+	assert_true(json_valid(json));
+	assert_non_null(strstr(json, "\"traceEvents\":["));
+	assert_non_null(strstr(json, "\"name\":\"running\""));
+	assert_non_null(strstr(json, "\"thread_name\",\"pid\":10,\"tid\":12,"));
+	assert_string_equal(slurp(test_path("g.err")), "");
+	/* cut inside the second thread's records: exit 1, the message apart, the JSON whole */
+	write_trace("cut.data", LS_TRACE_VERSION, sizeof(struct ls_file_header) + 200, 2);
+	assert_int_equal(report_chrome("cut.data", "c.json", "c.err"), 1);
+	assert_true(json_valid(slurp(test_path("c.json"))));
+	assert_non_null(strstr(slurp(test_path("c.json")), "\"traceEvents\":["));
+	assert_non_null(strstr(slurp(test_path("c.err")), "truncated"));
+	/* not a trace: nothing on stdout, the reason on stderr */
+	assert_int_equal(report_chrome("missing.data", "m.json", "m.err"), 1);
+	assert_string_equal(slurp(test_path("m.json")), "");
+	assert_non_null(strstr(slurp(test_path("m.err")), "cannot open"));
+}
+
 static void test_report_bad_files(void **state)
 {
 	FILE *f;
@@ -126,6 +163,9 @@ static void test_usage(void **state)
 	       "two recordings or more");
 	expect(lockscope("u.out", "report", "--format", "xml", "x.data"), 64, "u.out",
 	       "unknown format");
+	expect(lockscope("u.out", "report", "--help", NULL, NULL), 0, "u.out", "--format chrome");
+	expect(lockscope("u.out", "compare", "--format", "chrome", "x.data"), 64, "u.out",
+	       "text or json");
 	expect(lockscope("u.out", "frobnicate", NULL, NULL, NULL), 2, "u.out", "unknown command");
 }
 
@@ -133,6 +173,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_good_file),
+		cmocka_unit_test(test_report_chrome),
 		cmocka_unit_test(test_report_bad_files),
 		cmocka_unit_test(test_usage),
 	};

@@ -225,65 +225,6 @@ static void test_verdict_parallel_and_waiting(void **state)
 	synth_free(a);
 }
 
-static void gil_call(struct ls_analysis *a, __u16 type, __u32 tid, __u64 enter, __u64 exit)
-{
-	struct ls_gil_call e = { .hdr = { type, sizeof(e), tid },
-				 .ts_enter = enter,
-				 .ts_exit = exit };
-
-	feed(a, &e);
-}
-
-#define GIL	 0x10000
-#define GIL_COND (GIL + 72)
-
-/*
- * Two threads of process 90 take turns on a GIL seen through probes (us from T0):
- * 91 takes at 1 and drops at 100; 92 calls take_gil at 10, times out on the GIL's condition at
- * 60 (so 91's drop is forced), waits again, is signalled at 100, takes it at 106, drops at 200;
- * 91 calls take_gil at 150, waits, takes it at 201 and holds it to the end, 300.
- */
-static struct ls_analysis *gil_turns(__u32 source)
-{
-	struct ls_analysis *a = synth_start(2);
-	struct ls_gil_info info = { .hdr = { LS_REC_GIL_INFO, sizeof(info), 90 },
-				    .gil_addr = GIL,
-				    .switch_number = 7,
-				    .interval_us = 5000,
-				    .version = 0x030b07,
-				    .source = source };
-
-	feed(a, &info);
-	task_new(a, 91, 90, T0);
-	task_new(a, 92, 90, T0);
-	sw(a, T0, 0, 91, 0, false, 0, 0);
-	sw(a, T0, 0, 92, 0, false, 0, 0);
-	gil_call(a, LS_REC_GIL_TAKE, 91, T0, T0 + 1 * US);
-	sw_full(a, T0 + 10 * US, 92, 0, 1, SW_FUTEX, 1, 0);
-	wakeup(a, T0 + 60 * US, 92, 0, 0);
-	sw(a, T0 + 60 * US, 0, 92, 0, false, 0, 0);
-	wait_val(a, 92, GIL_COND, 0, T0 + 10 * US, T0 + 60 * US, -ETIMEDOUT);
-	sw_full(a, T0 + 61 * US, 92, 0, 1, SW_FUTEX, 2, 0);
-	gil_call(a, LS_REC_GIL_DROP, 91, T0 + 100 * US, T0 + 100 * US);
-	wakeup(a, T0 + 100 * US, 92, 91, GIL_COND);
-	wake_rec(a, 91, GIL_COND, T0 + 100 * US, 1);
-	sw(a, T0 + 104 * US, 0, 92, 0, false, 0, 0);
-	wait_val(a, 92, GIL_COND, 0, T0 + 61 * US, T0 + 105 * US, 0);
-	gil_call(a, LS_REC_GIL_TAKE, 92, T0 + 10 * US, T0 + 106 * US);
-	sw_full(a, T0 + 150 * US, 91, 0, 1, SW_FUTEX, 1, 0);
-	gil_call(a, LS_REC_GIL_DROP, 92, T0 + 200 * US, T0 + 200 * US);
-	wakeup(a, T0 + 200 * US, 91, 92, GIL_COND);
-	wake_rec(a, 92, GIL_COND, T0 + 200 * US, 1);
-	sw(a, T0 + 200 * US, 0, 91, 0, false, 0, 0);
-	wait_val(a, 91, GIL_COND, 0, T0 + 150 * US, T0 + 200 * US, 0);
-	gil_call(a, LS_REC_GIL_TAKE, 91, T0 + 150 * US, T0 + 201 * US);
-	info.flags = LS_GIL_INFO_END;
-	info.switch_number = 9;
-	feed(a, &info);
-	synth_finish(a, T0 + 300 * US);
-	return a;
-}
-
 static void test_gil_probes(void **state)
 {
 	struct ls_analysis *a = gil_turns(LS_GIL_SRC_PROBES);
@@ -326,6 +267,71 @@ static void test_gil_inferred(void **state)
 	synth_free(a);
 }
 
+/* What an observer sees of the ping-pong: every slice, the wait record, the hand-off, busy(t). */
+struct seen {
+	char log[2048];
+	size_t len;
+};
+
+static void note(struct seen *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	s->len += vsnprintf(s->log + s->len, sizeof(s->log) - s->len, fmt, ap);
+	va_end(ap);
+}
+
+static void seen_state(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+		       enum ls_state st, __u64 since, __u64 until)
+{
+	note(ctx, "%u %s %llu-%llu\n", t->tid, ls_state_name(st), (since - T0) / US,
+	     (until - T0) / US);
+}
+
+static void seen_wait(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+		      __u64 uaddr, bool gil)
+{
+	note(ctx, "%u wait 0x%llx%s\n", t->tid, uaddr, gil ? " gil" : "");
+}
+
+static void seen_handoff(void *ctx, const struct ls_analysis *a, const struct ls_lock *l,
+			 __u32 from, __u32 to, __u64 release, __u64 acquire)
+{
+	note(ctx, "handoff 0x%llx %u->%u %llu-%llu\n", l->key.uaddr, from, to, (release - T0) / US,
+	     (acquire - T0) / US);
+}
+
+static void seen_busy(void *ctx, const struct ls_analysis *a, __u64 ts, __u32 busy)
+{
+	note(ctx, "busy %u at %llu\n", busy, (ts - T0) / US);
+}
+
+static void test_observer(void **state)
+{
+	struct seen s = { .len = 0 };
+	const struct ls_observer obs = { &s, seen_state, seen_wait, seen_handoff, seen_busy };
+	struct ls_analysis *a;
+
+	synth_observer = &obs;
+	a = ping_pong();
+	synth_observer = NULL;
+	assert_string_equal(s.log, "11 runnable 0-10\n"
+				   "busy 1 at 10\n"
+				   "12 runnable 0-10\n"
+				   "busy 2 at 10\n"
+				   "12 running 10-20\n"
+				   "busy 1 at 20\n"
+				   "12 lock-wait 20-50\n"
+				   "12 runnable 50-60\n"
+				   "busy 2 at 60\n"
+				   "12 wait 0x5000\n"
+				   "handoff 0x5000 11->12 50-60\n"
+				   "11 running 10-120\n"
+				   "12 running 60-120\n");
+	synth_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_verdict_parallel_and_waiting),
 		cmocka_unit_test(test_gil_probes),
 		cmocka_unit_test(test_gil_inferred),
+		cmocka_unit_test(test_observer),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

@@ -10,6 +10,7 @@
 #include "python.h"
 #include "record.h"
 #include "render.h"
+#include "render_chrome.h"
 #include "render_json.h"
 #include "unwind.h"
 #include "version.h"
@@ -196,17 +197,7 @@ static int cmd_record(int argc, char **argv)
 	return record_run(&o);
 }
 
-enum report_format {
-	FMT_TEXT,
-	FMT_JSON,
-	FMT_FOLDED,
-};
-
-static const char *const report_formats[] = {
-	[FMT_TEXT] = "text",
-	[FMT_JSON] = "json",
-	[FMT_FOLDED] = "folded",
-};
+enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CHROME, FORMAT_FOLDED };
 
 struct report_opts {
 	const char *input;
@@ -214,25 +205,29 @@ struct report_opts {
 	unsigned int lanes;
 	bool no_timeline;
 	bool stacks;
-	enum report_format format;
+	enum format format;
 };
 
-static int parse_format(const char *arg, bool *json)
+/* The formats a command takes, first to last */
+static int parse_format(const char *arg, enum format last, enum format *format)
 {
-	if (!strcmp(arg, "json"))
-		*json = true;
-	else if (!strcmp(arg, "text"))
-		*json = false;
-	else
-		return -EINVAL;
-	return 0;
+	static const char *const names[] = { "text", "json", "chrome", "folded" };
+
+	for (unsigned int f = FORMAT_TEXT; f <= last; f++) {
+		if (!strcmp(arg, names[f])) {
+			*format = f;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 /*
- * Read and analyse a trace. 0 when complete; 1 when cut short (a is usable, and the reason was
- * printed); -1 when it cannot be used (the reason was printed).
+ * Read and analyse a trace, watched by obs (NULL: none). 0 when complete; 1 when cut short (a is
+ * usable, and the reason was printed); -1 when it cannot be used (the reason was printed).
  */
-static int load(const char *cmd, const char *path, struct ls_analysis *a)
+static int load(const char *cmd, const char *path, struct ls_analysis *a,
+		const struct ls_observer *obs)
 {
 	char err[256];
 	FILE *f;
@@ -245,7 +240,7 @@ static int load(const char *cmd, const char *path, struct ls_analysis *a)
 		return -1;
 	}
 	setvbuf(f, NULL, _IOFBF, 1 << 20);
-	ret = ls_analyze_file(f, a, err, sizeof(err));
+	ret = ls_analyze_file_observed(f, a, obs, err, sizeof(err));
 	fclose(f);
 	if (ret < 0)
 		fprintf(stderr, "lockscope %s: %s: %s\n", cmd, path, err);
@@ -258,16 +253,15 @@ static int load(const char *cmd, const char *path, struct ls_analysis *a)
 }
 
 static const char report_doc[] =
-	"Print a text report of a recording.\n"
+	"Print a report of a recording: text, JSON, or a timeline for ui.perfetto.dev.\n"
 	"\n"
-	"USAGE: lockscope report [--top N] [--lanes N] [--no-timeline] [--stacks] [--format "
-	"FORMAT] "
-	"[FILE]\n"
+	"USAGE: lockscope report [--top N] [--lanes N] [--no-timeline] [--stacks] [-f FMT] [FILE]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  lockscope report                  # reads lockscope.data\n"
 	"  lockscope report --top 5 gil.data\n"
 	"  lockscope report --format json gil.data > gil.json\n"
+	"  lockscope report --format chrome gil.data > trace.json  # ui.perfetto.dev\n"
 	"  lockscope report --stacks app.data           # each call site's top stack (record "
 	"--stacks)\n"
 	"  lockscope report --format folded app.data | flamegraph.pl --countname=ns > waits.svg\n"
@@ -283,9 +277,10 @@ static const struct argp_option report_options[] = {
 	  "With a recording made with --stacks: show each call site's top stack, not only its "
 	  "caller",
 	  0 },
-	{ "format", 'f', "FORMAT", 0,
-	  "text (default), json (keys: reports/JSON.md), or folded (blocked wait time in ns by "
-	  "thread and stack, for flame graphs)",
+	{ "format", 'f', "FMT", 0,
+	  "text (default), json (keys: reports/JSON.md), chrome (Trace Event Format: each "
+	  "thread's states, hand-offs, busy threads, for ui.perfetto.dev or chrome://tracing), or "
+	  "folded (blocked wait time in ns by thread and stack, for flame graphs)",
 	  0 },
 	{},
 };
@@ -318,12 +313,8 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 		o->stacks = true;
 		break;
 	case 'f':
-		for (v = 0; v < (long)(sizeof(report_formats) / sizeof(report_formats[0])); v++)
-			if (!strcmp(arg, report_formats[v]))
-				break;
-		if (v == sizeof(report_formats) / sizeof(report_formats[0]))
-			argp_error(state, "unknown format '%s': text, json or folded", arg);
-		o->format = v;
+		if (parse_format(arg, FORMAT_FOLDED, &o->format))
+			argp_error(state, "unknown format '%s': text, json, chrome or folded", arg);
 		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num > 0)
@@ -334,6 +325,29 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
+}
+
+/* The Trace Event Format, written to stdout while the trace is read. */
+static int report_chrome(const struct report_opts *o)
+{
+	struct ls_chrome *c = ls_chrome_new(stdout);
+	struct ls_analysis a;
+	int ret, err;
+
+	if (!c) {
+		fprintf(stderr, "lockscope report: out of memory\n");
+		return 1;
+	}
+	ret = load("report", o->input, &a, ls_chrome_observer(c));
+	err = ls_chrome_finish(c, ret < 0 ? NULL : &a);
+	ls_chrome_free(c);
+	if (err)
+		fprintf(stderr, "lockscope report: writing the trace: %s\n", strerror(-err));
+	if (ret < 0)
+		return 1;
+	ret = ret || err || !a.threads.nr;
+	ls_analysis_free(&a);
+	return ret;
 }
 
 static int cmd_report(int argc, char **argv)
@@ -348,14 +362,16 @@ static int cmd_report(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 2;
-	ret = load("report", o.input, &a);
+	if (o.format == FORMAT_CHROME)
+		return report_chrome(&o);
+	ret = load("report", o.input, &a, NULL);
 	if (ret < 0)
 		return 1;
 	switch (o.format) {
-	case FMT_JSON:
+	case FORMAT_JSON:
 		ls_render_json(stdout, &a, o.input);
 		break;
-	case FMT_FOLDED:
+	case FORMAT_FOLDED:
 		if (!a.has_stacks) {
 			fprintf(stderr,
 				"lockscope report: %s has no stacks: record with --stacks\n",
@@ -366,7 +382,7 @@ static int cmd_report(int argc, char **argv)
 			ret = 1;
 		}
 		break;
-	case FMT_TEXT:
+	default:
 		ro = (struct ls_render_opts){ .path = o.input,
 					      .top = o.top,
 					      .lanes = o.lanes,
@@ -385,7 +401,7 @@ static int cmd_report(int argc, char **argv)
 struct compare_opts {
 	const char *paths[COMPARE_MAX];
 	int n;
-	bool json;
+	enum format format;
 };
 
 static const char compare_doc[] =
@@ -409,7 +425,7 @@ static error_t compare_parse(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'f':
-		if (parse_format(arg, &o->json))
+		if (parse_format(arg, FORMAT_JSON, &o->format))
 			argp_error(state, "unknown format '%s': text or json", arg);
 		break;
 	case ARGP_KEY_ARG:
@@ -440,7 +456,7 @@ static int cmd_compare(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 2;
 	for (; loaded < o.n; loaded++) {
-		int ret = load("compare", o.paths[loaded], &a[loaded]);
+		int ret = load("compare", o.paths[loaded], &a[loaded], NULL);
 
 		if (ret < 0)
 			break;
@@ -448,7 +464,7 @@ static int cmd_compare(int argc, char **argv)
 		c[loaded] = (struct ls_compared){ o.paths[loaded], &a[loaded] };
 	}
 	if (loaded == o.n) {
-		if (o.json)
+		if (o.format == FORMAT_JSON)
 			ls_compare_json(stdout, c, o.n);
 		else
 			ls_compare_text(stdout, c, o.n);
@@ -464,7 +480,8 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "record", cmd_record, "record a command (-- CMD) or a running process (-p PID)" },
-	{ "report", cmd_report, "print a report of a recording (text or JSON)" },
+	{ "report", cmd_report,
+	  "print a report of a recording (text, JSON, or for ui.perfetto.dev)" },
 	{ "compare", cmd_compare, "put recordings side by side" },
 };
 

@@ -9,6 +9,7 @@
 #include "analyze.h"
 #include "compare.h"
 #include "render.h"
+#include "render_chrome.h"
 #include "render_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -16,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ls_render_opts o = { .path = "fuzz", .top = 10, .lanes = 16, .stacks = true };
 	struct ls_analysis a;
 	struct ls_compared c[2];
+	struct ls_chrome *chrome;
 	char err[256], *buf = NULL;
 	size_t len = 0;
 	FILE *in, *out;
@@ -37,6 +39,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(buf);
 		ls_analysis_free(&a);
 	}
+	/* the streaming one: a second pass with it watching */
+	rewind(in);
+	out = open_memstream(&buf, &len);
+	chrome = ls_chrome_new(out);
+	if (chrome) {
+		int ret = ls_analyze_file_observed(in, &a, ls_chrome_observer(chrome), err,
+						   sizeof(err));
+
+		ls_chrome_finish(chrome, ret >= 0 ? &a : NULL);
+		ls_chrome_free(chrome);
+		if (ret >= 0)
+			ls_analysis_free(&a);
+	}
+	fclose(out);
+	free(buf);
 	fclose(in);
 	return 0;
 }
