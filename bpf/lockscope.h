@@ -38,6 +38,7 @@ enum ls_rec_type {
 	LS_REC_GIL_INFO = 38,
 	LS_REC_STACK = 39,
 	LS_REC_WAIT_STACK = 40,
+	LS_REC_BUILD_ID = 41,
 	LS_REC_MAX = 64,
 };
 

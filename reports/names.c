@@ -58,8 +58,16 @@ struct elf_file {
 	char *strs;
 };
 
+/* A file's build ID as recorded, by a hash of its path */
+struct recorded_id {
+	__u64 path_hash;
+	__u32 len;
+	__u8 id[LS_BUILD_ID_MAX];
+};
+
 struct ls_names {
 	struct ls_htab procs;  /* struct proc by tgid */
+	struct ls_htab ids;    /* struct recorded_id */
 	struct proc *building; /* the process whose MAP records come next */
 	struct elf_file *files;
 	__u64 seq;
@@ -260,9 +268,32 @@ static int task_new(struct ls_names *n, const struct ls_task_new *e)
 	return 0;
 }
 
+static __u64 path_hash(const char *path)
+{
+	__u64 h = 14695981039346656037ULL; /* FNV-1a */
+
+	for (; *path; path++)
+		h = (h ^ (unsigned char)*path) * 1099511628211ULL;
+	return h;
+}
+
+static int build_id_add(struct ls_names *n, const struct ls_build_id *b)
+{
+	__u64 key = path_hash(b->path);
+	struct recorded_id *r = ls_htab_get(&n->ids, &key, NULL);
+
+	if (!r)
+		return -ENOMEM;
+	r->len = b->len;
+	memcpy(r->id, b->id, sizeof(r->id));
+	return 0;
+}
+
 int ls_names_feed(struct ls_names *n, const struct ls_rec_hdr *rec)
 {
 	switch (rec->type) {
+	case LS_REC_BUILD_ID:
+		return build_id_add(n, (const void *)rec);
 	case LS_REC_MAPS_BEGIN:
 		return maps_begin(n, (const void *)rec);
 	case LS_REC_MAP:
@@ -426,7 +457,47 @@ static int read_syms(struct elf_file *f, Elf *e)
 	return 0;
 }
 
-static int elf_load(struct elf_file *f, __u32 tgid, const struct ls_map *m, __u64 page_mask)
+size_t ls_elf_build_id(struct Elf *e, __u8 *id, size_t max)
+{
+	GElf_Phdr ph;
+	size_t nr;
+
+	if (elf_getphdrnum(e, &nr))
+		return 0;
+	for (size_t i = 0; i < nr; i++) {
+		Elf_Data *d;
+		GElf_Nhdr nh;
+		size_t off = 0, name, desc;
+
+		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		d = elf_getdata_rawchunk(e, ph.p_offset, ph.p_filesz, ELF_T_NHDR);
+		while (d && (off = gelf_getnote(d, off, &nh, &name, &desc)) > 0) {
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    !memcmp((char *)d->d_buf + name, "GNU", 4) && nh.n_descsz <= max) {
+				memcpy(id, (char *)d->d_buf + desc, nh.n_descsz);
+				return nh.n_descsz;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The file is the one the recording saw, as far as its build ID tells. */
+static bool same_build(const struct ls_names *n, Elf *e, const char *path)
+{
+	__u64 key = path_hash(path);
+	const struct recorded_id *r = ls_htab_find(&n->ids, &key);
+	__u8 id[LS_BUILD_ID_MAX];
+	size_t len;
+
+	if (!r)
+		return true;
+	len = ls_elf_build_id(e, id, sizeof(id));
+	return len == r->len && !memcmp(id, r->id, len);
+}
+
+static int elf_load(struct ls_names *n, struct elf_file *f, __u32 tgid, const struct ls_map *m)
 {
 	int fd = open_mapped(tgid, m), err;
 	Elf *e;
@@ -434,7 +505,9 @@ static int elf_load(struct elf_file *f, __u32 tgid, const struct ls_map *m, __u6
 	if (fd < 0)
 		return -ENOENT;
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	err = e ? read_layout(f, e, page_mask) : -EINVAL;
+	err = e ? read_layout(f, e, n->page_mask) : -EINVAL;
+	if (!err && !same_build(n, e, m->path))
+		err = -ESTALE;
 	if (!err)
 		err = read_syms(f, e);
 	elf_end(e);
@@ -458,7 +531,7 @@ static struct elf_file *elf_get(struct ls_names *n, __u32 tgid, const struct ls_
 		free(f);
 		return NULL;
 	}
-	f->usable = n->have_libelf && !elf_load(f, tgid, m, n->page_mask);
+	f->usable = n->have_libelf && !elf_load(n, f, tgid, m);
 	f->next = n->files;
 	n->files = f;
 	return f;
@@ -640,6 +713,8 @@ struct ls_names *ls_names_new(void)
 	if (!n)
 		return NULL;
 	ls_htab_init(&n->procs, sizeof(struct proc), offsetof(struct proc, tgid), sizeof(__u32));
+	ls_htab_init(&n->ids, sizeof(struct recorded_id), offsetof(struct recorded_id, path_hash),
+		     sizeof(__u64));
 	n->page_mask = ~(__u64)((page > 0 ? page : 4096) - 1);
 	/* without libelf, names fall back to mappings */
 	n->have_libelf = elf_version(EV_CURRENT) != EV_NONE;
@@ -659,6 +734,7 @@ void ls_names_free(struct ls_names *n)
 		free(p->threads);
 	}
 	ls_htab_free(&n->procs);
+	ls_htab_free(&n->ids);
 	while (n->files) {
 		struct elf_file *f = n->files;
 

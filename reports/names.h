@@ -5,7 +5,8 @@
  * Fed the trace's records in file order: memory map snapshots (LS_REC_MAPS_BEGIN, LS_REC_MAP) and
  * new tasks (their stack pointers name thread stacks). Symbols are read from the files named in
  * the snapshot, through /proc/TGID/root when the process is still there; a file whose inode is
- * not the mapping's (replaced since the recording) is not used for symbols.
+ * not the mapping's, or whose build ID is not the one recorded (LS_REC_BUILD_ID), was replaced
+ * since the recording and is not used for symbols.
  */
 #ifndef LS_NAMES_H
 #define LS_NAMES_H
@@ -27,6 +28,10 @@ const char *ls_names_lookup(struct ls_names *n, __u32 tgid, __u64 addr, char *bu
 
 /* The same, for code: the function's name alone where there is a symbol ("site_a"). */
 const char *ls_names_function(struct ls_names *n, __u32 tgid, __u64 addr, char *buf, size_t len);
+/* The build ID of an ELF file (libelf's Elf *) into id; its length, 0 if it has none. */
+struct Elf;
+size_t ls_elf_build_id(struct Elf *e, __u8 *id, size_t max);
+
 /* The base name of the file mapped at addr ("libc.so.6"), or NULL. */
 const char *ls_names_module(struct ls_names *n, __u32 tgid, __u64 addr);
 

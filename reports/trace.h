@@ -154,6 +154,20 @@ struct ls_wait_stack {
 	__u32 pad;
 };
 
+#define LS_BUILD_ID_MAX 32
+
+/*
+ * LS_REC_BUILD_ID: the GNU build ID of a file process hdr.tid maps, read as a snapshot of its map
+ * is taken, so that a report can tell the file it opens later from another at the same path.
+ */
+struct ls_build_id {
+	struct ls_rec_hdr hdr;
+	__u32 len; /* bytes of id */
+	__u32 pad;
+	__u8 id[LS_BUILD_ID_MAX];
+	char path[]; /* NUL-terminated, as in the process's map */
+};
+
 /* LS_REC_END: the last record of a complete file */
 struct ls_end {
 	struct ls_rec_hdr hdr;

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <gelf.h>
 #include <sys/sysmacros.h>
+#include "names.h"
 #include "procmaps.h"
 
 struct maps_line {
@@ -154,6 +156,73 @@ static int write_maps(struct ls_writer *w, __u32 tgid, __u64 ts, const struct ma
 	return err;
 }
 
+/* Build IDs by file, so that a file is read once however many snapshots name it */
+#define ID_CACHE 512
+
+static struct id_cache {
+	__u64 inode;
+	__u32 dev;
+	__u32 len;
+	__u8 id[LS_BUILD_ID_MAX];
+} id_cache[ID_CACHE];
+
+/* Through map_files: the very file mapped, in whatever mount namespace, even if deleted. */
+static size_t build_id_of(__u32 tgid, const struct maps_line *m, __u8 *id)
+{
+	struct id_cache *c = &id_cache[(m->inode ^ m->dev * 31) % ID_CACHE];
+	char path[96];
+	size_t len = 0;
+	Elf *e;
+	int fd;
+
+	if (c->inode == m->inode && c->dev == m->dev) {
+		memcpy(id, c->id, c->len);
+		return c->len;
+	}
+	snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", tgid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (e && elf_kind(e) == ELF_K_ELF)
+		len = ls_elf_build_id(e, id, LS_BUILD_ID_MAX);
+	elf_end(e);
+	close(fd);
+	*c = (struct id_cache){ .inode = m->inode, .dev = m->dev, .len = len };
+	memcpy(c->id, id, len);
+	return len;
+}
+
+/* A build ID record for each ELF file mapped from its start: what a report checks files by. */
+static int write_build_ids(struct ls_writer *w, __u32 tgid, const struct maps_line *lines,
+			   size_t nr)
+{
+	union {
+		struct ls_build_id b;
+		char raw[sizeof(struct ls_build_id) + PATH_MAX + 8];
+	} u;
+	int err = 0;
+
+	for (size_t i = 0; i < nr && !err; i++) {
+		const struct maps_line *m = &lines[i];
+		size_t len = strnlen(m->path, PATH_MAX - 1), size;
+
+		if (m->pgoff || !m->inode || m->path[0] != '/')
+			continue;
+		size = (sizeof(u.b) + len + 1 + 7) & ~(size_t)7;
+		memset(&u, 0, size);
+		u.b.len = build_id_of(tgid, m, u.b.id);
+		if (!u.b.len)
+			continue;
+		u.b.hdr = (struct ls_rec_hdr){ LS_REC_BUILD_ID, size, tgid };
+		memcpy(u.b.path, m->path, len);
+		err = ls_writer_put(w, &u, size);
+	}
+	return err;
+}
+
 int ls_procmaps_write(struct ls_writer *w, __u32 tgid, __u64 ts)
 {
 	struct maps_line *lines = NULL;
@@ -169,6 +238,8 @@ int ls_procmaps_write(struct ls_writer *w, __u32 tgid, __u64 ts)
 		err = -ESRCH;
 	if (!err)
 		err = write_maps(w, tgid, ts, lines, nr);
+	if (!err)
+		err = write_build_ids(w, tgid, lines, nr);
 	free(lines);
 	free(text);
 	return err;
