@@ -290,6 +290,20 @@ static int trace_tgid(struct recorder *r, __u32 tgid)
 	return 0;
 }
 
+/*
+ * Empty the traced set as the window closes: the probes, still attached while they detach (a
+ * few hundred ms for uprobes on a busy machine), record nothing after the window's end.
+ */
+static void untrace_all(struct recorder *r)
+{
+	const struct bpf_map *traced = r->skel->maps.traced;
+	__u32 tgid;
+
+	while (!bpf_map__get_next_key(traced, NULL, &tgid, sizeof(tgid)))
+		if (bpf_map__delete_elem(traced, &tgid, sizeof(tgid), 0))
+			break;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	const struct ls_rec_hdr *h = data;
@@ -772,6 +786,7 @@ int record_run(const struct record_opts *o)
 	reason = record_loop(&r);
 	/* the window closes now: detaching takes milliseconds (an RCU grace period per link) */
 	end_ns = now_ns(CLOCK_MONOTONIC);
+	untrace_all(&r);
 	ls_python_stop(&r.py);
 	lockscope_bpf__detach(r.skel);
 	ls_python_detach(&r.py);

@@ -37,7 +37,7 @@ def file_size(path):
         return 0
 
 
-def sample(pid, trace, start, every, seconds):
+def sample(pid, trace, start, every):
     """(elapsed s, RSS kB, file bytes) every `every` seconds while the recorder runs."""
     samples = []
     n = 1
@@ -96,7 +96,7 @@ def main():
     print("  " + " ".join(argv), flush=True)
     start = time.monotonic()
     rec = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
-    samples = sample(rec.pid, trace, start, every, args.seconds)
+    samples = sample(rec.pid, trace, start, every)
     _, stderr = rec.communicate()
     wall = time.monotonic() - start
     for line in stderr.splitlines():
