@@ -170,8 +170,12 @@ static void check_sites(const char *data, const char *truth, const char *module)
 	got_b = folded_wait(out, "site_b");
 	print_message("site_a: %lld ns traced, %lld measured; site_b: %lld, %lld\n", got_a, want_a,
 		      got_b, want_b);
-	assert_true(within(got_a, want_a, 0, 5));
-	assert_true(within(got_b, want_b, 0, 5));
+	/*
+	 * 5%, but not less than 200 us: the kernel times a wait a few us shorter than the site does
+	 * around its call, which tells when a site happened to wait only a handful of times.
+	 */
+	assert_true(within(got_a, want_a, 200000, 5));
+	assert_true(within(got_b, want_b, 200000, 5));
 	/* the caller of pthread_mutex_lock, unwound by CFI through a libc without frame pointers */
 	assert_non_null(strstr(out, ";site_a;pthread_mutex_lock;"));
 }
