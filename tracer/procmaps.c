@@ -11,16 +11,6 @@
 #include "names.h"
 #include "procmaps.h"
 
-struct maps_line {
-	__u64 start;
-	__u64 end;
-	__u64 pgoff;
-	__u64 inode;
-	__u32 dev;
-	__u32 prot;
-	const char *path;
-};
-
 /* Big reads: the kernel builds each read from the live map, so fewer reads tear less. */
 #define READ_CHUNK (64 * 1024)
 
@@ -79,7 +69,7 @@ static __u32 parse_prot(const char *perms)
 }
 
 /* One line, NUL-terminated: "start-end perms pgoff major:minor inode [path]". */
-static int parse_line(const char *line, struct maps_line *m)
+static int parse_line(const char *line, struct ls_maps_line *m)
 {
 	unsigned int major, minor;
 	char perms[5];
@@ -105,9 +95,9 @@ static size_t count_lines(const char *text)
 }
 
 /* Split text into lines in place; lines that do not parse are left out (and not counted). */
-static int parse_maps(char *text, struct maps_line **lines, size_t *nr)
+static int parse_maps(char *text, struct ls_maps_line **lines, size_t *nr)
 {
-	struct maps_line *m = calloc(count_lines(text), sizeof(*m));
+	struct ls_maps_line *m = calloc(count_lines(text), sizeof(*m));
 	char *line, *save = NULL;
 
 	if (!m)
@@ -120,7 +110,7 @@ static int parse_maps(char *text, struct maps_line **lines, size_t *nr)
 	return 0;
 }
 
-static int write_map(struct ls_writer *w, __u32 tgid, const struct maps_line *m)
+static int write_map(struct ls_writer *w, __u32 tgid, const struct ls_maps_line *m)
 {
 	union {
 		struct ls_map map;
@@ -141,7 +131,7 @@ static int write_map(struct ls_writer *w, __u32 tgid, const struct maps_line *m)
 	return ls_writer_put(w, &u, size);
 }
 
-static int write_maps(struct ls_writer *w, __u32 tgid, __u64 ts, const struct maps_line *lines,
+static int write_maps(struct ls_writer *w, __u32 tgid, __u64 ts, const struct ls_maps_line *lines,
 		      size_t nr)
 {
 	struct ls_maps_begin b = {
@@ -167,7 +157,7 @@ static struct id_cache {
 } id_cache[ID_CACHE];
 
 /* Through map_files: the very file mapped, in whatever mount namespace, even if deleted. */
-static size_t build_id_of(__u32 tgid, const struct maps_line *m, __u8 *id)
+static size_t build_id_of(__u32 tgid, const struct ls_maps_line *m, __u8 *id)
 {
 	struct id_cache *c = &id_cache[(m->inode ^ m->dev * 31) % ID_CACHE];
 	char path[96];
@@ -196,7 +186,7 @@ static size_t build_id_of(__u32 tgid, const struct maps_line *m, __u8 *id)
 }
 
 /* A build ID record for each ELF file mapped from its start: what a report checks files by. */
-static int write_build_ids(struct ls_writer *w, __u32 tgid, const struct maps_line *lines,
+static int write_build_ids(struct ls_writer *w, __u32 tgid, const struct ls_maps_line *lines,
 			   size_t nr)
 {
 	union {
@@ -206,10 +196,10 @@ static int write_build_ids(struct ls_writer *w, __u32 tgid, const struct maps_li
 	int err = 0;
 
 	for (size_t i = 0; i < nr && !err; i++) {
-		const struct maps_line *m = &lines[i];
+		const struct ls_maps_line *m = &lines[i];
 		size_t len = strnlen(m->path, PATH_MAX - 1), size;
 
-		if (m->pgoff || !m->inode || m->path[0] != '/')
+		if (!ls_maps_line_file_start(m))
 			continue;
 		size = (sizeof(u.b) + len + 1 + 7) & ~(size_t)7;
 		memset(&u, 0, size);
@@ -223,19 +213,41 @@ static int write_build_ids(struct ls_writer *w, __u32 tgid, const struct maps_li
 	return err;
 }
 
-int ls_procmaps_write(struct ls_writer *w, __u32 tgid, __u64 ts)
+bool ls_maps_line_file_start(const struct ls_maps_line *m)
 {
-	struct maps_line *lines = NULL;
-	char *text = NULL;
-	size_t nr = 0;
+	return !m->pgoff && m->inode && m->path[0] == '/';
+}
+
+int ls_procmaps_read(__u32 tgid, char **text, struct ls_maps_line **lines, size_t *nr)
+{
 	int err;
 
-	err = read_maps(tgid, &text);
+	*text = NULL;
+	*lines = NULL;
+	*nr = 0;
+	err = read_maps(tgid, text);
 	if (!err)
-		err = parse_maps(text, &lines, &nr);
+		err = parse_maps(*text, lines, nr);
 	/* A zombie's map is empty: its memory is gone already. */
-	if (!err && !nr)
+	if (!err && !*nr)
 		err = -ESRCH;
+	if (err) {
+		free(*lines);
+		free(*text);
+		*text = NULL;
+		*lines = NULL;
+	}
+	return err;
+}
+
+int ls_procmaps_write(struct ls_writer *w, __u32 tgid, __u64 ts)
+{
+	struct ls_maps_line *lines;
+	char *text;
+	size_t nr;
+	int err;
+
+	err = ls_procmaps_read(tgid, &text, &lines, &nr);
 	if (!err)
 		err = write_maps(w, tgid, ts, lines, nr);
 	if (!err)

@@ -6,7 +6,27 @@
 #ifndef LS_PROCMAPS_H
 #define LS_PROCMAPS_H
 
+#include <stdbool.h>
 #include "trace.h"
+
+/* One line of /proc/PID/maps */
+struct ls_maps_line {
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;
+	__u64 inode;
+	__u32 dev;
+	__u32 prot;	  /* LS_MAP_* */
+	const char *path; /* points into the text read; "" for anonymous memory */
+};
+
+/*
+ * /proc/TGID/maps read whole and parsed: *lines point into *text, the caller frees both. 0,
+ * -ESRCH when the process is gone (or a zombie, with an empty map), or -errno.
+ */
+int ls_procmaps_read(__u32 tgid, char **text, struct ls_maps_line **lines, size_t *nr);
+/* The line maps a file from its start: where an ELF file is loaded. */
+bool ls_maps_line_file_start(const struct ls_maps_line *m);
 
 /*
  * Write /proc/TGID/maps as one MAPS_BEGIN record and the MAP records it announces. The file is

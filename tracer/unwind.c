@@ -3,10 +3,12 @@
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "procmaps.h"
 #include "unwind.h"
 
 #define UW_REFRESH_NS 50000000ULL /* re-read a process's modules at most this often */
@@ -104,34 +106,24 @@ void ls_unwind_free(struct ls_unwind *u)
 /* Every ELF file the process maps, placed at its first mapping, opened through its root. */
 static void report_modules(struct uw_proc *p, __u64 now)
 {
-	char path[64], line[4400], file[4500];
-	FILE *f;
+	struct ls_maps_line *lines;
+	char file[PATH_MAX + 32], *text;
+	size_t nr;
 
 	p->refreshed_ts = now;
-	snprintf(path, sizeof(path), "/proc/%u/maps", p->tgid);
-	f = fopen(path, "re");
-	if (!f)
+	if (ls_procmaps_read(p->tgid, &text, &lines, &nr))
 		return;
 	dwfl_report_begin(p->dwfl);
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, pgoff, inode;
-		char perms[8], *name;
-		int off = 0;
-
-		if (sscanf(line, "%llx-%llx %7s %llx %*x:%*x %llu %n", &start, &end, perms, &pgoff,
-			   &inode, &off) < 5 ||
-		    !off)
+	for (size_t i = 0; i < nr; i++) {
+		if (!ls_maps_line_file_start(&lines[i]) || strstr(lines[i].path, " (deleted)"))
 			continue;
-		name = line + off;
-		name[strcspn(name, "\n")] = '\0';
-		if (name[0] != '/' || pgoff || !inode || strstr(name, " (deleted)"))
-			continue;
-		snprintf(file, sizeof(file), "/proc/%u/root%s", p->tgid, name);
+		snprintf(file, sizeof(file), "/proc/%u/root%s", p->tgid, lines[i].path);
 		/* not an ELF file (a font, the locale archive): libdw says no, and that is all */
-		dwfl_report_elf(p->dwfl, name, file, -1, start, false);
+		dwfl_report_elf(p->dwfl, lines[i].path, file, -1, lines[i].start, false);
 	}
 	dwfl_report_end(p->dwfl, NULL, NULL);
-	fclose(f);
+	free(lines);
+	free(text);
 }
 
 static pid_t uw_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
