@@ -13,7 +13,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* record --stacks, set before load: with stacks off, the sampling code is not even loaded */
 const volatile bool stacks = false;
-const volatile bool stack_fp = false; /* walk frame pointers in the kernel */
 const volatile __u32 stack_dump = 0; /* bytes of user stack to copy, a multiple of LS_STACK_CHUNK */
 
 struct {
@@ -351,7 +350,8 @@ static __always_inline void stack_sample(void *ctx, struct task_struct *task)
 	e->regs[LS_UREG_R14] = regs->r14;
 	e->regs[LS_UREG_R15] = regs->r15;
 	e->nr_uret = pending_urets(task, e->uret_slot, e->uret_ip);
-	n = stack_fp ? bpf_get_stack(ctx, e->ips, sizeof(e->ips), BPF_F_USER_STACK) : 0;
+	/* the kernel's frame-pointer walk: the fallback where there is no CFI */
+	n = bpf_get_stack(ctx, e->ips, sizeof(e->ips), BPF_F_USER_STACK);
 	e->nr_ips = n > 0 ? n / sizeof(e->ips[0]) : 0;
 	/* chunk-aligned, so that no chunk straddles the end of the stack's mapping */
 	base = e->regs[LS_UREG_SP] & ~(__u64)(LS_STACK_CHUNK - 1);

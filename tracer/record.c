@@ -467,8 +467,6 @@ static int load_probes(struct recorder *r)
 	if (err)
 		return error(err, "bad ring buffer size: %s", strerror(-err));
 	r->skel->rodata->stacks = r->o->stack_mode != LS_STACKS_OFF;
-	/* the kernel's frame-pointer walk is the fallback where there is no CFI */
-	r->skel->rodata->stack_fp = r->o->stack_mode != LS_STACKS_OFF;
 	if (r->o->stack_mode == LS_STACKS_DWARF)
 		r->skel->rodata->stack_dump = r->o->stack_dump;
 	err = lockscope_bpf__load(r->skel);

@@ -330,10 +330,11 @@ int ls_unwind_sample(struct ls_unwind *u, struct ls_writer *w, const struct ls_s
 		 * code has no frame pointers it walks into data: stop at the first address outside
 		 * every module, or no two such stacks would be alike.
 		 */
+		bool mods = s->nr_ips > 1 && modules_ready(p, s);
+
 		flags = LS_STACK_FP;
 		for (key.key.nr = 0; key.key.nr < s->nr_ips; key.key.nr++) {
-			if (key.key.nr && modules_ready(p, s) &&
-			    !dwfl_addrmodule(p->dwfl, s->ips[key.key.nr]))
+			if (key.key.nr && mods && !dwfl_addrmodule(p->dwfl, s->ips[key.key.nr]))
 				break;
 			key.key.ips[key.key.nr] = s->ips[key.key.nr];
 		}
