@@ -323,7 +323,6 @@ int ls_unwind_sample(struct ls_unwind *u, struct ls_writer *w, const struct ls_s
 		flags = LS_STACK_DWARF | (p->truncated ? LS_STACK_TRUNCATED : 0);
 		key.key.nr = p->nr;
 		memcpy(key.key.ips, p->ips, p->nr * sizeof(__u64));
-		u->dwarf++;
 	} else {
 		/*
 		 * No CFI to go by (or no copy): the kernel's frame-pointer walk is all there is. Where
@@ -338,12 +337,15 @@ int ls_unwind_sample(struct ls_unwind *u, struct ls_writer *w, const struct ls_s
 				break;
 			key.key.ips[key.key.nr] = s->ips[key.key.nr];
 		}
-		u->fp++;
 	}
 	if (!key.key.nr) {
 		u->failed++;
 		return 0;
 	}
+	if (flags & LS_STACK_DWARF)
+		u->dwarf++;
+	else
+		u->fp++;
 	st = ls_htab_get(&u->stacks, &key.key, &created);
 	if (!st)
 		return -ENOMEM;
