@@ -148,11 +148,9 @@ static void json_call_sites(struct ls_json *j, const struct ls_analysis *a, cons
 		if (sites[i].ip) {
 			ls_json_str(j, "caller",
 				    ls_frame_name(a, l->key.tgid, sites[i].ip, buf, sizeof(buf)));
-			if (!a->names || !ls_names_function(a->names, l->key.tgid, sites[i].ip - 1,
-							    buf, sizeof(buf)))
-				snprintf(buf, sizeof(buf), "0x%llx",
-					 (unsigned long long)sites[i].ip);
-			ls_json_str(j, "function", buf);
+			ls_json_str(
+				j, "function",
+				ls_frame_function(a, l->key.tgid, sites[i].ip, buf, sizeof(buf)));
 		} else {
 			ls_json_null(j, "caller");
 			ls_json_null(j, "function");

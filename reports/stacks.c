@@ -73,6 +73,14 @@ const char *ls_frame_name(const struct ls_analysis *a, __u32 tgid, __u64 ip, cha
 	return buf;
 }
 
+const char *ls_frame_function(const struct ls_analysis *a, __u32 tgid, __u64 ip, char *buf,
+			      size_t len)
+{
+	if (!a->names || !ls_names_function(a->names, tgid, ip - 1, buf, len))
+		snprintf(buf, len, "0x%llx", (unsigned long long)ip);
+	return buf;
+}
+
 static bool is_libc(const char *module)
 {
 	static const char *const prefixes[] = { "libc.so",  "libc-",   "libpthread",
@@ -204,10 +212,8 @@ int ls_render_folded(FILE *f, const struct ls_analysis *a)
 			fputs(";[unknown]", f);
 		for (int i = s ? s->nr - 1 : -1; i >= 0; i--) {
 			fputc(';', f);
-			if (!a->names || !ls_names_function(a->names, fo->key.tgid, s->ips[i] - 1,
-							    buf, sizeof(buf)))
-				snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)s->ips[i]);
-			put_frame(f, buf);
+			put_frame(f,
+				  ls_frame_function(a, fo->key.tgid, s->ips[i], buf, sizeof(buf)));
 		}
 		fprintf(f, " %llu\n", (unsigned long long)fo->wait_ns);
 	}

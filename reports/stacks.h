@@ -51,6 +51,9 @@ int ls_stacks_on_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 struct ls_stack_entry *ls_stack_find(const struct ls_analysis *a, __u32 tgid, __u32 id);
 /* Frame i's name: "function+0xoff (module)", or "module+0xoff", or the bare address. */
 const char *ls_frame_name(const struct ls_analysis *a, __u32 tgid, __u64 ip, char *buf, size_t len);
+/* The same, the function's name alone ("site_a"), for flame graphs and JSON. */
+const char *ls_frame_function(const struct ls_analysis *a, __u32 tgid, __u64 ip, char *buf,
+			      size_t len);
 /* The stack's caller frame: the first one outside libc, libpthread and the dynamic loader. */
 int ls_stack_caller(const struct ls_analysis *a, struct ls_stack_entry *s);
 
