@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analyze.h"
+#include "render.h"
 #include "stacks.h"
 
 int ls_stacks_on_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec)
@@ -107,57 +108,69 @@ int ls_stack_caller(const struct ls_analysis *a, struct ls_stack_entry *s)
 	return s->caller;
 }
 
+/* for ls_sorted(): an array of pointers */
 static int by_wait_desc(const void *x, const void *y)
 {
-	const struct ls_call_site *a = x, *b = y;
+	const struct ls_call_site *a = *(struct ls_call_site *const *)x,
+				  *b = *(struct ls_call_site *const *)y;
 
 	return a->wait_ns < b->wait_ns	 ? 1
 	       : a->wait_ns > b->wait_ns ? -1
 					 : (a->ip > b->ip) - (a->ip < b->ip);
 }
 
+/* A lock's wait by stack, all threads together */
+struct lock_stack {
+	__u32 stack_id; /* key */
+	__u64 wait_ns;
+	__u64 waits;
+};
+
 size_t ls_lock_call_sites(const struct ls_analysis *a, __u32 tgid, __u64 uaddr,
 			  struct ls_call_site *out, size_t max)
 {
-	struct ls_call_site *all = NULL, *c;
-	size_t nr = 0, cap = 0, pos = 0, i;
+	struct ls_htab by_stack, by_caller;
 	const struct ls_wait_site *w;
+	struct ls_call_site *c, **v;
+	struct lock_stack *ls;
+	size_t pos = 0, nr = 0;
 
+	ls_htab_init(&by_stack, sizeof(struct lock_stack), offsetof(struct lock_stack, stack_id),
+		     sizeof(__u32));
+	ls_htab_init(&by_caller, sizeof(struct ls_call_site), offsetof(struct ls_call_site, ip),
+		     sizeof(__u64));
 	while ((w = ls_htab_next(&a->wait_sites, &pos))) {
-		struct ls_stack_entry *s;
-		__u64 ip = 0;
-
 		if (w->key.tgid != tgid || w->key.uaddr != uaddr)
 			continue;
-		s = w->key.stack_id ? ls_stack_find(a, tgid, w->key.stack_id) : NULL;
-		if (s && ls_stack_caller(a, s) >= 0)
-			ip = s->ips[s->caller];
-		for (i = 0; i < nr && all[i].ip != ip; i++)
-			;
-		if (i == nr) {
-			if (nr == cap) {
-				cap = cap ? cap * 2 : 16;
-				c = realloc(all, cap * sizeof(*all));
-				if (!c)
-					break;
-				all = c;
-			}
-			all[nr++] = (struct ls_call_site){ .ip = ip };
-		}
-		c = &all[i];
-		c->wait_ns += w->wait_ns;
-		c->waits += w->waits;
-		if (w->key.stack_id && w->wait_ns > c->stack_wait_ns) {
-			c->stack_wait_ns = w->wait_ns;
-			c->stack_id = w->key.stack_id;
+		ls = ls_htab_get(&by_stack, &w->key.stack_id, NULL);
+		if (!ls)
+			goto cleanup;
+		ls->wait_ns += w->wait_ns;
+		ls->waits += w->waits;
+	}
+	pos = 0;
+	while ((ls = ls_htab_next(&by_stack, &pos))) {
+		struct ls_stack_entry *s =
+			ls->stack_id ? ls_stack_find(a, tgid, ls->stack_id) : NULL;
+		__u64 ip = s && ls_stack_caller(a, s) >= 0 ? s->ips[s->caller] : 0;
+
+		c = ls_htab_get(&by_caller, &ip, NULL);
+		if (!c)
+			goto cleanup;
+		c->wait_ns += ls->wait_ns;
+		c->waits += ls->waits;
+		if (ls->stack_id && ls->wait_ns > c->stack_wait_ns) {
+			c->stack_wait_ns = ls->wait_ns;
+			c->stack_id = ls->stack_id;
 		}
 	}
-	if (nr)
-		qsort(all, nr, sizeof(*all), by_wait_desc);
-	nr = nr < max ? nr : max;
-	if (nr)
-		memcpy(out, all, nr * sizeof(*out));
-	free(all);
+	v = (struct ls_call_site **)ls_sorted(&by_caller, by_wait_desc);
+	for (; v && nr < max && v[nr]; nr++)
+		out[nr] = *v[nr];
+	free(v);
+cleanup:
+	ls_htab_free(&by_stack);
+	ls_htab_free(&by_caller);
 	return nr;
 }
 

@@ -62,8 +62,8 @@ struct ls_call_site {
 	__u64 ip; /* the caller frame's return address; 0: no stack was recorded */
 	__u64 wait_ns;
 	__u64 waits;
-	__u32 stack_id; /* the site's stack with the most wait */
-	__u64 stack_wait_ns;
+	__u32 stack_id;	     /* the site's stack with the most wait, all threads together */
+	__u64 stack_wait_ns; /* and that wait */
 };
 
 /* Up to max call sites of lock (tgid, uaddr) into out; how many. */
