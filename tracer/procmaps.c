@@ -110,25 +110,39 @@ static int parse_maps(char *text, struct ls_maps_line **lines, size_t *nr)
 	return 0;
 }
 
+/*
+ * Write a record that ends with a path, as MAP and BUILD_ID records do: rec holds the fixed part
+ * (fixed bytes, every field set but the header) and room for PATH_MAX more; the path goes after
+ * it, NUL-terminated and zero-padded to 8 bytes, the padding to the file too.
+ */
+static int put_with_path(struct ls_writer *w, void *rec, size_t fixed, __u16 type, __u32 tgid,
+			 const char *path)
+{
+	size_t len = strnlen(path, PATH_MAX - 1);
+	size_t size = (fixed + len + 1 + 7) & ~(size_t)7;
+
+	memset((char *)rec + fixed, 0, size - fixed);
+	memcpy((char *)rec + fixed, path, len);
+	*(struct ls_rec_hdr *)rec = (struct ls_rec_hdr){ type, size, tgid };
+	return ls_writer_put(w, rec, size);
+}
+
 static int write_map(struct ls_writer *w, __u32 tgid, const struct ls_maps_line *m)
 {
 	union {
 		struct ls_map map;
 		char raw[sizeof(struct ls_map) + PATH_MAX + 8];
 	} u;
-	size_t len = strnlen(m->path, PATH_MAX - 1);
-	size_t size = (sizeof(u.map) + len + 1 + 7) & ~(size_t)7;
 
-	memset(&u, 0, size); /* the padding goes to the file too */
-	u.map.hdr = (struct ls_rec_hdr){ LS_REC_MAP, size, tgid };
-	u.map.start = m->start;
-	u.map.end = m->end;
-	u.map.pgoff = m->pgoff;
-	u.map.inode = m->inode;
-	u.map.dev = m->dev;
-	u.map.prot = m->prot;
-	memcpy(u.map.path, m->path, len);
-	return ls_writer_put(w, &u, size);
+	u.map = (struct ls_map){
+		.start = m->start,
+		.end = m->end,
+		.pgoff = m->pgoff,
+		.inode = m->inode,
+		.dev = m->dev,
+		.prot = m->prot,
+	};
+	return put_with_path(w, &u, sizeof(u.map), LS_REC_MAP, tgid, m->path);
 }
 
 static int write_maps(struct ls_writer *w, __u32 tgid, __u64 ts, const struct ls_maps_line *lines,
@@ -196,19 +210,13 @@ static int write_build_ids(struct ls_writer *w, __u32 tgid, const struct ls_maps
 	int err = 0;
 
 	for (size_t i = 0; i < nr && !err; i++) {
-		const struct ls_maps_line *m = &lines[i];
-		size_t len = strnlen(m->path, PATH_MAX - 1), size;
-
-		if (!ls_maps_line_file_start(m))
+		if (!ls_maps_line_file_start(&lines[i]))
 			continue;
-		size = (sizeof(u.b) + len + 1 + 7) & ~(size_t)7;
-		memset(&u, 0, size);
-		u.b.len = build_id_of(tgid, m, u.b.id);
-		if (!u.b.len)
-			continue;
-		u.b.hdr = (struct ls_rec_hdr){ LS_REC_BUILD_ID, size, tgid };
-		memcpy(u.b.path, m->path, len);
-		err = ls_writer_put(w, &u, size);
+		u.b = (struct ls_build_id){ 0 };
+		u.b.len = build_id_of(tgid, &lines[i], u.b.id);
+		if (u.b.len)
+			err = put_with_path(w, &u, sizeof(u.b), LS_REC_BUILD_ID, tgid,
+					    lines[i].path);
 	}
 	return err;
 }
