@@ -9,7 +9,8 @@
 #define LOCKSCOPE_H
 
 #define LS_COMM_LEN  16
-#define LS_WAITV_MAX 8 /* futex_waitv addresses kept per record */
+#define LS_WAITV_MAX 8		/* futex_waitv addresses kept per record */
+#define LS_TGID_MAX  (1u << 22) /* the kernel's PID_MAX_LIMIT: pids are below it */
 
 enum ls_rec_type {
 	/* written by the BPF programs */
@@ -97,7 +98,7 @@ struct ls_rec_hdr {
 struct ls_futex {
 	struct ls_rec_hdr hdr;
 	__u64 ts_enter; /* CLOCK_MONOTONIC ns, at the syscall's entry */
-	__u64 ts_exit;
+	__u64 ts_exit;	/* at its exit; for wakes, == ts_enter (not timed) */
 	__u64 uaddr;
 	__u64 uaddr2; /* second address of WAKE_OP/REQUEUE ops, else 0 */
 	__u32 op;     /* LS_FUTEX_OP(sys, op or flags) */

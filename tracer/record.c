@@ -280,14 +280,20 @@ static void discard_output(struct recorder *r)
 		rename(r->old_path, r->o->output);
 }
 
+/* The traced set is a bitmap in the programs' .bss, mapped here (bpf/lockscope.bpf.c). */
 static int trace_tgid(struct recorder *r, __u32 tgid)
 {
-	__u8 one = 1;
-
-	if (bpf_map__update_elem(r->skel->maps.traced, &tgid, sizeof(tgid), &one, sizeof(one),
-				 BPF_ANY))
-		return -errno;
+	if (tgid >= LS_TGID_MAX)
+		return -ERANGE;
+	__atomic_fetch_or(&r->skel->bss->traced[tgid / 64], 1ULL << (tgid % 64), __ATOMIC_RELAXED);
 	return 0;
+}
+
+static void untrace_tgid(struct recorder *r, __u32 tgid)
+{
+	if (tgid < LS_TGID_MAX)
+		__atomic_fetch_and(&r->skel->bss->traced[tgid / 64], ~(1ULL << (tgid % 64)),
+				   __ATOMIC_RELAXED);
 }
 
 /*
@@ -296,12 +302,9 @@ static int trace_tgid(struct recorder *r, __u32 tgid)
  */
 static void untrace_all(struct recorder *r)
 {
-	const struct bpf_map *traced = r->skel->maps.traced;
-	__u32 tgid;
-
-	while (!bpf_map__get_next_key(traced, NULL, &tgid, sizeof(tgid)))
-		if (bpf_map__delete_elem(traced, &tgid, sizeof(tgid), 0))
-			break;
+	for (size_t i = 0; i < LS_TGID_MAX / 64; i++)
+		if (r->skel->bss->traced[i])
+			__atomic_store_n(&r->skel->bss->traced[i], 0, __ATOMIC_RELAXED);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -334,7 +337,7 @@ static int on_record(void *ctx, void *data, size_t size)
 
 		/* after the process's final switch: stop tracing its tgid, which may be reused */
 		if (e->flags & LS_EXIT_GROUP_DEAD)
-			bpf_map__delete_elem(r->skel->maps.traced, &e->tgid, sizeof(e->tgid), 0);
+			untrace_tgid(r, e->tgid);
 	}
 	return 0;
 }
