@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Writing and reading trace files (see trace.h). The reader checks every size against the file. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +51,179 @@ static const struct {
 	[LS_REC_STACK] = { "stack", sizeof(struct ls_stack) },
 	[LS_REC_WAIT_STACK] = { "wait-stack", sizeof(struct ls_wait_stack) },
 	[LS_REC_BUILD_ID] = { "build-id", sizeof(struct ls_build_id) + 1 },
+	[LS_REC_PACKED] = { "packed", sizeof(struct ls_packed) },
 };
+
+/*
+ * The compact encoding of LS_REC_PACKED (trace.h): which records are packed, and how each field
+ * is. Timestamps and tids change little from one record to the next, and a lock's address
+ * repeats: their deltas take a byte or three where the structs take 8 or 4.
+ */
+enum pk_kind {
+	PK_U32,
+	PK_S32, /* zigzag: -1 (a bitset of all ones, an error) in one byte */
+	PK_TID, /* zigzag delta from the previous tid */
+	PK_U64,
+	PK_TS,	 /* zigzag delta from the previous timestamp */
+	PK_ADDR, /* 0, or 1 + zigzag delta from the previous non-zero address */
+};
+
+#define PK_FIELDS_MAX 8
+#define PK_RECORD_MAX (1 + 5 + PK_FIELDS_MAX * 10) /* type, tid, fields, at their longest */
+
+struct pk_field {
+	__u8 off;
+	__u8 kind; /* enum pk_kind */
+};
+
+static const struct pk_field pk_futex[] = {
+	{ offsetof(struct ls_futex, ts_enter), PK_TS },
+	{ offsetof(struct ls_futex, ts_exit), PK_TS },
+	{ offsetof(struct ls_futex, uaddr), PK_ADDR },
+	{ offsetof(struct ls_futex, uaddr2), PK_U64 },
+	{ offsetof(struct ls_futex, op), PK_U32 },
+	{ offsetof(struct ls_futex, val), PK_U32 },
+	{ offsetof(struct ls_futex, ret), PK_S32 },
+	{ offsetof(struct ls_futex, val3), PK_S32 },
+};
+static const struct pk_field pk_switch[] = {
+	{ offsetof(struct ls_switch, ts), PK_TS },
+	{ offsetof(struct ls_switch, next_tid), PK_TID },
+	{ offsetof(struct ls_switch, prev_state), PK_U32 },
+	{ offsetof(struct ls_switch, prev_nvcsw), PK_U32 },
+	{ offsetof(struct ls_switch, prev_nivcsw), PK_U32 },
+	{ offsetof(struct ls_switch, cpu), PK_U32 },
+	{ offsetof(struct ls_switch, flags), PK_U32 },
+};
+static const struct pk_field pk_wakeup[] = {
+	{ offsetof(struct ls_wakeup, ts), PK_TS },
+	{ offsetof(struct ls_wakeup, waker_tid), PK_TID },
+	{ offsetof(struct ls_wakeup, target_cpu), PK_U32 },
+	{ offsetof(struct ls_wakeup, waker_uaddr), PK_ADDR },
+};
+static const struct pk_field pk_gil[] = {
+	{ offsetof(struct ls_gil_call, ts_enter), PK_TS },
+	{ offsetof(struct ls_gil_call, ts_exit), PK_TS },
+};
+static const struct pk_field pk_wait_stack[] = {
+	{ offsetof(struct ls_wait_stack, ts), PK_TS },
+	{ offsetof(struct ls_wait_stack, stack_id), PK_U32 },
+	{ offsetof(struct ls_wait_stack, pad), PK_U32 },
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+_Static_assert(ARRAY_SIZE(pk_futex) <= PK_FIELDS_MAX, "the longest packed record");
+_Static_assert(sizeof(((struct ls_reader *)0)->rec) >= sizeof(struct ls_futex), "unpacked");
+
+/* the fields after the tid, in order; a type without them is written as it is */
+static const struct {
+	const struct pk_field *f;
+	__u8 nr;
+} pk_types[LS_REC_MAX] = {
+	[LS_REC_FUTEX_WAIT] = { pk_futex, ARRAY_SIZE(pk_futex) },
+	[LS_REC_FUTEX_WAKE] = { pk_futex, ARRAY_SIZE(pk_futex) },
+	[LS_REC_SWITCH] = { pk_switch, ARRAY_SIZE(pk_switch) },
+	[LS_REC_WAKEUP] = { pk_wakeup, ARRAY_SIZE(pk_wakeup) },
+	[LS_REC_WAKEUP_NEW] = { pk_wakeup, ARRAY_SIZE(pk_wakeup) },
+	[LS_REC_GIL_TAKE] = { pk_gil, ARRAY_SIZE(pk_gil) },
+	[LS_REC_GIL_DROP] = { pk_gil, ARRAY_SIZE(pk_gil) },
+	[LS_REC_WAIT_STACK] = { pk_wait_stack, ARRAY_SIZE(pk_wait_stack) },
+};
+
+static __u64 zigzag(__s64 v)
+{
+	return ((__u64)v << 1) ^ (__u64)(v >> 63);
+}
+
+static __s64 unzigzag(__u64 v)
+{
+	return (__s64)(v >> 1) ^ -(__s64)(v & 1);
+}
+
+static __u8 *put_varint(__u8 *p, __u64 v)
+{
+	for (; v >= 0x80; v >>= 7)
+		*p++ = (v & 0x7f) | 0x80;
+	*p++ = v;
+	return p;
+}
+
+static const __u8 *get_varint(const __u8 *p, const __u8 *end, __u64 *v)
+{
+	__u64 x = 0;
+
+	for (int shift = 0; p < end && shift < 64; shift += 7) {
+		__u8 b = *p++;
+
+		x |= (__u64)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static bool pk_wide(enum pk_kind kind)
+{
+	return kind >= PK_U64;
+}
+
+/* The varint for value v of a field of that kind; false if it has none (a 2^63 address jump). */
+static bool pk_code(struct ls_pack_state *st, enum pk_kind kind, __u64 v, __u64 *code)
+{
+	switch (kind) {
+	case PK_U32:
+	case PK_U64:
+		*code = v;
+		return true;
+	case PK_S32:
+		*code = zigzag((__s32)v);
+		return true;
+	case PK_TID:
+		*code = zigzag((__s32)((__u32)v - st->tid));
+		st->tid = v;
+		return true;
+	case PK_TS:
+		*code = zigzag(v - st->ts);
+		st->ts = v;
+		return true;
+	case PK_ADDR:
+		*code = v ? zigzag(v - st->addr) + 1 : 0;
+		st->addr = v ? v : st->addr;
+		return !v || *code;
+	}
+	return false;
+}
+
+/* The value a varint stands for; false if it cannot be one of a field of that kind. */
+static bool pk_value(struct ls_pack_state *st, enum pk_kind kind, __u64 code, __u64 *v)
+{
+	__s64 d;
+
+	switch (kind) {
+	case PK_U32:
+		*v = code;
+		return code <= UINT32_MAX;
+	case PK_S32:
+	case PK_TID:
+		d = unzigzag(code);
+		if (d < INT32_MIN || d > INT32_MAX)
+			return false;
+		*v = kind == PK_S32 ? (__u32)d : (st->tid += (__u32)d);
+		return true;
+	case PK_U64:
+		*v = code;
+		return true;
+	case PK_TS:
+		*v = st->ts += unzigzag(code);
+		return true;
+	case PK_ADDR:
+		*v = code ? (st->addr += unzigzag(code - 1)) : 0;
+		return true;
+	}
+	return false;
+}
 
 size_t ls_rec_min_size(__u16 type)
 {
@@ -80,16 +254,87 @@ int ls_writer_init(struct ls_writer *w, FILE *f, const struct ls_file_header *h)
 	return writer_write(w, h, sizeof(*h));
 }
 
+/* Write the block being packed, if any, and start a new one. */
+static int block_flush(struct ls_writer *w)
+{
+	struct ls_packed *b = &w->block;
+	int err;
+
+	if (!b->nr)
+		return w->err;
+	b->hdr = (struct ls_rec_hdr){ LS_REC_PACKED, sizeof(*b) + w->block_len, 0 };
+	b->pad = 0;
+	err = writer_write(w, b, b->hdr.size);
+	b->nr = 0;
+	w->block_len = 0;
+	w->pack = (struct ls_pack_state){ 0 };
+	return err;
+}
+
+/* Add rec to the block: 1, or 0 if it is not a record that is packed, or -errno. */
+static int pack(struct ls_writer *w, const struct ls_rec_hdr *h, size_t size)
+{
+	struct ls_pack_state st;
+	__u8 *start, *p;
+	__u64 code, v;
+	int err;
+
+	if (h->type >= LS_REC_MAX || !pk_types[h->type].nr || size != rec_types[h->type].size)
+		return 0;
+	if (w->block_len + PK_RECORD_MAX > LS_PACKED_SIZE - sizeof(w->block)) {
+		err = block_flush(w);
+		if (err)
+			return err;
+	}
+	st = w->pack;
+	start = p = w->block.data + w->block_len;
+	*p++ = h->type;
+	pk_code(&st, PK_TID, h->tid, &code);
+	p = put_varint(p, code);
+	for (int i = 0; i < pk_types[h->type].nr; i++) {
+		enum pk_kind kind = pk_types[h->type].f[i].kind;
+		__u32 v32;
+
+		if (pk_wide(kind)) {
+			memcpy(&v, (const char *)h + pk_types[h->type].f[i].off, sizeof(v));
+		} else {
+			memcpy(&v32, (const char *)h + pk_types[h->type].f[i].off, sizeof(v32));
+			v = v32;
+		}
+		if (!pk_code(&st, kind, v, &code))
+			return 0;
+		p = put_varint(p, code);
+	}
+	w->pack = st;
+	w->block_len += p - start;
+	w->block.nr++;
+	return 1;
+}
+
 int ls_writer_put(struct ls_writer *w, const void *rec, size_t size)
 {
 	int err;
 
 	if (size < sizeof(struct ls_rec_hdr) || size > LS_REC_MAX_SIZE)
 		return -EINVAL;
-	err = writer_write(w, rec, size);
-	if (!err)
-		w->nr_records++;
-	return err;
+	if (w->err)
+		return w->err;
+	err = pack(w, rec, size);
+	if (!err) /* as it is, after the records before it */
+		err = block_flush(w) ?: writer_write(w, rec, size);
+	if (err < 0)
+		return err;
+	w->nr_records++;
+	return 0;
+}
+
+int ls_writer_flush(struct ls_writer *w)
+{
+	if (block_flush(w))
+		return w->err;
+	if (fflush(w->f))
+		w->err = -errno;
+	return w->err;
 }
 
 int ls_writer_cmdline(struct ls_writer *w, int argc, char **argv)
@@ -137,11 +382,9 @@ int ls_writer_finish(struct ls_writer *w, const struct ls_end *end)
 
 	e.hdr = (struct ls_rec_hdr){ LS_REC_END, sizeof(e), 0 };
 	e.nr_records = w->nr_records;
-	if (writer_write(w, &e, sizeof(e)))
+	if (block_flush(w) || writer_write(w, &e, sizeof(e)))
 		return w->err;
-	if (fflush(w->f))
-		w->err = -errno;
-	return w->err;
+	return ls_writer_flush(w);
 }
 
 int ls_reader_open(struct ls_reader *r, FILE *f)
@@ -236,11 +479,60 @@ static enum ls_read_status check_record(struct ls_reader *r, struct ls_rec_hdr *
 	return LS_READ_RECORD;
 }
 
+/* The next record of the block being unpacked. */
+static enum ls_read_status unpack(struct ls_reader *r, const struct ls_rec_hdr **rec)
+{
+	struct ls_rec_hdr *h = (struct ls_rec_hdr *)r->rec;
+	const __u8 *p = r->pk;
+	__u64 code, v;
+	__u8 type;
+
+	if (p >= r->pk_end)
+		return corrupt(r, "packed block holds fewer records than it says", LS_REC_PACKED,
+			       0);
+	type = *p++;
+	if (type >= LS_REC_MAX || !pk_types[type].nr)
+		return corrupt(r, "a type that is not packed in a packed block", type, 0);
+	memset(h, 0, rec_types[type].size);
+	h->type = type;
+	h->size = rec_types[type].size;
+	p = get_varint(p, r->pk_end, &code);
+	if (!p || !pk_value(&r->pack, PK_TID, code, &v))
+		goto bad;
+	h->tid = v;
+	for (int i = 0; i < pk_types[type].nr; i++) {
+		enum pk_kind kind = pk_types[type].f[i].kind;
+		__u32 v32;
+
+		p = get_varint(p, r->pk_end, &code);
+		if (!p || !pk_value(&r->pack, kind, code, &v))
+			goto bad;
+		if (pk_wide(kind)) {
+			memcpy((char *)h + pk_types[type].f[i].off, &v, sizeof(v));
+		} else {
+			v32 = v;
+			memcpy((char *)h + pk_types[type].f[i].off, &v32, sizeof(v32));
+		}
+	}
+	r->pk = p;
+	if (!--r->pk_left && p != r->pk_end)
+		return corrupt(r, "packed block runs past its last record", LS_REC_PACKED, 0);
+	if (check_record(r, h) != LS_READ_RECORD)
+		return LS_READ_CORRUPT;
+	r->nr_records++;
+	*rec = h;
+	return LS_READ_RECORD;
+bad:
+	return corrupt(r, "a field that does not decode in a packed block", type, 0);
+}
+
 enum ls_read_status ls_reader_next(struct ls_reader *r, const struct ls_rec_hdr **rec)
 {
 	struct ls_rec_hdr *h = (struct ls_rec_hdr *)r->buf;
 	size_t n, min;
 
+	if (r->pk_left)
+		return unpack(r, rec);
 	for (;;) {
 		n = fread(h, 1, sizeof(*h), r->f);
 		if (n == 0 && !ferror(r->f))
@@ -262,6 +554,20 @@ enum ls_read_status ls_reader_next(struct ls_reader *r, const struct ls_rec_hdr 
 		}
 		if (check_record(r, h) != LS_READ_RECORD)
 			return LS_READ_CORRUPT;
+		if (h->type == LS_REC_PACKED) {
+			const struct ls_packed *b = (const void *)h;
+
+			r->pk = b->data;
+			r->pk_end = (const __u8 *)h + h->size;
+			r->pk_left = b->nr;
+			r->pack = (struct ls_pack_state){ 0 };
+			if (!b->nr && r->pk != r->pk_end)
+				return corrupt(r, "bytes in an empty packed block", h->type,
+					       h->size);
+			if (!b->nr)
+				continue;
+			return unpack(r, rec);
+		}
 		if (h->type == LS_REC_END) {
 			memcpy(&r->end, h, sizeof(r->end));
 			if (r->end.nr_records != r->nr_records)

@@ -3,6 +3,10 @@
  * The trace file: a header, then typed, length-prefixed records (struct ls_rec_hdr first), the
  * kernel's records (bpf/lockscope.h) among them; it ends with the task table, the lost counts
  * and an END record. A file without END was cut short; a reader skips types it does not know.
+ *
+ * Version 2 stores the kernel's frequent records (futex, switch, wakeup, GIL, wait-stack) in
+ * LS_REC_PACKED blocks, about a quarter of their size; readers restore the structs. Version 1 files,
+ * records as they are, are still read.
  */
 #ifndef LS_TRACE_H
 #define LS_TRACE_H
@@ -12,7 +16,7 @@
 #include "lockscope.h"
 
 #define LS_TRACE_MAGIC	 "LOCKSCOP"
-#define LS_TRACE_VERSION 1
+#define LS_TRACE_VERSION 2
 #define LS_BYTE_ORDER	 0x01020304u
 #define LS_REC_MAX_SIZE	 65535u
 #define LS_CMDLINE_MAX	 4096u
@@ -178,18 +182,48 @@ struct ls_end {
 	__s32 exit_status; /* launched command's wait(2) status, -1 if unknown */
 };
 
+/*
+ * LS_REC_PACKED: nr records, each its type (one byte), then its header's tid and its fields as
+ * LEB128 varints: timestamps, addresses and tids as zigzag deltas from the block's previous
+ * one, an address 0 as 0 (see trace.c's table). A block is decoded on its own.
+ */
+struct ls_packed {
+	struct ls_rec_hdr hdr;
+	__u32 nr;
+	__u32 pad;
+	__u8 data[];
+};
+
+#define LS_PACKED_SIZE (16u << 10) /* a block's size, at most */
+
+/* The deltas of a block being packed or unpacked. */
+struct ls_pack_state {
+	__u64 ts;
+	__u64 addr;
+	__u32 tid;
+};
+
 /* Writing */
 struct ls_writer {
 	FILE *f;
 	__u64 nr_records;
-	__u64 bytes;
-	int err; /* first error, -errno */
+	__u64 bytes; /* written to f */
+	int err;     /* first error, -errno */
+	/* the block being filled */
+	struct ls_pack_state pack;
+	__u32 block_len;
+	union {
+		struct ls_packed block;
+		__u8 block_buf[LS_PACKED_SIZE];
+	};
 };
 
 int ls_writer_init(struct ls_writer *w, FILE *f, const struct ls_file_header *h);
 int ls_writer_put(struct ls_writer *w, const void *rec, size_t size);
 int ls_writer_cmdline(struct ls_writer *w, int argc, char **argv);
 int ls_writer_lost(struct ls_writer *w, const __u64 *lost, __u32 nr_cpus);
+/* Write what is held (the block being packed) and flush f. */
+int ls_writer_flush(struct ls_writer *w);
 /* END record, then flush; the FILE stays open */
 int ls_writer_finish(struct ls_writer *w, const struct ls_end *end);
 
@@ -210,6 +244,11 @@ struct ls_reader {
 	char *buf;
 	struct ls_end end;
 	char err[160];
+	/* the block being unpacked: next, end and records left */
+	const __u8 *pk, *pk_end;
+	__u32 pk_left;
+	struct ls_pack_state pack;
+	__u64 rec[16]; /* the record unpacked last */
 };
 
 /* Check the file's header. 0, or -1 with a message in r->err. */

@@ -604,8 +604,8 @@ static enum ls_stop_reason record_loop(struct recorder *r)
 		if (err >= 0 || err == -EINTR)
 			err = ring_buffer__consume(r->rb);
 		/* what was read reaches the file: a recorder killed now leaves a readable trace */
-		if (err >= 0 && fflush(r->out))
-			err = r->w.err = -errno;
+		if (err >= 0 && ls_writer_flush(&r->w))
+			err = r->w.err;
 		if (err < 0 && err != -EINTR) {
 			/* a failed write is said once, with the file's name, by the caller */
 			if (!r->w.err)
