@@ -132,15 +132,17 @@ BENCH_DEPS := bpftrace strace linux-perf
 $(BENCH_DIR):
 	$(Q)mkdir -p $@
 
-$(BENCH_DIR)/floor.bpf.o: tests/bench/floor.bpf.c $(OUTPUT)/vmlinux.h | $(BENCH_DIR)
+# the bench's own BPF programs: floor (the same hooks, counting) and hookcost (a hook's parts)
+$(BENCH_DIR)/%.bpf.o: tests/bench/%.bpf.c $(OUTPUT)/vmlinux.h | $(BENCH_DIR)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -c $< -o $@
 
-$(BENCH_DIR)/floor.skel.h: $(BENCH_DIR)/floor.bpf.o
+.PRECIOUS: $(BENCH_DIR)/%.bpf.o $(BENCH_DIR)/%.skel.h
+$(BENCH_DIR)/%.skel.h: $(BENCH_DIR)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BENCH_DIR)/floor: tests/bench/floor.c $(BENCH_DIR)/floor.skel.h
+$(BENCH_DIR)/floor $(BENCH_DIR)/hookcost: $(BENCH_DIR)/%: tests/bench/%.c $(BENCH_DIR)/%.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(BENCH_DIR) $< $(LDLIBS) -o $@
 
@@ -149,7 +151,7 @@ $(BENCH_DIR)/gentrace: tests/bench/gentrace.c $(REPORT_OBJS) | $(BENCH_DIR)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(REPORT_OBJS) -lelf -lm -o $@
 
 bench: check-deps
-	$(Q)$(MAKE) --no-print-directory all $(BENCH_DIR)/floor $(BENCH_DIR)/gentrace
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_DIR)/floor $(BENCH_DIR)/hookcost $(BENCH_DIR)/gentrace
 	$(Q)for p in $(BENCH_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || { echo "bench: installing $$p"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null || true; }; done

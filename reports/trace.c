@@ -169,6 +169,29 @@ static bool pk_wide(enum pk_kind kind)
 	return kind >= PK_U64;
 }
 
+static __u64 field_get(const void *rec, const struct pk_field *f)
+{
+	__u32 v32;
+	__u64 v;
+
+	if (pk_wide(f->kind)) {
+		memcpy(&v, (const char *)rec + f->off, sizeof(v));
+		return v;
+	}
+	memcpy(&v32, (const char *)rec + f->off, sizeof(v32));
+	return v32;
+}
+
+static void field_set(void *rec, const struct pk_field *f, __u64 v)
+{
+	__u32 v32 = v;
+
+	if (pk_wide(f->kind))
+		memcpy((char *)rec + f->off, &v, sizeof(v));
+	else
+		memcpy((char *)rec + f->off, &v32, sizeof(v32));
+}
+
 /* The varint for value v of a field of that kind; false if it has none (a 2^63 address jump). */
 static bool pk_code(struct ls_pack_state *st, enum pk_kind kind, __u64 v, __u64 *code)
 {
@@ -276,7 +299,7 @@ static int pack(struct ls_writer *w, const struct ls_rec_hdr *h, size_t size)
 {
 	struct ls_pack_state st;
 	__u8 *start, *p;
-	__u64 code, v;
+	__u64 code;
 	int err;
 
 	if (h->type >= LS_REC_MAX || !pk_types[h->type].nr || size != rec_types[h->type].size)
@@ -292,16 +315,9 @@ static int pack(struct ls_writer *w, const struct ls_rec_hdr *h, size_t size)
 	pk_code(&st, PK_TID, h->tid, &code);
 	p = put_varint(p, code);
 	for (int i = 0; i < pk_types[h->type].nr; i++) {
-		enum pk_kind kind = pk_types[h->type].f[i].kind;
-		__u32 v32;
+		const struct pk_field *f = &pk_types[h->type].f[i];
 
-		if (pk_wide(kind)) {
-			memcpy(&v, (const char *)h + pk_types[h->type].f[i].off, sizeof(v));
-		} else {
-			memcpy(&v32, (const char *)h + pk_types[h->type].f[i].off, sizeof(v32));
-			v = v32;
-		}
-		if (!pk_code(&st, kind, v, &code))
+		if (!pk_code(&st, f->kind, field_get(h, f), &code))
 			return 0;
 		p = put_varint(p, code);
 	}
@@ -501,18 +517,12 @@ static enum ls_read_status unpack(struct ls_reader *r, const struct ls_rec_hdr *
 		goto bad;
 	h->tid = v;
 	for (int i = 0; i < pk_types[type].nr; i++) {
-		enum pk_kind kind = pk_types[type].f[i].kind;
-		__u32 v32;
+		const struct pk_field *f = &pk_types[type].f[i];
 
 		p = get_varint(p, r->pk_end, &code);
-		if (!p || !pk_value(&r->pack, kind, code, &v))
+		if (!p || !pk_value(&r->pack, f->kind, code, &v))
 			goto bad;
-		if (pk_wide(kind)) {
-			memcpy((char *)h + pk_types[type].f[i].off, &v, sizeof(v));
-		} else {
-			v32 = v;
-			memcpy((char *)h + pk_types[type].f[i].off, &v32, sizeof(v32));
-		}
+		field_set(h, f, v);
 	}
 	r->pk = p;
 	if (!--r->pk_left && p != r->pk_end)

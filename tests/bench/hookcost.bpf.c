@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * What each piece of a hook's work costs: one program on sys_enter that, for getppid(2) calls of
+ * the process under test, does one thing (mode, set before load). hookcost.c times the calls.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define NR_GETPPID 110
+#define TGID_MAX   (1u << 22)
+
+enum mode { COUNT, HASH, BITMAP, KTIME, TASK_STORAGE, RINGBUF };
+
+const volatile int mode = COUNT;
+const volatile __u32 tgid = 0;
+
+__u64 bits[TGID_MAX / 64];
+__u64 count = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 20);
+} rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} set SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} store SEC(".maps");
+
+struct rec {
+	__u64 a, b, c, d, e;
+};
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(hook, struct pt_regs *regs, long id)
+{
+	__u32 me = bpf_get_current_pid_tgid() >> 32;
+	struct rec *r;
+	__u64 *v;
+
+	if (id != NR_GETPPID || me != tgid)
+		return 0;
+	switch (mode) {
+	case HASH:
+		count += bpf_map_lookup_elem(&set, &me) != NULL;
+		break;
+	case BITMAP:
+		count += !!(bits[(me / 64) & (TGID_MAX / 64 - 1)] & (1ULL << (me % 64)));
+		break;
+	case KTIME:
+		count += bpf_ktime_get_ns() & 1;
+		break;
+	case TASK_STORAGE:
+		v = bpf_task_storage_get(&store, bpf_get_current_task_btf(), NULL,
+					 BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (v)
+			(*v)++;
+		break;
+	case RINGBUF:
+		r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+		if (r) {
+			r->a = me;
+			bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+		}
+		break;
+	default:
+		count++;
+	}
+	return 0;
+}
