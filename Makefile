@@ -160,7 +160,7 @@ bench: check-deps
 # make soak: a SOAK_SECONDS recording at SOAK_RATE futex wakes a second; fails when the recorder's
 # memory grows after the warm-up, a record is lost, or the file does not grow as predicted.
 SOAK_SECONDS ?= 600
-SOAK_RATE ?= 150000
+SOAK_RATE ?= 1000000
 soak: check-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)python3 tests/bench/soak.py --build $(OUTPUT) --seconds $(SOAK_SECONDS) --rate $(SOAK_RATE)

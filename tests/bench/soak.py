@@ -70,7 +70,7 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--seconds", type=float, default=600)
-    ap.add_argument("--rate", type=int, default=150000, help="futex wakes a second")
+    ap.add_argument("--rate", type=int, default=1000000, help="futex wakes a second")
     ap.add_argument("--interval", type=float, help="seconds between samples (default: "
                     "5, or a tenth of a run shorter than 50 s)")
     ap.add_argument("--warmup", type=float, help="seconds before the RSS baseline (default: "
