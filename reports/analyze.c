@@ -576,7 +576,7 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 	if (!tl)
 		return -ENOMEM;
 	tl->wait_ns += ns;
-	if (ls_stacks_on_wait(a, t, uaddr, enter, exit, ns))
+	if (ls_stacks_on_wait(a, t, l, enter, exit, ns))
 		return -ENOMEM;
 	if (tl->wait_ns > t->top_lock_ns) {
 		t->top_lock_ns = tl->wait_ns;

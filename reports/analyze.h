@@ -61,6 +61,7 @@ struct ls_lock {
 	struct ls_hist hold; /* inferred hold times */
 	__u64 handoffs;
 	struct ls_hist handoff_latency;
+	struct ls_wait_site *sites; /* its waits by thread and stack (--stacks), a list */
 };
 
 /*

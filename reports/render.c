@@ -291,7 +291,7 @@ static void render_call_sites(FILE *out, const struct ls_analysis *a, const stru
 			      bool stacks)
 {
 	struct ls_call_site sites[CALL_SITES_SHOWN];
-	size_t n = ls_lock_call_sites(a, l->key.tgid, l->key.uaddr, sites, CALL_SITES_SHOWN);
+	size_t n = ls_lock_call_sites(a, l, sites, CALL_SITES_SHOWN);
 	char name[128], b[32];
 
 	fprintf(out,

@@ -139,7 +139,7 @@ static void json_thread(struct ls_json *j, const struct ls_analysis *a, const st
 static void json_call_sites(struct ls_json *j, const struct ls_analysis *a, const struct ls_lock *l)
 {
 	struct ls_call_site sites[JSON_CALL_SITES];
-	size_t n = ls_lock_call_sites(a, l->key.tgid, l->key.uaddr, sites, JSON_CALL_SITES);
+	size_t n = ls_lock_call_sites(a, l, sites, JSON_CALL_SITES);
 	char buf[256];
 
 	ls_json_array(j, "call_sites");

@@ -39,10 +39,11 @@ int ls_stacks_on_wait_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	return 0;
 }
 
-int ls_stacks_on_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u64 enter,
+int ls_stacks_on_wait(struct ls_analysis *a, struct ls_thread *t, struct ls_lock *l, __u64 enter,
 		      __u64 exit, __u64 ns)
 {
-	struct ls_wait_site key = { .key = { t->tgid, t->tid, uaddr, 0, 0 } }, *s;
+	struct ls_wait_site key = { .key = { t->tgid, t->tid, l->key.uaddr, 0, 0 } }, *s;
+	bool created;
 
 	if (!a->has_stacks)
 		return 0;
@@ -51,9 +52,13 @@ int ls_stacks_on_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 		key.key.stack_id = t->wait_stack;
 	else
 		a->waits_without_stack++;
-	s = ls_htab_get(&a->wait_sites, &key.key, NULL);
+	s = ls_htab_get(&a->wait_sites, &key.key, &created);
 	if (!s)
 		return -ENOMEM;
+	if (created) { /* entries stay where they are: the list is the lock's index of them */
+		s->next_of_lock = l->sites;
+		l->sites = s;
+	}
 	s->wait_ns += ns;
 	s->waits++;
 	return 0;
@@ -126,7 +131,7 @@ struct lock_stack {
 	__u64 waits;
 };
 
-size_t ls_lock_call_sites(const struct ls_analysis *a, __u32 tgid, __u64 uaddr,
+size_t ls_lock_call_sites(const struct ls_analysis *a, const struct ls_lock *l,
 			  struct ls_call_site *out, size_t max)
 {
 	struct ls_htab by_stack, by_caller;
@@ -139,19 +144,16 @@ size_t ls_lock_call_sites(const struct ls_analysis *a, __u32 tgid, __u64 uaddr,
 		     sizeof(__u32));
 	ls_htab_init(&by_caller, sizeof(struct ls_call_site), offsetof(struct ls_call_site, ip),
 		     sizeof(__u64));
-	while ((w = ls_htab_next(&a->wait_sites, &pos))) {
-		if (w->key.tgid != tgid || w->key.uaddr != uaddr)
-			continue;
+	for (w = l->sites; w; w = w->next_of_lock) {
 		ls = ls_htab_get(&by_stack, &w->key.stack_id, NULL);
 		if (!ls)
 			goto cleanup;
 		ls->wait_ns += w->wait_ns;
 		ls->waits += w->waits;
 	}
-	pos = 0;
 	while ((ls = ls_htab_next(&by_stack, &pos))) {
 		struct ls_stack_entry *s =
-			ls->stack_id ? ls_stack_find(a, tgid, ls->stack_id) : NULL;
+			ls->stack_id ? ls_stack_find(a, l->key.tgid, ls->stack_id) : NULL;
 		__u64 ip = s && ls_stack_caller(a, s) >= 0 ? s->ips[s->caller] : 0;
 
 		c = ls_htab_get(&by_caller, &ip, NULL);

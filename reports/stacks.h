@@ -14,6 +14,7 @@
 
 struct ls_analysis;
 struct ls_thread;
+struct ls_lock;
 
 #define LS_STACKS_MAX (1 << 20) /* distinct stacks kept: memory stays bounded on any input */
 
@@ -40,12 +41,13 @@ struct ls_wait_site {
 	} key;
 	__u64 wait_ns;
 	__u64 waits;
+	struct ls_wait_site *next_of_lock; /* the lock's other sites (ls_lock.sites) */
 };
 
 int ls_stacks_on_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec);
 int ls_stacks_on_wait_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec);
-/* A blocked wait of t on uaddr, [enter, exit], ns of it in the window. -ENOMEM or 0. */
-int ls_stacks_on_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u64 enter,
+/* A blocked wait of t on lock l, [enter, exit], ns of it in the window. -ENOMEM or 0. */
+int ls_stacks_on_wait(struct ls_analysis *a, struct ls_thread *t, struct ls_lock *l, __u64 enter,
 		      __u64 exit, __u64 ns);
 
 struct ls_stack_entry *ls_stack_find(const struct ls_analysis *a, __u32 tgid, __u32 id);
@@ -66,8 +68,8 @@ struct ls_call_site {
 	__u64 stack_wait_ns; /* and that wait */
 };
 
-/* Up to max call sites of lock (tgid, uaddr) into out; how many. */
-size_t ls_lock_call_sites(const struct ls_analysis *a, __u32 tgid, __u64 uaddr,
+/* Up to max call sites of lock l into out; how many. */
+size_t ls_lock_call_sites(const struct ls_analysis *a, const struct ls_lock *l,
 			  struct ls_call_site *out, size_t max);
 
 /* Wait time by thread and stack, in the folded format of flame-graph tools; -errno or 0. */

@@ -79,7 +79,8 @@ static void test_wait_by_stack(void **state)
 	assert_int_equal(by_stack[2], 50 * US);
 	assert_int_equal(by_stack[0], 20 * US);
 	/* no maps in the stream: nothing is libc, the caller is the innermost frame, 0x1010 */
-	n = ls_lock_call_sites(a, 10, LOCK_X, sites, 4);
+	n = ls_lock_call_sites(a, ls_htab_find(&a->locks, &(struct ls_lock_key){ 10, 0, LOCK_X }),
+			       sites, 4);
 	assert_int_equal(n, 2);
 	assert_int_equal(sites[0].ip, 0x1010);
 	assert_int_equal(sites[0].wait_ns, 90 * US);
