@@ -144,6 +144,9 @@ class Bench:
                  "measured.")
         self.say("   A clock read costs about what the hook does: no tracer that times each event "
                  "gets near 1.5x.")
+        saved = cost["ring buffer reserve+submit"] - cost["per-CPU batch append"]
+        self.say(f"   Per-CPU batches instead of a reservation per record would save {saved:.1f} ns "
+                 f"a record ({4 * saved / (6 * hook):.2f}x the floor).")
 
     def slowdown(self):
         self.say()

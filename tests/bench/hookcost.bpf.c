@@ -12,7 +12,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_GETPPID 110
 #define TGID_MAX   (1u << 22)
 
-enum mode { COUNT, HASH, BITMAP, KTIME, TASK_STORAGE, RINGBUF };
+enum mode { COUNT, HASH, BITMAP, KTIME, TASK_STORAGE, RINGBUF, BATCH };
 
 const volatile int mode = COUNT;
 const volatile __u32 tgid = 0;
@@ -42,6 +42,43 @@ struct {
 struct rec {
 	__u64 a, b, c, d, e;
 };
+
+#define BATCH_SIZE 4096
+
+/* the alternative to a reservation per record: append to a per-CPU batch, output it when full */
+struct batch {
+	__u32 len;
+	__u32 pad;
+	__u8 data[BATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct batch);
+} batches SEC(".maps");
+
+static __always_inline void batch_append(__u32 me)
+{
+	struct batch *b = bpf_map_lookup_elem(&batches, &(__u32){ 0 });
+	struct rec *r;
+	__u32 off;
+
+	if (!b)
+		return;
+	off = b->len;
+	if (off > BATCH_SIZE - sizeof(*r)) {
+		bpf_ringbuf_output(&rb, b->data, BATCH_SIZE - BATCH_SIZE % sizeof(*r),
+				   BPF_RB_NO_WAKEUP);
+		off = 0;
+	}
+	r = (struct rec *)(b->data + (off & (BATCH_SIZE - 1)));
+	if ((void *)(r + 1) > (void *)(b->data + BATCH_SIZE))
+		return;
+	r->a = me;
+	b->len = off + sizeof(*r);
+}
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(hook, struct pt_regs *regs, long id)
@@ -74,6 +111,9 @@ int BPF_PROG(hook, struct pt_regs *regs, long id)
 			r->a = me;
 			bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 		}
+		break;
+	case BATCH:
+		batch_append(me);
 		break;
 	default:
 		count++;

@@ -14,8 +14,9 @@
 #define ROUNDS 7
 
 static const char *const modes[] = {
-	"hook (count only)", "hash map lookup",	 "bitmap test",
-	"bpf_ktime_get_ns",  "task storage get", "ring buffer reserve+submit",
+	"hook (count only)",	"hash map lookup",  "bitmap test",
+	"bpf_ktime_get_ns",	"task storage get", "ring buffer reserve+submit",
+	"per-CPU batch append",
 };
 #define NR_MODES ((int)(sizeof(modes) / sizeof(modes[0])))
 
