@@ -62,9 +62,15 @@ struct {
 	__type(value, struct in_futex);
 } in_futex SEC(".maps");
 
+/* tgid's word of the traced set (the mask keeps the verifier sure of the bounds) */
+static __always_inline __u64 *traced_word(__u32 tgid)
+{
+	return &traced[(tgid / 64) & (LS_TGID_MAX / 64 - 1)];
+}
+
 static __always_inline bool tgid_traced(__u32 tgid)
 {
-	return traced[(tgid / 64) & (LS_TGID_MAX / 64 - 1)] & (1ULL << (tgid % 64));
+	return *traced_word(tgid) & (1ULL << (tgid % 64));
 }
 
 static __always_inline void *reserve(__u32 size, __u16 type, __u32 tid)
@@ -445,8 +451,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	if (!tgid_traced(ptgid))
 		return 0;
 	if (tgid != ptgid)
-		__sync_fetch_and_or(&traced[(tgid / 64) & (LS_TGID_MAX / 64 - 1)],
-				    1ULL << (tgid % 64));
+		__sync_fetch_and_or(traced_word(tgid), 1ULL << (tgid % 64));
 	e = reserve(sizeof(*e), LS_REC_TASK_NEW, child->pid);
 	if (!e)
 		return 0;
