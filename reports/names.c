@@ -307,14 +307,18 @@ int ls_names_feed(struct ls_names *n, const struct ls_rec_hdr *rec)
 
 /* ELF symbols */
 
-static int open_regular(const char *path, __u64 inode)
+int ls_open_regular(const char *path, __u64 inode)
 {
 	struct stat st;
+	int fd;
 
 	/* stat first: opening a mapped device node can have side effects */
-	if (stat(path, &st) || !S_ISREG(st.st_mode) || (inode && st.st_ino != inode))
-		return -1;
-	return open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (inode && st.st_ino != inode))
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
 }
 
 static int open_mapped(__u32 tgid, const struct ls_map *m)
@@ -324,8 +328,8 @@ static int open_mapped(__u32 tgid, const struct ls_map *m)
 
 	/* through the process's own root: it may live in a container */
 	snprintf(path, sizeof(path), "/proc/%u/root%s", tgid, m->path);
-	fd = open_regular(path, m->inode);
-	return fd >= 0 ? fd : open_regular(m->path, m->inode);
+	fd = ls_open_regular(path, m->inode);
+	return fd >= 0 ? fd : ls_open_regular(m->path, m->inode);
 }
 
 static int read_layout(struct elf_file *f, Elf *e, __u64 page_mask)

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "names.h"
+#include "procmaps.h"
 #include "pyfind.h"
 
 #define GIL_STRUCT_SIZE	 208 /* through switch_mutex (GIL.md), without the free-threaded int */
@@ -35,34 +37,14 @@ struct pyelf {
 	__u64 dbg_interp_id, dbg_interp_next, dbg_interp_ceval_gil; /* offsets in the interp */
 };
 
-/* One file-backed line of /proc/PID/maps. */
-struct pymap {
-	__u64 start, end, pgoff, inode;
-	char *path;
-};
-
 /* --- ELF, through libelf --- */
-
-static int open_regular(const char *path, __u64 inode)
-{
-	struct stat st;
-	int fd;
-
-	/* stat first: opening a device node can have side effects */
-	if (stat(path, &st))
-		return -errno;
-	if (!S_ISREG(st.st_mode) || (inode && st.st_ino != inode))
-		return -ENOENT;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	return fd < 0 ? -errno : fd;
-}
 
 static int pyelf_open(struct pyelf *pe, const char *path, __u64 inode)
 {
 	memset(pe, 0, sizeof(*pe));
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -ENOSYS;
-	pe->fd = open_regular(path, inode);
+	pe->fd = ls_open_regular(path, inode);
 	if (pe->fd < 0)
 		return pe->fd;
 	pe->e = elf_begin(pe->fd, ELF_C_READ_MMAP, NULL);
@@ -524,68 +506,29 @@ static void find_gil(pid_t pid, const struct pyelf *pe, struct ls_pyinfo *info)
 			info->gil_addr = cand[i];
 }
 
-static void free_maps(struct pymap *maps, size_t nr)
+/*
+ * The file-backed lines of /proc/PID/maps, in order; *lines point into *text, the caller frees
+ * both. None for a process that is gone or a zombie: ls_pyfind tells which.
+ */
+static int read_file_maps(pid_t pid, char **text, struct ls_maps_line **lines, size_t *nr)
 {
-	for (size_t i = 0; i < nr; i++)
-		free(maps[i].path);
-	free(maps);
-}
+	size_t n = 0;
+	int err;
 
-/* The file-backed mappings of /proc/PID/maps. */
-static int read_maps(pid_t pid, struct pymap **out, size_t *nr_out)
-{
-	struct pymap *maps = NULL, *m;
-	size_t nr = 0, cap = 0, len = 0;
-	char path[64], *line = NULL;
-	int err = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : -errno;
-	while (getline(&line, &len, f) > 0) {
-		unsigned long long start, end, pgoff, inode;
-		int pos = 0;
-		char *p;
-
-		if (sscanf(line, "%llx-%llx %*s %llx %*s %llu %n", &start, &end, &pgoff, &inode,
-			   &pos) < 4 ||
-		    !pos || line[pos] != '/')
-			continue;
-		p = line + pos;
-		p[strcspn(p, "\n")] = '\0';
-		if (nr == cap) {
-			cap = cap ? 2 * cap : 64;
-			m = realloc(maps, cap * sizeof(*maps));
-			if (!m) {
-				err = -ENOMEM;
-				break;
-			}
-			maps = m;
-		}
-		maps[nr] = (struct pymap){ start, end, pgoff, inode, strdup(p) };
-		if (!maps[nr].path) {
-			err = -ENOMEM;
-			break;
-		}
-		nr++;
-	}
-	if (!err && ferror(f))
-		err = errno == ESRCH ? -ESRCH : -EIO;
-	free(line);
-	fclose(f);
-	if (err) {
-		free_maps(maps, nr);
+	err = ls_procmaps_read(pid, text, lines, nr);
+	if (err == -ESRCH)
+		return 0;
+	if (err)
 		return err;
-	}
-	*out = maps;
-	*nr_out = nr;
+	for (size_t i = 0; i < *nr; i++)
+		if ((*lines)[i].path[0] == '/')
+			(*lines)[n++] = (*lines)[i];
+	*nr = n;
 	return 0;
 }
 
 /* The mapped file, through the process's root first: it may live in a container. */
-static int open_mapped(pid_t pid, const struct pymap *m, struct pyelf *pe, char *open_path)
+static int open_mapped(pid_t pid, const struct ls_maps_line *m, struct pyelf *pe, char *open_path)
 {
 	static const char deleted[] = " (deleted)";
 	size_t len = strlen(m->path), dl = sizeof(deleted) - 1;
@@ -615,7 +558,7 @@ static bool is_libpython(const char *path)
 }
 
 /* Is m the first mapping of its file, and one we should look at (exe, or libpython3*)? */
-static bool candidate(const struct pymap *maps, size_t i, const char *exe)
+static bool candidate(const struct ls_maps_line *maps, size_t i, const char *exe)
 {
 	for (size_t j = 0; j < i; j++)
 		if (!strcmp(maps[j].path, maps[i].path))
@@ -623,7 +566,7 @@ static bool candidate(const struct pymap *maps, size_t i, const char *exe)
 	return (exe && !strcmp(maps[i].path, exe)) || is_libpython(maps[i].path);
 }
 
-static int try_mapped(pid_t pid, const struct pymap *maps, size_t nr, size_t i,
+static int try_mapped(pid_t pid, const struct ls_maps_line *maps, size_t nr, size_t i,
 		      struct ls_pyinfo *info)
 {
 	__u64 lowest = UINT64_MAX;
@@ -657,8 +600,8 @@ out:
 
 int ls_pyfind(pid_t pid, struct ls_pyinfo *info)
 {
-	char link[64], exe[PATH_MAX] = "";
-	struct pymap *maps = NULL;
+	char link[64], exe[PATH_MAX] = "", *text = NULL;
+	struct ls_maps_line *maps = NULL;
 	int err, first_err = 0;
 	size_t nr = 0;
 	ssize_t n;
@@ -666,7 +609,7 @@ int ls_pyfind(pid_t pid, struct ls_pyinfo *info)
 	memset(info, 0, sizeof(*info));
 	if (pid <= 0)
 		return -ESRCH;
-	err = read_maps(pid, &maps, &nr);
+	err = read_file_maps(pid, &text, &maps, &nr);
 	if (err)
 		return err;
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
@@ -684,19 +627,21 @@ int ls_pyfind(pid_t pid, struct ls_pyinfo *info)
 			if ((pass == 0) != is_exe || !candidate(maps, i, exe))
 				continue;
 			err = try_mapped(pid, maps, nr, i, info);
-			if (!err) {
-				free_maps(maps, nr);
-				return 0;
-			}
+			if (!err)
+				goto out;
 			if (err != -ENOENT && err != -ENOEXEC && !first_err)
 				first_err = err;
 			memset(info, 0, sizeof(*info));
 		}
 	}
-	free_maps(maps, nr);
 	if (!first_err && kill(pid, 0) && errno == ESRCH)
-		return -ESRCH;
-	return first_err ? first_err : -ENOENT;
+		err = -ESRCH;
+	else
+		err = first_err ? first_err : -ENOENT;
+out:
+	free(maps);
+	free(text);
+	return err;
 }
 
 /* --- a file alone --- */
