@@ -338,7 +338,7 @@ static int analyze(struct pyelf *pe, const char *name, struct ls_pyinfo *info)
 
 /* --- the live process --- */
 
-static int read_mem(pid_t pid, __u64 addr, void *buf, size_t len)
+int ls_pyfind_read(pid_t pid, __u64 addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
 	char path[64];
@@ -368,7 +368,7 @@ static int read_mem(pid_t pid, __u64 addr, void *buf, size_t len)
 
 static int read_u64(pid_t pid, __u64 addr, __u64 *v)
 {
-	return read_mem(pid, addr, v, sizeof(*v));
+	return ls_pyfind_read(pid, addr, v, sizeof(*v));
 }
 
 /* GIL.md's "A GIL confirmed in memory", within [lo, hi) when hi is not 0. */
@@ -385,7 +385,7 @@ static int check_at(pid_t pid, __u64 addr, bool free_threaded, __u64 lo, __u64 h
 		return -EINVAL;
 	if (hi && (addr < lo || addr + shift + GIL_STRUCT_SIZE > hi))
 		return -EINVAL;
-	err = read_mem(pid, addr, buf, shift + 24);
+	err = ls_pyfind_read(pid, addr, buf, shift + 24);
 	if (err)
 		return err;
 	memcpy(&interval, buf + shift, sizeof(interval));
@@ -436,7 +436,7 @@ static __u64 gil_by_scan(pid_t pid, const struct ls_pyinfo *info, __u64 size)
 	for (__u64 off = 0; off + shift + 24 <= size && hits < 2; off += chunk) {
 		size_t len = size - off < chunk + 64 ? size - off : chunk + 64;
 
-		if (read_mem(pid, info->runtime_addr + off, buf, len))
+		if (ls_pyfind_read(pid, info->runtime_addr + off, buf, len))
 			break;
 		for (size_t i = 0; i < chunk && i + shift + 24 <= len; i += 8) {
 			__u64 interval;

@@ -66,4 +66,10 @@ int ls_pyfind_file(const char *path, struct ls_pyinfo *info);
  */
 int ls_pyfind_check_gil(pid_t pid, const struct ls_pyinfo *info, __u64 *interval_us);
 
+/*
+ * len bytes of process pid's memory at addr: process_vm_readv, or /proc/PID/mem where that is
+ * refused. 0, -EFAULT (not mapped), -ESRCH (gone) or -errno.
+ */
+int ls_pyfind_read(pid_t pid, __u64 addr, void *buf, size_t len);
+
 #endif /* LS_PYFIND_H */

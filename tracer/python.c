@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 #include "lockscope.skel.h"
 #include "pyfind.h"
@@ -134,14 +133,6 @@ void ls_python_prepare_launch(struct ls_python *p, const char *argv0)
 	free(paths);
 }
 
-static int read_u64(__u32 pid, __u64 addr, __u64 *v)
-{
-	struct iovec local = { v, sizeof(*v) },
-		     remote = { (void *)(unsigned long)addr, sizeof(*v) };
-
-	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == sizeof(*v) ? 0 : -errno;
-}
-
 static int write_info(struct ls_writer *w, struct py_proc *pp, __u64 ts, __u32 flags)
 {
 	struct ls_gil_info e = { .hdr = { LS_REC_GIL_INFO, sizeof(e), pp->tgid },
@@ -155,7 +146,8 @@ static int write_info(struct ls_writer *w, struct py_proc *pp, __u64 ts, __u32 f
 
 	/* switch_number at +24 (GIL.md); at the end it was read as the window closed */
 	if (!(flags & LS_GIL_INFO_END) && pp->gil_addr && pp->source != LS_GIL_SRC_DISABLED)
-		read_u64(pp->tgid, pp->gil_addr + 24, &e.switch_number);
+		ls_pyfind_read(pp->tgid, pp->gil_addr + 24, &e.switch_number,
+			       sizeof(e.switch_number));
 	pp->written = true;
 	return ls_writer_put(w, &e, sizeof(e));
 }
@@ -267,8 +259,10 @@ void ls_python_stop(struct ls_python *p)
 	size_t pos = 0;
 
 	while ((pp = ls_htab_next(&p->procs, &pos)))
-		pp->counted_end = pp->found && pp->gil_addr && pp->source != LS_GIL_SRC_DISABLED &&
-				  !read_u64(pp->tgid, pp->gil_addr + 24, &pp->switch_number_end);
+		pp->counted_end =
+			pp->found && pp->gil_addr && pp->source != LS_GIL_SRC_DISABLED &&
+			!ls_pyfind_read(pp->tgid, pp->gil_addr + 24, &pp->switch_number_end,
+					sizeof(pp->switch_number_end));
 }
 
 int ls_python_finish(struct ls_python *p, struct ls_writer *w, __u64 now)
