@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "compare.h"
@@ -27,24 +28,6 @@ static void c_cpu(char *b, size_t n, const struct ls_analysis *a, const struct l
 	ls_fmt_duration(b, n, s->cpu_ns);
 }
 
-static void c_par(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		  const struct ls_summary *f)
-{
-	snprintf(b, n, "%.2f CPUs", s->parallelism);
-}
-
-static void c_ceiling(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		      const struct ls_summary *f)
-{
-	snprintf(b, n, "%.2f CPUs", s->ceiling);
-}
-
-static void c_util(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		   const struct ls_summary *f)
-{
-	snprintf(b, n, "%.0f%%", s->utilization * 100);
-}
-
 static void c_profile(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
 		      const struct ls_summary *f)
 {
@@ -56,18 +39,6 @@ static void c_profile(char *b, size_t n, const struct ls_analysis *a, const stru
 	for (int i = 0; i <= PROFILE_MAX && len < (int)n; i++)
 		if (i < 3 || p[i] > 0)
 			len += snprintf(b + len, n - len, "%s%.0f", i ? "/" : "", p[i] * 100);
-}
-
-static void c_lock(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		   const struct ls_summary *f)
-{
-	snprintf(b, n, "%.0f%%", s->lock_wait_share * 100);
-}
-
-static void c_gil(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		  const struct ls_summary *f)
-{
-	snprintf(b, n, "%.0f%%", s->gil_wait_share * 100);
 }
 
 /* The interpreter that held its GIL longest, or handed it over most when inferred. */
@@ -108,24 +79,6 @@ static void c_gil_handoffs(char *b, size_t n, const struct ls_analysis *a,
 		snprintf(b, n, "n/a");
 }
 
-static void c_handoffs(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		       const struct ls_summary *f)
-{
-	snprintf(b, n, "%.0f", s->handoffs_per_s);
-}
-
-static void c_vol(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		  const struct ls_summary *f)
-{
-	snprintf(b, n, "%.0f", s->vol_per_s);
-}
-
-static void c_invol(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		    const struct ls_summary *f)
-{
-	snprintf(b, n, "%.0f", s->invol_per_s);
-}
-
 static void c_top(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
 		  const struct ls_summary *f)
 {
@@ -147,26 +100,33 @@ static void c_speedup(char *b, size_t n, const struct ls_analysis *a, const stru
 	snprintf(b, n, "%.2fx", s->wall_ns ? (double)f->wall_ns / s->wall_ns : 0);
 }
 
+/* A row is its cell function, or a double of the summary printed with fmt, times scale. */
+#define CELL(fn)	       fn, 0, NULL, 0
+#define NUM(field, fmt, scale) NULL, offsetof(struct ls_summary, field), fmt, scale
+
 static const struct {
 	const char *label;
 	cell_fn fn;
+	size_t off;
+	const char *fmt;
+	double scale;
 } rows[] = {
-	{ "wall time", c_wall },
-	{ "CPU time", c_cpu },
-	{ "effective parallelism", c_par },
-	{ "ceiling", c_ceiling },
-	{ "utilization", c_util },
-	{ "busy 0/1/2/3+ (% wall)", c_profile },
-	{ "lock-wait share", c_lock },
-	{ "gil-wait share", c_gil },
-	{ "GIL load (busiest)", c_gil_load },
-	{ "GIL hand-offs/s", c_gil_handoffs },
-	{ "hand-offs/s", c_handoffs },
-	{ "vol. switches/s", c_vol },
-	{ "invol. switches/s", c_invol },
-	{ "top lock", c_top },
-	{ "verdict", c_verdict },
-	{ "speed-up vs first", c_speedup },
+	{ "wall time", CELL(c_wall) },
+	{ "CPU time", CELL(c_cpu) },
+	{ "effective parallelism", NUM(parallelism, "%.2f CPUs", 1) },
+	{ "ceiling", NUM(ceiling, "%.2f CPUs", 1) },
+	{ "utilization", NUM(utilization, "%.0f%%", 100) },
+	{ "busy 0/1/2/3+ (% wall)", CELL(c_profile) },
+	{ "lock-wait share", NUM(lock_wait_share, "%.0f%%", 100) },
+	{ "gil-wait share", NUM(gil_wait_share, "%.0f%%", 100) },
+	{ "GIL load (busiest)", CELL(c_gil_load) },
+	{ "GIL hand-offs/s", CELL(c_gil_handoffs) },
+	{ "hand-offs/s", NUM(handoffs_per_s, "%.0f", 1) },
+	{ "vol. switches/s", NUM(vol_per_s, "%.0f", 1) },
+	{ "invol. switches/s", NUM(invol_per_s, "%.0f", 1) },
+	{ "top lock", CELL(c_top) },
+	{ "verdict", CELL(c_verdict) },
+	{ "speed-up vs first", CELL(c_speedup) },
 };
 
 static const char *base(const char *path)
@@ -188,7 +148,14 @@ static void table(FILE *out, const struct ls_compared *r, const struct ls_summar
 	for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
 		fprintf(out, "  %-*s", LABEL_W, rows[k].label);
 		for (int i = from; i < to; i++) {
-			rows[k].fn(buf, sizeof(buf), r[i].a, &s[i], &s[0]);
+			if (rows[k].fn) {
+				rows[k].fn(buf, sizeof(buf), r[i].a, &s[i], &s[0]);
+			} else {
+				double v;
+
+				memcpy(&v, (const char *)&s[i] + rows[k].off, sizeof(v));
+				snprintf(buf, sizeof(buf), rows[k].fmt, v * rows[k].scale);
+			}
 			fprintf(out, " %-*.*s", i + 1 < to ? COL_W : 0, COL_W, buf);
 		}
 		fputc('\n', out);
