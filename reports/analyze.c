@@ -633,7 +633,7 @@ static int on_futex_wait(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	if (!t)
 		return -ENOMEM;
 	/* the lock-wait since the previous wait record belongs to this wait */
-	gil = ls_gil_on_wait(a, t, e->uaddr, e->ts_enter, e->ts_exit, e->ret);
+	gil = ls_gil_on_wait(a, t, e);
 	if (gil < 0)
 		return -ENOMEM;
 	if (gil)
@@ -691,8 +691,9 @@ static int on_futex_wake(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	seen(a, e->ts_exit);
 	if (!t)
 		return -ENOMEM;
-	ls_gil_on_wake(a, t, e->uaddr, e->ts_enter);
-	err = count_wake(a, t, e->uaddr, e);
+	err = ls_gil_on_wake(a, t, e->uaddr, e->ts_enter);
+	if (!err)
+		err = count_wake(a, t, e->uaddr, e);
 	if (!err && e->uaddr2 && e->uaddr2 != e->uaddr)
 		err = count_wake(a, t, e->uaddr2, e);
 	return err;

@@ -82,20 +82,23 @@ int ls_gil_on_take(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	tg = thread_gil(t);
 	if (!tg)
 		return -ENOMEM;
-	g->acquisitions++;
-	ls_hist_add(&g->wait, e->ts_exit - e->ts_enter);
-	ls_hist_add(&tg->wait, e->ts_exit - e->ts_enter);
-	tg->wait_ns += e->ts_exit - e->ts_enter;
-	tg->acquisitions++;
+	/* the probes are attached before the window opens: count what falls inside it */
+	if (e->ts_exit >= a->start_ns) {
+		g->acquisitions++;
+		ls_hist_add(&g->wait, e->ts_exit - e->ts_enter);
+		ls_hist_add(&tg->wait, e->ts_exit - e->ts_enter);
+		tg->wait_ns += e->ts_exit - e->ts_enter;
+		tg->acquisitions++;
+	}
 	/* CPython's switch_number: a take by another thread than the last one */
-	if (g->last_taker && g->last_taker != t->tid) {
+	if (g->last_taker && g->last_taker != t->tid && e->ts_exit >= a->start_ns) {
 		g->handoffs++;
 		if (g->last_drop && e->ts_exit >= g->last_drop)
 			ls_hist_add(&g->handoff_latency, e->ts_exit - g->last_drop);
 	}
 	g->last_taker = t->tid;
 	g->holder = t->tid;
-	g->held_since = e->ts_exit;
+	g->held_since = e->ts_exit > a->start_ns ? e->ts_exit : a->start_ns;
 	g->waiter_timed_out = false;
 	return 0;
 }
@@ -138,73 +141,154 @@ static bool cond_word(const struct ls_gil *g, __u64 uaddr)
 	return uaddr >= g->addr + LS_GIL_COND_LO && uaddr < g->addr + LS_GIL_COND_HI;
 }
 
-/* Futex inference: a run of waits on the GIL's condition ends in an acquisition. */
-static void infer_acquisition(struct ls_gil *g, struct ls_thread *t, struct ls_thread_gil *tg)
+static bool switch_word(const struct ls_gil *g, __u64 uaddr)
 {
-	__u64 wait = tg->run_end - tg->run_start;
-
-	g->acquisitions++;
-	tg->acquisitions++;
-	ls_hist_add(&g->wait, wait);
-	ls_hist_add(&tg->wait, wait);
-	tg->wait_ns += wait;
-	if (g->last_taker && g->last_taker != t->tid)
-		g->handoffs++;
-	g->last_taker = t->tid;
-	/* the holder it took over from was asked to drop */
-	g->forced += g->waiter_timed_out;
-	g->waiter_timed_out = false;
+	return uaddr >= g->addr + LS_GIL_SWITCH_LO && uaddr < g->addr + LS_GIL_SWITCH_HI;
 }
 
-int ls_gil_on_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u64 enter, __u64 exit,
-		   __s32 ret)
+static __u64 word_bit(const struct ls_gil *g, __u64 uaddr)
+{
+	return 1ULL << ((uaddr - g->addr) / 4 % 64);
+}
+
+static bool signal_word(const struct ls_gil *g, __u64 uaddr)
+{
+	return g->signal_words & word_bit(g, uaddr);
+}
+
+/*
+ * Futex inference: the GIL is taken by thread t at ts. CPython counts a hand-off (switch_number)
+ * when the taker is not the last holder; a take seen only through its drop (wait < 0: it did not
+ * wait) is no contended acquisition, but may still be a hand-off. The futex probes are attached
+ * before the window opens (and switch_number read): takes before it only say who held the GIL.
+ */
+static void infer_take(const struct ls_analysis *a, struct ls_gil *g, struct ls_thread *t,
+		       struct ls_thread_gil *tg, __u64 ts, __s64 wait)
+{
+	__u32 last = g->last_taker;
+
+	g->last_taker = t->tid;
+	if (ts < a->start_ns)
+		return;
+	if (last && last != t->tid)
+		g->handoffs++;
+	if (wait >= 0) {
+		g->acquisitions++;
+		tg->acquisitions++;
+		ls_hist_add(&g->wait, wait);
+		ls_hist_add(&tg->wait, wait);
+		tg->wait_ns += wait;
+		/* the holder it took over from was asked to drop */
+		g->forced += g->waiter_timed_out;
+		g->waiter_timed_out = false;
+	}
+}
+
+static void infer_hold(struct ls_gil *g, struct ls_thread_gil *tg, __u64 since, __u64 until)
+{
+	__u64 held = until > since ? until - since : 0;
+
+	ls_hist_add(&g->hold, held);
+	ls_hist_add(&tg->hold, held);
+	tg->hold_ns += held;
+}
+
+/*
+ * t shows that it took the GIL: it signals switch_cond, which take_gil does once it holds it
+ * (a forced dropper waits there). A run of waits it was in ends here.
+ */
+static void infer_took(const struct ls_analysis *a, struct ls_gil *g, struct ls_thread *t,
+		       struct ls_thread_gil *tg, __u64 ts)
+{
+	if (tg->infer == LS_GIL_WAITING) {
+		infer_take(a, g, t, tg, tg->run_end, tg->run_end - tg->run_start);
+		tg->held_since = tg->run_end;
+	} else if (tg->infer == LS_GIL_IDLE) {
+		infer_take(a, g, t, tg, ts, -1);
+		tg->held_since = ts;
+	}
+	tg->infer = LS_GIL_HOLDING;
+	tg->signalled = false;
+}
+
+/*
+ * t shows that it held the GIL until ts: drop_gil signals the condition a waiter sleeps on
+ * (signal), and when a drop was forced, waits on switch_cond for the next holder (!signal). Only
+ * these tell that a run of waits ended in a take: a woken waiter that finds the GIL taken again
+ * waits on, in the same take_gil, however long it was kept from the CPU in between.
+ */
+static void infer_dropped(const struct ls_analysis *a, struct ls_gil *g, struct ls_thread *t,
+			  struct ls_thread_gil *tg, __u64 ts, bool signal)
+{
+	switch (tg->infer) {
+	case LS_GIL_WAITING:
+		infer_take(a, g, t, tg, tg->run_end, tg->run_end - tg->run_start);
+		infer_hold(g, tg, tg->run_end, ts);
+		break;
+	case LS_GIL_HOLDING:
+		infer_hold(g, tg, tg->held_since, ts);
+		break;
+	case LS_GIL_IDLE:
+		/* the forced wait after the signal is the same drop; else a take without a wait */
+		if (signal || !tg->signalled)
+			infer_take(a, g, t, tg, ts, -1);
+		break;
+	}
+	tg->infer = LS_GIL_IDLE;
+	tg->signalled = signal;
+}
+
+static bool bitset_wait(const struct ls_futex *e)
+{
+	return LS_FUTEX_SYS(e->op) == LS_SYS_FUTEX && LS_FUTEX_CMD(e->op) == LS_FUTEX_WAIT_BITSET;
+}
+
+int ls_gil_on_wait(struct ls_analysis *a, struct ls_thread *t, const struct ls_futex *e)
 {
 	struct ls_gil *g = gil_of(a, t->tgid);
 	struct ls_thread_gil *tg;
 
-	if (!gil_word(g, uaddr))
+	if (!gil_word(g, e->uaddr))
 		return 0;
-	if (!cond_word(g, uaddr))
-		return 1;
+	if (bitset_wait(e))
+		g->signal_words |= word_bit(g, e->uaddr);
 	/* a waiter that timed out asks the holder to drop: a forced switch follows */
-	if (ret == -ETIMEDOUT)
+	if (cond_word(g, e->uaddr) && e->ret == -ETIMEDOUT)
 		g->waiter_timed_out = true;
-	if (g->source != LS_GIL_SRC_FUTEX)
+	if (g->source != LS_GIL_SRC_FUTEX || !signal_word(g, e->uaddr))
 		return 1;
 	tg = thread_gil(t);
 	if (!tg)
 		return -1;
-	/* take_gil waits again at once when it times out or loses the race; a later wait is the
-	 * next take_gil, so the GIL was taken (and released without a waiter to signal) between */
-	if (tg->in_run && enter > tg->run_end + LS_GIL_RUN_GAP_NS) {
-		infer_acquisition(g, t, tg);
-		tg->in_run = false;
+	if (switch_word(g, e->uaddr)) {
+		infer_dropped(a, g, t, tg, e->ts_enter, false);
+		return 1;
 	}
-	if (!tg->in_run) {
-		tg->in_run = true;
-		tg->run_start = enter;
+	if (!cond_word(g, e->uaddr))
+		return 1;
+	if (tg->infer != LS_GIL_WAITING) {
+		tg->infer = LS_GIL_WAITING;
+		tg->run_start = e->ts_enter;
 	}
-	tg->run_end = exit;
+	tg->run_end = e->ts_exit;
+	tg->signalled = false;
 	return 1;
 }
 
 int ls_gil_on_wake(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u64 ts)
 {
 	struct ls_gil *g = gil_of(a, t->tgid);
-	struct ls_thread_gil *tg = t->gil;
-	__u64 held;
+	struct ls_thread_gil *tg;
 
-	if (!gil_word(g, uaddr) || !cond_word(g, uaddr) || g->source != LS_GIL_SRC_FUTEX || !tg ||
-	    !tg->in_run)
+	if (!gil_word(g, uaddr) || g->source != LS_GIL_SRC_FUTEX || !signal_word(g, uaddr))
 		return 0;
-	/* the thread that waited signals the condition as it drops the GIL: the run's end was
-	 * its acquisition, this its release */
-	infer_acquisition(g, t, tg);
-	held = ts > tg->run_end ? ts - tg->run_end : 0;
-	ls_hist_add(&g->hold, held);
-	ls_hist_add(&tg->hold, held);
-	tg->hold_ns += held;
-	tg->in_run = false;
+	tg = thread_gil(t);
+	if (!tg)
+		return -ENOMEM;
+	if (cond_word(g, uaddr))
+		infer_dropped(a, g, t, tg, ts, true);
+	else if (switch_word(g, uaddr))
+		infer_took(a, g, t, tg, ts);
 	return 0;
 }
 
@@ -216,9 +300,14 @@ void ls_gil_finish(struct ls_analysis *a)
 
 	while ((t = ls_htab_next(&a->threads, &pos))) {
 		g = gil_of(a, t->tgid);
-		if (g && g->source == LS_GIL_SRC_FUTEX && t->gil && t->gil->in_run) {
-			infer_acquisition(g, t, t->gil); /* taken, never seen released */
-			t->gil->in_run = false;
+		/* a thread that left its run of waits and was not back in a wait as the window
+		 * closed had taken the GIL (the others still wait) */
+		if (g && g->source == LS_GIL_SRC_FUTEX && t->gil &&
+		    t->gil->infer == LS_GIL_WAITING &&
+		    (t->state == LS_ST_RUNNING || t->state == LS_ST_RUNNABLE)) {
+			infer_take(a, g, t, t->gil, t->gil->run_end,
+				   t->gil->run_end - t->gil->run_start);
+			t->gil->infer = LS_GIL_HOLDING;
 		}
 		if (g && g->source == LS_GIL_SRC_PROBES && g->holder == t->tid)
 			release(g, t->gil, t->end ? t->end : a->end_ns);

@@ -15,13 +15,12 @@ struct ls_analysis;
 struct ls_thread;
 
 /* GIL words, from GIL.md: the condition variable, the mutex, the forced-switch condition */
-#define LS_GIL_COND_LO	  32
-#define LS_GIL_COND_HI	  80
-#define LS_GIL_MUTEX	  80
-#define LS_GIL_SWITCH_LO  120 /* switch_cond: a forced drop waits here for the next holder */
-#define LS_GIL_SWITCH_HI  168
-#define LS_GIL_SIZE	  208
-#define LS_GIL_RUN_GAP_NS 50000 /* futex inference: waits closer than this are one take_gil */
+#define LS_GIL_COND_LO	 32
+#define LS_GIL_COND_HI	 80
+#define LS_GIL_MUTEX	 80
+#define LS_GIL_SWITCH_LO 120 /* switch_cond: a forced drop waits here for the next holder */
+#define LS_GIL_SWITCH_HI 168
+#define LS_GIL_SIZE	 208
 
 struct ls_gil {
 	__u32 tgid;   /* key: the main interpreter of this process */
@@ -37,6 +36,12 @@ struct ls_gil {
 	__u32 last_taker; /* the thread that took it last */
 	__u64 last_drop;
 	bool waiter_timed_out; /* during the current hold: the next drop is a forced switch */
+	/*
+	 * Futex inference: the words (bit = offset / 4) that take_gil or drop_gil waited on with a
+	 * bitset, the signal words of its two condition variables. A condition's other words are
+	 * its internal lock, which any thread may wake: only a signal word tells who held the GIL.
+	 */
+	__u64 signal_words;
 
 	__u64 acquisitions;
 	__u64 handoffs;
@@ -47,6 +52,13 @@ struct ls_gil {
 	struct ls_hist handoff_latency; /* probes only */
 };
 
+/* Futex inference: where a thread stands with the GIL, from its own futex traffic */
+enum ls_gil_infer {
+	LS_GIL_IDLE,	/* not seen to want or hold it since its last drop */
+	LS_GIL_WAITING, /* in take_gil: a run of timed waits on the GIL's condition */
+	LS_GIL_HOLDING, /* took it: signalled the forced dropper (switch_cond) */
+};
+
 /* A thread's share of a GIL */
 struct ls_thread_gil {
 	__u64 acquisitions;
@@ -54,9 +66,11 @@ struct ls_thread_gil {
 	__u64 wait_ns;
 	struct ls_hist wait;
 	struct ls_hist hold;
-	/* futex inference: the run of GIL waits the thread is in */
-	bool in_run;
-	__u64 run_start, run_end;
+	/* futex inference */
+	enum ls_gil_infer infer;
+	bool signalled;		  /* its last GIL event was drop_gil's signal of the condition */
+	__u64 run_start, run_end; /* LS_GIL_WAITING: the first wait's entry, the last's return */
+	__u64 held_since;	  /* LS_GIL_HOLDING: when it took the GIL */
 };
 
 int ls_gil_on_info(struct ls_analysis *a, const struct ls_rec_hdr *rec);
@@ -64,8 +78,7 @@ int ls_gil_on_take(struct ls_analysis *a, const struct ls_rec_hdr *rec);
 int ls_gil_on_drop(struct ls_analysis *a, const struct ls_rec_hdr *rec);
 /* A futex wait or wake by t: true when uaddr is a word of t's process's GIL (its lock-wait is
  * then gil-wait); feeds the inference when the GIL has no probes. -ENOMEM as -1. */
-int ls_gil_on_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u64 enter, __u64 exit,
-		   __s32 ret);
+int ls_gil_on_wait(struct ls_analysis *a, struct ls_thread *t, const struct ls_futex *e);
 int ls_gil_on_wake(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u64 ts);
 /* Close what is open at the window's end. */
 void ls_gil_finish(struct ls_analysis *a);

@@ -134,6 +134,14 @@ static inline void wait_val(struct ls_analysis *a, __u32 tid, __u64 uaddr, __u32
 	futex_rec(a, LS_REC_FUTEX_WAIT, tid, uaddr, LS_FUTEX_WAIT, val, enter, exit, ret);
 }
 
+/* take_gil's timed wait on its condition: glibc waits on the signal word with a bitset */
+static inline void gil_wait(struct ls_analysis *a, __u32 tid, __u64 uaddr, __u64 enter, __u64 exit,
+			    __s32 ret)
+{
+	futex_rec(a, LS_REC_FUTEX_WAIT, tid, uaddr, LS_FUTEX_WAIT_BITSET | LS_FUTEX_PRIVATE_FLAG, 0,
+		  enter, exit, ret);
+}
+
 static inline void wait_rec(struct ls_analysis *a, __u32 tid, __u64 uaddr, __u64 enter, __u64 exit,
 			    __s32 ret)
 {
@@ -250,20 +258,20 @@ static inline struct ls_analysis *gil_turns(__u32 source)
 	sw_full(a, T0 + 10 * US, 92, 0, 1, SW_FUTEX, 1, 0);
 	wakeup(a, T0 + 60 * US, 92, 0, 0);
 	sw(a, T0 + 60 * US, 0, 92, 0, false, 0, 0);
-	wait_val(a, 92, GIL_COND, 0, T0 + 10 * US, T0 + 60 * US, -ETIMEDOUT);
+	gil_wait(a, 92, GIL_COND, T0 + 10 * US, T0 + 60 * US, -ETIMEDOUT);
 	sw_full(a, T0 + 61 * US, 92, 0, 1, SW_FUTEX, 2, 0);
 	gil_call(a, LS_REC_GIL_DROP, 91, T0 + 100 * US, T0 + 100 * US);
 	wakeup(a, T0 + 100 * US, 92, 91, GIL_COND);
 	wake_rec(a, 91, GIL_COND, T0 + 100 * US, 1);
 	sw(a, T0 + 104 * US, 0, 92, 0, false, 0, 0);
-	wait_val(a, 92, GIL_COND, 0, T0 + 61 * US, T0 + 105 * US, 0);
+	gil_wait(a, 92, GIL_COND, T0 + 61 * US, T0 + 105 * US, 0);
 	gil_call(a, LS_REC_GIL_TAKE, 92, T0 + 10 * US, T0 + 106 * US);
 	sw_full(a, T0 + 150 * US, 91, 0, 1, SW_FUTEX, 1, 0);
 	gil_call(a, LS_REC_GIL_DROP, 92, T0 + 200 * US, T0 + 200 * US);
 	wakeup(a, T0 + 200 * US, 91, 92, GIL_COND);
 	wake_rec(a, 92, GIL_COND, T0 + 200 * US, 1);
 	sw(a, T0 + 200 * US, 0, 91, 0, false, 0, 0);
-	wait_val(a, 91, GIL_COND, 0, T0 + 150 * US, T0 + 200 * US, 0);
+	gil_wait(a, 91, GIL_COND, T0 + 150 * US, T0 + 200 * US, 0);
 	gil_call(a, LS_REC_GIL_TAKE, 91, T0 + 150 * US, T0 + 201 * US);
 	info.flags = LS_GIL_INFO_END;
 	info.switch_number = 9;
