@@ -36,6 +36,16 @@ __u64 stack_lost = 0; /* samples stack_events had no room for */
  */
 __u64 traced[LS_TGID_MAX / 64];
 
+/* CPython GILs of the traced processes, by tgid: filled by user space as it finds them */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct ls_gil_loc);
+} gils SEC(".maps");
+
+__u32 nr_gils = 0; /* entries in gils: none, no lookup */
+
 /* records the ring buffer had no room for, per CPU */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -373,6 +383,24 @@ static __always_inline void stack_sample(void *ctx, struct task_struct *task)
 	submit(e);
 }
 
+/*
+ * LS_SW_GIL_READ and LS_SW_GIL_LOCKED for a thread of process tgid, which is current: the GIL's
+ * locked flag as it leaves the CPU. Only its own threads change the flag, so while none of them
+ * runs the GIL stays as the last one left it.
+ */
+static __always_inline __u32 gil_state(__u32 tgid)
+{
+	struct ls_gil_loc *loc;
+	__u32 locked;
+
+	if (!nr_gils)
+		return 0;
+	loc = bpf_map_lookup_elem(&gils, &tgid);
+	if (!loc || bpf_probe_read_user(&locked, sizeof(locked), (void *)loc->locked))
+		return 0;
+	return LS_SW_GIL_READ | (locked ? LS_SW_GIL_LOCKED : 0);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -400,6 +428,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		f = bpf_task_storage_get(&in_futex, prev, NULL, 0);
 		if (f && f->kind == IN_WAIT)
 			flags |= LS_SW_IN_FUTEX_WAIT;
+		flags |= gil_state(prev->tgid);
 	}
 	e->flags = flags;
 	submit(e);
@@ -546,7 +575,10 @@ int BPF_KRETPROBE(take_gil_exit)
 
 	if (!f || !f->take_gil_ts)
 		return 0;
-	e = reserve(sizeof(*e), LS_REC_GIL_TAKE, (__u32)bpf_get_current_pid_tgid());
+	/* a take that returns after the window closed (the traced set emptied) is not in it */
+	e = !tgid_traced(bpf_get_current_pid_tgid() >> 32)
+		    ? NULL
+		    : reserve(sizeof(*e), LS_REC_GIL_TAKE, (__u32)bpf_get_current_pid_tgid());
 	if (e) {
 		e->ts_enter = f->take_gil_ts;
 		e->ts_exit = bpf_ktime_get_ns();
@@ -568,5 +600,36 @@ int BPF_KPROBE(drop_gil_enter)
 		e->ts_enter = e->ts_exit = bpf_ktime_get_ns();
 		submit(e);
 	}
+	return 0;
+}
+
+/*
+ * The GIL as seen from the thread on this CPU, at a fixed rate (a CPU-clock perf event per CPU,
+ * attached once a GIL is found): its load, where no probe on take_gil/drop_gil times it.
+ */
+SEC("perf_event")
+int gil_sample(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct ls_gil_sample *e;
+	struct ls_gil_loc *loc;
+	__u64 holder = 0;
+	__u32 locked;
+
+	if (!tgid_traced(tgid))
+		return 0;
+	loc = bpf_map_lookup_elem(&gils, &tgid);
+	if (!loc || bpf_probe_read_user(&locked, sizeof(locked), (void *)loc->locked))
+		return 0;
+	bpf_probe_read_user(&holder, sizeof(holder), (void *)loc->holder);
+	e = reserve(sizeof(*e), LS_REC_GIL_SAMPLE, (__u32)id);
+	if (!e)
+		return 0;
+	e->ts = bpf_ktime_get_ns();
+	e->holder = holder;
+	e->locked = locked != 0;
+	e->cpu = bpf_get_smp_processor_id();
+	submit(e);
 	return 0;
 }

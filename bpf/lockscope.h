@@ -29,6 +29,7 @@ enum ls_rec_type {
 	/* struct ls_stack_sample (record --stacks): the recorder unwinds it, and writes
 	 * LS_REC_STACK and LS_REC_WAIT_STACK in its place */
 	LS_REC_STACK_SAMPLE = 13,
+	LS_REC_GIL_SAMPLE = 14, /* struct ls_gil_sample: a traced Python thread on a CPU, sampled */
 	/* written by user space (reports/trace.h) */
 	LS_REC_CMDLINE = 32,
 	LS_REC_TASK = 33,
@@ -80,6 +81,8 @@ enum ls_futex_sys {
 #define LS_SW_PREV_TRACED   (1u << 1)
 #define LS_SW_NEXT_TRACED   (1u << 2)
 #define LS_SW_IN_FUTEX_WAIT (1u << 3) /* prev switched out inside a futex wait */
+#define LS_SW_GIL_READ	    (1u << 4) /* prev's process has a GIL: its locked flag was read */
+#define LS_SW_GIL_LOCKED    (1u << 5) /* ... and the GIL was held */
 
 /* ls_task_new.flags */
 #define LS_TASK_THREAD (1u << 0) /* shares the parent's thread group */
@@ -175,6 +178,27 @@ struct ls_gil_call {
 	struct ls_rec_hdr hdr;
 	__u64 ts_enter;
 	__u64 ts_exit; /* == ts_enter for drop_gil */
+};
+
+/*
+ * Where a traced process's GIL keeps its state, for the BPF programs to read (the gils map, by
+ * tgid): the addresses of its locked flag and last_holder.
+ */
+struct ls_gil_loc {
+	__u64 locked;
+	__u64 holder;
+};
+
+/*
+ * CPython's GIL as a thread of its process found it when the CPU clock sampled that thread (at
+ * a fixed rate on every CPU): whether it was held, and by which thread state.
+ */
+struct ls_gil_sample {
+	struct ls_rec_hdr hdr; /* tid: the thread on the CPU */
+	__u64 ts;
+	__u64 holder; /* last_holder: the PyThreadState that took it last */
+	__u32 locked; /* 1 held, 0 free */
+	__u32 cpu;
 };
 
 /* User registers a stack sample carries: what CFI rules of x86-64 code refer to. */

@@ -183,6 +183,13 @@ static void timeline_add(struct ls_analysis *a, struct ls_thread *t, enum ls_sta
 }
 
 /* Leave the current state at ts for another; the time spent goes to the state left. */
+/* t goes on or off a CPU: busy(t), and its process's GIL, which only a running thread changes */
+static void running_change(struct ls_analysis *a, const struct ls_thread *t, int delta, __u64 ts)
+{
+	busy_change(a, delta, ts);
+	ls_gil_running(a, t, delta, ts);
+}
+
 static void set_state(struct ls_analysis *a, struct ls_thread *t, enum ls_state next, __u64 ts)
 {
 	enum ls_state prev = t->state;
@@ -195,9 +202,9 @@ static void set_state(struct ls_analysis *a, struct ls_thread *t, enum ls_state 
 			a->obs->on_state(a->obs->ctx, a, t, prev, t->state_since, ts);
 	}
 	if (prev == LS_ST_RUNNING && next != LS_ST_RUNNING)
-		busy_change(a, -1, ts);
+		running_change(a, t, -1, ts);
 	else if (prev != LS_ST_RUNNING && next == LS_ST_RUNNING)
-		busy_change(a, +1, ts);
+		running_change(a, t, +1, ts);
 	t->state = next;
 	t->state_since = ts;
 	if (next == LS_ST_RUNNABLE)
@@ -237,7 +244,7 @@ static void resolve_unknown(struct ls_analysis *a, struct ls_thread *t, enum ls_
 		return;
 	t->state = implied;
 	if (implied == LS_ST_RUNNING) /* counted busy from now on only: it was not known before */
-		busy_change(a, +1, t->state_since);
+		running_change(a, t, +1, t->state_since);
 	if (implied == LS_ST_RUNNABLE)
 		t->runnable_since = t->state_since;
 }
@@ -448,6 +455,7 @@ static int on_switch(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 		t = thread_get(a, rec->tid, e->ts);
 		if (!t)
 			return -ENOMEM;
+		ls_gil_left_cpu(a, t, e->flags);
 		switch_out(a, t, e);
 	}
 	if (e->flags & LS_SW_NEXT_TRACED) {
@@ -730,6 +738,7 @@ static const record_handler handlers[LS_REC_MAX] = {
 	[LS_REC_GIL_INFO] = ls_gil_on_info,
 	[LS_REC_GIL_TAKE] = ls_gil_on_take,
 	[LS_REC_GIL_DROP] = ls_gil_on_drop,
+	[LS_REC_GIL_SAMPLE] = ls_gil_on_sample,
 	[LS_REC_COMM] = on_comm,
 	[LS_REC_STACK] = ls_stacks_on_stack,
 	[LS_REC_WAIT_STACK] = ls_stacks_on_wait_stack,

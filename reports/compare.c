@@ -58,12 +58,14 @@ static void c_gil_load(char *b, size_t n, const struct ls_analysis *a, const str
 		       const struct ls_summary *f)
 {
 	const struct ls_gil *g = busiest_gil(a);
-	__u64 wall = a->end_ns - a->start_ns;
+	struct ls_gil_load l = { 0 };
 
-	if (g && g->source == LS_GIL_SRC_PROBES && wall)
-		snprintf(b, n, "%.0f%%", g->held_ns * 100.0 / wall);
+	if (g)
+		l = ls_gil_load(a, g);
+	if (l.known)
+		snprintf(b, n, "%.0f%%%s", l.load * 100, l.sampled ? " (sampled)" : "");
 	else
-		snprintf(b, n, "%s", g ? "n/a (inferred)" : "n/a (no GIL)");
+		snprintf(b, n, "%s", g ? "n/a" : "n/a (no GIL)");
 }
 
 static void c_gil_handoffs(char *b, size_t n, const struct ls_analysis *a,
@@ -177,9 +179,9 @@ static void conclusion(FILE *out, const struct ls_compared *r, const struct ls_s
 	fputc('\n', out);
 	if (ser >= 0)
 		fprintf(out,
-			"  %s: SERIALIZED, %.2f CPUs busy, off-CPU %.0f%% in lock or GIL waits, "
+			"  %s: SERIALIZED, %.2f CPUs busy, blocked %.0f%% in lock or GIL waits, "
 			"%.0f hand-offs/s\n",
-			base(r[ser].path), s[ser].parallelism, s[ser].sync_wait_offcpu * 100,
+			base(r[ser].path), s[ser].parallelism, s[ser].sync_wait_blocked * 100,
 			s[ser].handoffs_per_s);
 	if (par >= 0 && ser >= 0)
 		fprintf(out,

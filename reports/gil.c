@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include "analyze.h"
 #include "gil.h"
@@ -52,10 +53,15 @@ static struct ls_thread_gil *thread_gil(struct ls_thread *t)
 int ls_gil_on_info(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_gil_info *in = (const void *)rec;
-	struct ls_gil *g = ls_htab_get(&a->gils, &rec->tid, NULL);
+	bool created;
+	struct ls_gil *g = ls_htab_get(&a->gils, &rec->tid, &created);
 
 	if (!g)
 		return -ENOMEM;
+	if (created) {
+		g->idle_state = g->left_state = -1;
+		g->phase_since = in->ts > a->start_ns ? in->ts : a->start_ns;
+	}
 	if (in->flags & LS_GIL_INFO_END) {
 		g->switch_number_end = in->switch_number;
 		g->have_end = true;
@@ -76,29 +82,36 @@ int ls_gil_on_take(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	struct ls_thread *t = ls_htab_find(&a->threads, &rec->tid);
 	struct ls_thread_gil *tg;
 	struct ls_gil *g;
+	__u64 got;
 
 	if (!t || !(g = gil_of(a, t->tgid)) || g->source != LS_GIL_SRC_PROBES)
 		return 0;
 	tg = thread_gil(t);
 	if (!tg)
 		return -ENOMEM;
+	/*
+	 * take_gil holds the GIL once its last wait returns; what it does after (signal the forced
+	 * dropper, unlock its mutex) may wake that thread onto its CPU before it returns.
+	 */
+	got = tg->cond_exit >= e->ts_enter && tg->cond_exit < e->ts_exit ? tg->cond_exit
+									 : e->ts_exit;
 	/* the probes are attached before the window opens: count what falls inside it */
-	if (e->ts_exit >= a->start_ns) {
+	if (got >= a->start_ns) {
 		g->acquisitions++;
-		ls_hist_add(&g->wait, e->ts_exit - e->ts_enter);
-		ls_hist_add(&tg->wait, e->ts_exit - e->ts_enter);
-		tg->wait_ns += e->ts_exit - e->ts_enter;
+		ls_hist_add(&g->wait, got - e->ts_enter);
+		ls_hist_add(&tg->wait, got - e->ts_enter);
+		tg->wait_ns += got - e->ts_enter;
 		tg->acquisitions++;
 	}
 	/* CPython's switch_number: a take by another thread than the last one */
-	if (g->last_taker && g->last_taker != t->tid && e->ts_exit >= a->start_ns) {
+	if (g->last_taker && g->last_taker != t->tid && got >= a->start_ns) {
 		g->handoffs++;
-		if (g->last_drop && e->ts_exit >= g->last_drop)
-			ls_hist_add(&g->handoff_latency, e->ts_exit - g->last_drop);
+		if (g->last_drop && got >= g->last_drop)
+			ls_hist_add(&g->handoff_latency, got - g->last_drop);
 	}
 	g->last_taker = t->tid;
 	g->holder = t->tid;
-	g->held_since = e->ts_exit > a->start_ns ? e->ts_exit : a->start_ns;
+	g->held_since = got > a->start_ns ? got : a->start_ns;
 	g->waiter_timed_out = false;
 	return 0;
 }
@@ -124,10 +137,22 @@ int ls_gil_on_drop(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	struct ls_thread *t = ls_htab_find(&a->threads, &rec->tid);
 	struct ls_gil *g;
 
-	if (!t || !(g = gil_of(a, t->tgid)) || g->source != LS_GIL_SRC_PROBES ||
-	    g->holder != t->tid)
+	if (!t || !(g = gil_of(a, t->tgid)) || g->source != LS_GIL_SRC_PROBES)
 		return 0;
-	release(g, thread_gil(t), e->ts_enter);
+	/*
+	 * A drop with no take before it: the thread held the GIL as the window opened, or was in
+	 * take_gil as its probes were attached (a call under way has no return probe). It has held
+	 * the GIL since the last drop, or the window's start.
+	 */
+	if (!g->holder) {
+		if (g->last_taker && g->last_taker != t->tid && g->last_drop >= a->start_ns)
+			g->handoffs++;
+		g->holder = g->last_taker = t->tid;
+		g->held_since = g->last_drop > a->start_ns ? g->last_drop : a->start_ns;
+	}
+	if (g->holder != t->tid)
+		return 0;
+	release(g, thread_gil(t), e->ts_enter > a->start_ns ? e->ts_enter : a->start_ns);
 	return 0;
 }
 
@@ -252,14 +277,18 @@ int ls_gil_on_wait(struct ls_analysis *a, struct ls_thread *t, const struct ls_f
 		return 0;
 	if (bitset_wait(e))
 		g->signal_words |= word_bit(g, e->uaddr);
-	/* a waiter that timed out asks the holder to drop: a forced switch follows */
-	if (cond_word(g, e->uaddr) && e->ret == -ETIMEDOUT)
-		g->waiter_timed_out = true;
-	if (g->source != LS_GIL_SRC_FUTEX || !signal_word(g, e->uaddr))
+	if (!cond_word(g, e->uaddr) && (g->source != LS_GIL_SRC_FUTEX || !signal_word(g, e->uaddr)))
 		return 1;
 	tg = thread_gil(t);
 	if (!tg)
 		return -1;
+	if (cond_word(g, e->uaddr)) {
+		tg->cond_exit = e->ts_exit;
+		/* a waiter that timed out asks the holder to drop: a forced switch follows */
+		g->waiter_timed_out |= e->ret == -ETIMEDOUT;
+	}
+	if (g->source != LS_GIL_SRC_FUTEX || !signal_word(g, e->uaddr))
+		return 1;
 	if (switch_word(g, e->uaddr)) {
 		infer_dropped(a, g, t, tg, e->ts_enter, false);
 		return 1;
@@ -292,6 +321,93 @@ int ls_gil_on_wake(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u6
 	return 0;
 }
 
+int ls_gil_on_sample(struct ls_analysis *a, const struct ls_rec_hdr *rec)
+{
+	const struct ls_gil_sample *e = (const void *)rec;
+	const struct ls_thread *t = ls_htab_find(&a->threads, &rec->tid);
+	struct ls_gil *g = t ? gil_of(a, t->tgid) : NULL;
+	/* a sampled thread runs, whether or not its switch in was seen */
+	double w = 1.0 / (g && g->running > 1 ? g->running : 1);
+
+	if (!g || e->ts < a->start_ns)
+		return 0;
+	g->samples++;
+	g->samples_held += !!e->locked;
+	g->weight += w;
+	g->weight_held += e->locked ? w : 0;
+	return 0;
+}
+
+void ls_gil_left_cpu(struct ls_analysis *a, const struct ls_thread *t, __u32 flags)
+{
+	struct ls_gil *g = gil_of(a, t->tgid);
+
+	if (g)
+		g->left_state = !(flags & LS_SW_GIL_READ) ? -1 : !!(flags & LS_SW_GIL_LOCKED);
+}
+
+/* Account the time since the last change of g->running, up to ts. */
+static void phase_close(struct ls_gil *g, __u64 ts)
+{
+	__u64 len = ts > g->phase_since ? ts - g->phase_since : 0;
+
+	if (g->running || g->idle_state < 0) {
+		g->sampled_ns += len;
+	} else {
+		g->idle_ns += len;
+		g->idle_held_ns += g->idle_state ? len : 0;
+	}
+	g->phase_since += len;
+}
+
+void ls_gil_running(struct ls_analysis *a, const struct ls_thread *t, int delta, __u64 ts)
+{
+	struct ls_gil *g = gil_of(a, t->tgid);
+
+	if (!g)
+		return;
+	phase_close(g, ts);
+	/* a thread running before the GIL was found leaves unseen: never below none */
+	if (delta < 0 && !g->running)
+		delta = 0;
+	g->running += delta;
+	/* the last one to leave says how the GIL stays until one comes back */
+	if (delta < 0 && !g->running)
+		g->idle_state = g->left_state;
+	g->left_state = -1;
+}
+
+struct ls_gil_load ls_gil_load_sampled(const struct ls_analysis *a, const struct ls_gil *g)
+{
+	double window = g->idle_ns + g->sampled_ns, p, se;
+	struct ls_gil_load l = { .sampled = true };
+
+	if (window <= 0 || (g->sampled_ns && g->weight <= 0))
+		return l;
+	p = g->weight > 0 ? g->weight_held / g->weight : 0;
+	/* a sample is a yes/no draw: the binomial standard error of the sampled share */
+	se = g->samples ? sqrt(p * (1 - p) / g->samples) : 0;
+	l.known = true;
+	l.load = (g->idle_held_ns + p * g->sampled_ns) / window;
+	l.err = 2 * se * g->sampled_ns / window;
+	l.sampled_share = g->sampled_ns / window;
+	return l;
+}
+
+struct ls_gil_load ls_gil_load(const struct ls_analysis *a, const struct ls_gil *g)
+{
+	__u64 wall = a->end_ns - a->start_ns;
+	struct ls_gil_load l = { 0 };
+
+	if (g->source == LS_GIL_SRC_FUTEX)
+		return ls_gil_load_sampled(a, g);
+	if (g->source == LS_GIL_SRC_PROBES && wall) {
+		l.known = true;
+		l.load = (double)g->held_ns / wall;
+	}
+	return l;
+}
+
 void ls_gil_finish(struct ls_analysis *a)
 {
 	struct ls_thread *t;
@@ -312,4 +428,7 @@ void ls_gil_finish(struct ls_analysis *a)
 		if (g && g->source == LS_GIL_SRC_PROBES && g->holder == t->tid)
 			release(g, t->gil, t->end ? t->end : a->end_ns);
 	}
+	pos = 0;
+	while ((g = ls_htab_next(&a->gils, &pos)))
+		phase_close(g, a->end_ns);
 }

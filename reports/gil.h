@@ -50,6 +50,33 @@ struct ls_gil {
 	struct ls_hist wait; /* probes: take_gil calls; futex: runs of waits on its words */
 	struct ls_hist hold; /* probes: take to drop; futex: end of a wait run to the signal */
 	struct ls_hist handoff_latency; /* probes only */
+
+	/*
+	 * GIL load sampled, for an interpreter without probes (and beside them, to check them). Only
+	 * a running thread of the process changes the GIL: while none runs, it stays as the last
+	 * one left it (read as it left the CPU: exact). While some run, the CPU clock samples them at
+	 * a fixed rate, and the share of samples that found it held estimates the rest.
+	 */
+	__u32 running;	    /* threads of its process on a CPU */
+	__u64 phase_since;  /* since the last change of running */
+	int idle_state;	    /* while none runs: -1 unknown, 0 free, 1 held */
+	int left_state;	    /* the GIL as the thread leaving a CPU now left it, -1 unread */
+	__u64 idle_ns;	    /* time none ran, the GIL's state known */
+	__u64 idle_held_ns; /* ... and it was held */
+	__u64 sampled_ns;   /* time some ran, or none did and the state was unknown */
+	double weight;	    /* samples, each weighted by 1 / threads running: time, not CPUs */
+	double weight_held; /* ... that found it held */
+	__u64 samples;	    /* LS_REC_GIL_SAMPLE records */
+	__u64 samples_held;
+};
+
+/* GIL load: the share of the window some thread held it, exact (probes) or estimated */
+struct ls_gil_load {
+	bool known;
+	bool sampled; /* estimated from samples; else exact */
+	double load;  /* 0..1 */
+	double err;   /* sampled: 2 standard errors of the sampled part, as a share of the window */
+	double sampled_share; /* sampled: the part of the window the samples estimate, 0..1 */
 };
 
 /* Futex inference: where a thread stands with the GIL, from its own futex traffic */
@@ -66,6 +93,7 @@ struct ls_thread_gil {
 	__u64 wait_ns;
 	struct ls_hist wait;
 	struct ls_hist hold;
+	__u64 cond_exit; /* the return of its last wait on the GIL's condition */
 	/* futex inference */
 	enum ls_gil_infer infer;
 	bool signalled;		  /* its last GIL event was drop_gil's signal of the condition */
@@ -80,6 +108,15 @@ int ls_gil_on_drop(struct ls_analysis *a, const struct ls_rec_hdr *rec);
  * then gil-wait); feeds the inference when the GIL has no probes. -ENOMEM as -1. */
 int ls_gil_on_wait(struct ls_analysis *a, struct ls_thread *t, const struct ls_futex *e);
 int ls_gil_on_wake(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u64 ts);
+int ls_gil_on_sample(struct ls_analysis *a, const struct ls_rec_hdr *rec);
+/* t leaves a CPU; flags, its switch record's, may say how it left its process's GIL */
+void ls_gil_left_cpu(struct ls_analysis *a, const struct ls_thread *t, __u32 flags);
+/* t goes on (+1) or off (-1) a CPU at ts */
+void ls_gil_running(struct ls_analysis *a, const struct ls_thread *t, int delta, __u64 ts);
+/* The GIL load over the window: exact from probes, else sampled where there are samples. */
+struct ls_gil_load ls_gil_load(const struct ls_analysis *a, const struct ls_gil *g);
+/* The same, sampled, whatever the source (to hold it against the probes). */
+struct ls_gil_load ls_gil_load_sampled(const struct ls_analysis *a, const struct ls_gil *g);
 /* Close what is open at the window's end. */
 void ls_gil_finish(struct ls_analysis *a);
 const char *ls_gil_source_name(__u32 source);

@@ -410,6 +410,7 @@ static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_g
 	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_gil_hold);
 	double wall = (a->end_ns - a->start_ns) / 1e9;
 	bool probes = g->source == LS_GIL_SRC_PROBES;
+	struct ls_gil_load load = ls_gil_load(a, g);
 	char b[5][32];
 
 	fprintf(out, "\nGIL (CPython %u.%u.%u, pid %u, at 0x%llx): %s\n", g->version >> 16,
@@ -424,11 +425,17 @@ static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_g
 		return;
 	}
 	fprintf(out, "  switch interval %s", ls_fmt_duration(b[0], 32, g->interval_us * 1000ULL));
-	if (probes)
-		fprintf(out, "; GIL load %.1f%% (some thread held it)\n",
-			wall > 0 ? g->held_ns / 1e9 / wall * 100 : 0);
+	if (!load.known)
+		fprintf(out, "; GIL load n/a (no sample of its threads on a CPU)\n");
+	else if (!load.sampled)
+		fprintf(out, "; GIL load %.1f%% (some thread held it)\n", load.load * 100);
 	else
-		fprintf(out, "; GIL load n/a (uncontended holds make no futex traffic)\n");
+		fprintf(out,
+			"; GIL load %.1f%% +-%.1f (sampled: %llu samples of its threads on a "
+			"CPU\n  covered %.0f%% of the window; the rest, while none ran, is "
+			"exact)\n",
+			load.load * 100, load.err * 100, (unsigned long long)g->samples,
+			load.sampled_share * 100);
 	fprintf(out, "  acquisitions %llu%s, hand-offs %llu (%.0f/s)",
 		(unsigned long long)g->acquisitions, probes ? "" : " (contended only)",
 		(unsigned long long)g->handoffs, wall > 0 ? g->handoffs / wall : 0);

@@ -89,6 +89,7 @@ void ls_json_summary(struct ls_json *j, const char *key, const struct ls_analysi
 	ls_json_double(j, "gil_wait_share", s->gil_wait_share);
 	ls_json_double(j, "other_wait_share", s->other_wait_share);
 	ls_json_double(j, "sync_wait_share_of_offcpu", s->sync_wait_offcpu);
+	ls_json_double(j, "sync_wait_share_of_blocked", s->sync_wait_blocked);
 	ls_json_u64(j, "handoffs", s->handoffs);
 	ls_json_double(j, "handoffs_per_s", s->handoffs_per_s);
 	ls_json_u64(j, "vol_switches", s->vol_switches);
@@ -200,6 +201,21 @@ static void json_lock(struct ls_json *j, const struct ls_analysis *a, const stru
 	ls_json_end(j, '}');
 }
 
+/* name: the load or null; name_error: 2 standard errors when sampled, 0 when exact, or null */
+static void json_gil_load(struct ls_json *j, const char *name, struct ls_gil_load l)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "%s_error", name);
+	if (l.known) {
+		ls_json_double(j, name, l.load);
+		ls_json_double(j, key, l.sampled ? l.err : 0);
+	} else {
+		ls_json_null(j, name);
+		ls_json_null(j, key);
+	}
+}
+
 static void json_gil(struct ls_json *j, const struct ls_analysis *a, const struct ls_gil *g)
 {
 	double wall = (a->end_ns - a->start_ns) / 1e9;
@@ -216,10 +232,11 @@ static void json_gil(struct ls_json *j, const struct ls_analysis *a, const struc
 	ls_json_str(j, "version", version);
 	ls_json_u64(j, "address", g->addr);
 	ls_json_u64(j, "interval_us", g->interval_us);
+	json_gil_load(j, "gil_load", ls_gil_load(a, g));
+	/* beside the probes' exact figure, what sampling alone would have said */
 	if (probes)
-		ls_json_double(j, "gil_load", wall > 0 ? g->held_ns / 1e9 / wall : 0);
-	else
-		ls_json_null(j, "gil_load");
+		json_gil_load(j, "gil_load_sampled", ls_gil_load_sampled(a, g));
+	ls_json_u64(j, "gil_samples", g->samples);
 	if (known) {
 		ls_json_u64(j, "acquisitions", g->acquisitions);
 		ls_json_u64(j, "handoffs", g->handoffs);

@@ -17,7 +17,7 @@ static double ratio(double x, double y)
 /* METRICS.md "Verdict": the first that applies. */
 static enum ls_verdict verdict(const struct ls_summary *s)
 {
-	if (s->peak_alive >= 2 && s->parallelism < 1.2 && s->sync_wait_offcpu >= 0.5)
+	if (s->peak_alive >= 2 && s->parallelism < 1.2 && s->sync_wait_blocked >= 0.5)
 		return LS_VERDICT_SERIALIZED;
 	if (s->utilization >= 0.8)
 		return LS_VERDICT_PARALLEL;
@@ -64,6 +64,8 @@ void ls_summarize(const struct ls_analysis *a, struct ls_summary *s)
 	s->other_wait_share = ratio(s->state_ns[LS_ST_OTHER_WAIT], s->lifetime_ns);
 	s->sync_wait_offcpu =
 		ratio(s->state_ns[LS_ST_LOCK_WAIT] + s->state_ns[LS_ST_GIL_WAIT], s->offcpu_ns);
+	s->sync_wait_blocked = ratio(s->state_ns[LS_ST_LOCK_WAIT] + s->state_ns[LS_ST_GIL_WAIT],
+				     s->offcpu_ns - s->state_ns[LS_ST_RUNNABLE]);
 	pos = 0;
 	while ((l = ls_htab_next(&a->locks, &pos))) {
 		s->handoffs += l->handoffs;
@@ -85,10 +87,9 @@ void ls_verdict_explain(FILE *out, const struct ls_summary *s, const char *inden
 	case LS_VERDICT_SERIALIZED:
 		fprintf(out,
 			"%sSERIALIZED: %u threads kept %.2f CPUs busy on average, and %.0f%% of "
-			"their "
-			"off-CPU time\n%swas spent waiting for locks (%.0f hand-offs/s): they took "
-			"turns.\n",
-			indent, s->peak_alive, s->parallelism, s->sync_wait_offcpu * 100, indent,
+			"the time\n%sthey were blocked they waited for locks (%.0f hand-offs/s): "
+			"they took turns.\n",
+			indent, s->peak_alive, s->parallelism, s->sync_wait_blocked * 100, indent,
 			s->handoffs_per_s);
 		break;
 	case LS_VERDICT_PARALLEL:

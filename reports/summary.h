@@ -27,6 +27,9 @@ struct ls_summary {
 	double gil_wait_share;
 	double other_wait_share;
 	double sync_wait_offcpu; /* lock + gil wait, of off-CPU time */
+	/* ... of blocked time (off CPU and not runnable): what the threads waited for, whatever
+	 * else kept them from a CPU (the machine's other load) */
+	double sync_wait_blocked;
 	__u64 handoffs;
 	double handoffs_per_s;
 	__u64 vol_switches, invol_switches;

@@ -47,6 +47,7 @@ static const struct {
 	[LS_REC_GIL_INFO] = { "gil-info", sizeof(struct ls_gil_info) },
 	[LS_REC_GIL_TAKE] = { "take-gil", sizeof(struct ls_gil_call) },
 	[LS_REC_GIL_DROP] = { "drop-gil", sizeof(struct ls_gil_call) },
+	[LS_REC_GIL_SAMPLE] = { "gil-sample", sizeof(struct ls_gil_sample) },
 	[LS_REC_COMM] = { "comm", sizeof(struct ls_comm), offsetof(struct ls_comm, comm) },
 	[LS_REC_STACK] = { "stack", sizeof(struct ls_stack) },
 	[LS_REC_WAIT_STACK] = { "wait-stack", sizeof(struct ls_wait_stack) },
@@ -105,6 +106,12 @@ static const struct pk_field pk_gil[] = {
 	{ offsetof(struct ls_gil_call, ts_enter), PK_TS },
 	{ offsetof(struct ls_gil_call, ts_exit), PK_TS },
 };
+static const struct pk_field pk_gil_sample[] = {
+	{ offsetof(struct ls_gil_sample, ts), PK_TS },
+	{ offsetof(struct ls_gil_sample, holder), PK_ADDR },
+	{ offsetof(struct ls_gil_sample, locked), PK_U32 },
+	{ offsetof(struct ls_gil_sample, cpu), PK_U32 },
+};
 static const struct pk_field pk_wait_stack[] = {
 	{ offsetof(struct ls_wait_stack, ts), PK_TS },
 	{ offsetof(struct ls_wait_stack, stack_id), PK_U32 },
@@ -127,6 +134,7 @@ static const struct {
 	[LS_REC_WAKEUP_NEW] = { pk_wakeup, ARRAY_SIZE(pk_wakeup) },
 	[LS_REC_GIL_TAKE] = { pk_gil, ARRAY_SIZE(pk_gil) },
 	[LS_REC_GIL_DROP] = { pk_gil, ARRAY_SIZE(pk_gil) },
+	[LS_REC_GIL_SAMPLE] = { pk_gil_sample, ARRAY_SIZE(pk_gil_sample) },
 	[LS_REC_WAIT_STACK] = { pk_wait_stack, ARRAY_SIZE(pk_wait_stack) },
 };
 

@@ -16,7 +16,8 @@
 #include "lockscope.h"
 
 #define LS_TRACE_MAGIC	 "LOCKSCOP"
-#define LS_TRACE_VERSION 2
+/* 3: packed blocks may hold GIL samples (LS_REC_GIL_SAMPLE), which a version 2 reader can't skip */
+#define LS_TRACE_VERSION 3
 #define LS_BYTE_ORDER	 0x01020304u
 #define LS_REC_MAX_SIZE	 65535u
 #define LS_CMDLINE_MAX	 4096u

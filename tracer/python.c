@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 #include "lockscope.skel.h"
 #include "pyfind.h"
 #include "python.h"
@@ -50,12 +52,74 @@ void ls_python_detach(struct ls_python *p)
 	for (int i = 0; i < p->nr_links; i++)
 		bpf_link__destroy(p->links[i]);
 	p->nr_links = 0;
+	for (int i = 0; i < p->nr_samplers; i++)
+		bpf_link__destroy(p->samplers[i]);
+	p->nr_samplers = 0;
 }
 
 void ls_python_free(struct ls_python *p)
 {
 	ls_python_detach(p);
+	free(p->samplers);
+	p->samplers = NULL;
 	ls_htab_free(&p->procs);
+}
+
+/* The GIL sampler (gil_sample) on every online CPU, at LS_GIL_SAMPLE_HZ of its clock. */
+static int start_sampling(struct ls_python *p)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 1000000000ULL / LS_GIL_SAMPLE_HZ,
+	};
+	int cpus = libbpf_num_possible_cpus(), fd, err = 0;
+	struct bpf_link *link;
+
+	if (p->samplers || cpus <= 0)
+		return cpus <= 0 ? cpus : 0;
+	p->samplers = calloc(cpus, sizeof(*p->samplers));
+	if (!p->samplers)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < cpus && !err; cpu++) {
+		fd = syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			err = errno == ENODEV ? 0 : -errno; /* a possible CPU that is offline */
+			continue;
+		}
+		link = bpf_program__attach_perf_event(p->skel->progs.gil_sample, fd);
+		if (!link) {
+			err = -errno;
+			close(fd);
+			continue;
+		}
+		p->samplers[p->nr_samplers++] = link;
+	}
+	return err;
+}
+
+/*
+ * Tell the BPF programs where process tgid's GIL keeps its state: its switch records then say
+ * how each thread left it, and the sampler reads it. The GIL load of an interpreter without
+ * probes comes from these; with probes they are a check.
+ */
+static void watch_gil(struct ls_python *p, const struct py_proc *pp)
+{
+	struct ls_gil_loc loc = { .locked = pp->gil_addr + 16, .holder = pp->gil_addr + 8 };
+	int err;
+
+	if (!pp->gil_addr || pp->source == LS_GIL_SRC_DISABLED)
+		return;
+	err = bpf_map__update_elem(p->skel->maps.gils, &pp->tgid, sizeof(pp->tgid), &loc,
+				   sizeof(loc), BPF_ANY);
+	if (!err) {
+		p->skel->bss->nr_gils++;
+		err = start_sampling(p);
+	}
+	if (err)
+		fprintf(stderr, "lockscope record: cannot sample the GIL of PID %u: %s\n", pp->tgid,
+			strerror(-err));
 }
 
 static int attach_one(struct ls_python *p, struct bpf_program *prog, bool ret, const char *path,
@@ -196,6 +260,7 @@ int ls_python_attach(struct ls_python *p, __u32 tgid)
 			"lockscope record: %s has no symbols for take_gil/drop_gil: the GIL "
 			"of PID %u is inferred from futex traffic\n",
 			info.path, tgid);
+	watch_gil(p, pp);
 	return 0;
 }
 
@@ -216,6 +281,7 @@ static int inherit(struct ls_python *p, struct ls_writer *w, const struct ls_tas
 	child->tgid = e->tgid;
 	child->written = false;
 	child->counted_end = false;
+	watch_gil(p, child);
 	return ls_python_flush(p, w, now);
 }
 
@@ -234,8 +300,9 @@ int ls_python_record(struct ls_python *p, struct ls_writer *w, const struct ls_t
 		pp = ls_htab_get(&p->procs, &e->tgid, NULL);
 		if (!pp)
 			return -ENOMEM;
-		pp->found = false; /* a new program */
+		pp->found = false; /* a new program: its GIL, if any, is elsewhere */
 		pp->tries = PY_TRIES;
+		bpf_map__delete_elem(p->skel->maps.gils, &e->tgid, sizeof(e->tgid), 0);
 		return 0;
 	}
 	if (h->type == LS_REC_TASK_NEW)

@@ -19,8 +19,9 @@ enum ls_gil_mode {
 	LS_GIL_OFF,
 };
 
-#define LS_PY_FILES_MAX 8  /* interpreter files probed */
-#define LS_PY_LINKS_MAX 96 /* 3 per copy of take_gil/drop_gil, up to 4 copies, per file */
+#define LS_PY_FILES_MAX	 8    /* interpreter files probed */
+#define LS_GIL_SAMPLE_HZ 1000 /* GIL samples a second on each CPU running a traced Python thread */
+#define LS_PY_LINKS_MAX	 96   /* 3 per copy of take_gil/drop_gil, up to 4 copies, per file */
 
 struct lockscope_bpf;
 
@@ -31,6 +32,8 @@ struct ls_python {
 	struct bpf_link *links[LS_PY_LINKS_MAX];
 	char attached[LS_PY_FILES_MAX][512]; /* the files probed */
 	int nr_links, nr_attached;
+	struct bpf_link **samplers; /* the GIL sampler on each CPU, once a GIL is found */
+	int nr_samplers;
 };
 
 int ls_gil_mode_parse(const char *s, enum ls_gil_mode *mode);
