@@ -93,8 +93,8 @@ static const struct argp_option record_options[] = {
 	{ "buffer-size", 'b', "SIZE", 0, "Ring buffer size, e.g. 64M (default 16M)", 0 },
 	{ "pid", 'p', "PID", 0, "Attach to a running process and what it forks later", 0 },
 	{ "gil", 'g', "MODE", 0,
-	  "CPython's GIL: auto (probes where the interpreter has symbols, "
-	  "else inferred from futex traffic), probes, futex, off",
+	  "CPython's GIL: auto (inferred from futex traffic, its load sampled: cheap), "
+	  "probes (exact, needs symbols; microseconds per GIL switch), off",
 	  0 },
 	{ "stacks", 's', "MODE", OPTION_ARG_OPTIONAL,
 	  "User stacks of blocking futex waits: dwarf (the default for --stacks: a copy of the "

@@ -143,7 +143,8 @@ static int attach_probes(struct ls_python *p, const struct ls_pyinfo *info)
 {
 	int err;
 
-	if (p->mode == LS_GIL_FUTEX || p->mode == LS_GIL_OFF || !info->has_symbols)
+	/* probes only on request: each GIL drop and take then costs microseconds (README) */
+	if (p->mode != LS_GIL_PROBES || !info->has_symbols)
 		return -ENOENT;
 	for (int i = 0; i < p->nr_attached; i++)
 		if (!strcmp(p->attached[i], info->open_path))
@@ -177,7 +178,7 @@ void ls_python_prepare_launch(struct ls_python *p, const char *argv0)
 	char *paths, *dir, *save = NULL, full[PATH_MAX];
 	struct ls_pyinfo info;
 
-	if (p->mode == LS_GIL_OFF || p->mode == LS_GIL_FUTEX)
+	if (p->mode != LS_GIL_PROBES)
 		return;
 	if (strchr(argv0, '/')) {
 		if (!ls_pyfind_file(argv0, &info))

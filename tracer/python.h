@@ -13,9 +13,9 @@
 #include "trace.h"
 
 enum ls_gil_mode {
-	LS_GIL_AUTO,   /* probes where the interpreter has symbols, else futex inference */
-	LS_GIL_PROBES, /* probes; where there are no symbols, say so and infer */
-	LS_GIL_FUTEX,  /* futex inference only: no uprobes, cheapest */
+	LS_GIL_AUTO,   /* futex inference and sampling: cheap on every interpreter */
+	LS_GIL_PROBES, /* probes, exact; where there are no symbols, say so and infer */
+	LS_GIL_FUTEX,  /* the same as auto, by its old name */
 	LS_GIL_OFF,
 };
 
