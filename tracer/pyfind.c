@@ -20,7 +20,8 @@
 #include "procmaps.h"
 #include "pyfind.h"
 
-#define GIL_STRUCT_SIZE	 208 /* through switch_mutex (GIL.md), without the free-threaded int */
+#define GIL_STRUCT_SIZE	 208 /* interval through switch_mutex (GIL.md) */
+#define FT_SHIFT	 8   /* a free-threaded GIL's int enabled, padded, before interval */
 #define INTERVAL_DEFAULT 5000
 #define MAX_CANDIDATES	 8
 
@@ -31,10 +32,7 @@ struct pyelf {
 	GElf_Ehdr eh;
 	__u64 rt_vaddr; /* _PyRuntime, or the .PyRuntime section */
 	__u64 rt_size;
-	__u64 base;	       /* lowest PT_LOAD p_vaddr rounded down to the page */
-	bool dbg;	       /* 3.13's _Py_DebugOffsets, checked, at the start of _PyRuntime */
-	__u64 dbg_interp_head; /* offset in _PyRuntime of interpreters.head */
-	__u64 dbg_interp_id, dbg_interp_next, dbg_interp_ceval_gil; /* offsets in the interp */
+	__u64 base; /* lowest PT_LOAD p_vaddr rounded down to the page */
 };
 
 /* --- ELF, through libelf --- */
@@ -235,8 +233,11 @@ static bool find_runtime(Elf *e, __u64 *vaddr, __u64 *size)
 	return false;
 }
 
-/* "python3.13t", "libpython3.8.so.1.0", "libpython3.6m.so": the version, and a 't' flag. */
-static void version_from_name(const char *path, struct ls_pyinfo *info)
+/*
+ * "python3.13t", "libpython3.8.so.1.0", "libpython3.6m.so": the version, and with ft, the 't'
+ * flag (the debug offsets say better where there are some).
+ */
+static void version_from_name(const char *path, struct ls_pyinfo *info, bool ft)
 {
 	const char *p = strrchr(path, '/');
 	int major = 0, minor = 0;
@@ -254,7 +255,7 @@ static void version_from_name(const char *path, struct ls_pyinfo *info)
 	while (*p >= '0' && *p <= '9')
 		minor = minor * 10 + *p++ - '0';
 	for (; *p >= 'a' && *p <= 'z'; p++)
-		if (*p == 't')
+		if (*p == 't' && ft)
 			info->free_threaded = true;
 	if (!info->major && major == 3) {
 		info->major = major;
@@ -271,40 +272,148 @@ static void set_hexversion(struct ls_pyinfo *info, __u64 v)
 	info->micro = (v >> 8) & 0xff;
 }
 
-/*
- * 3.13's _Py_DebugOffsets (Include/internal/pycore_runtime.h): cookie, version, free_threaded,
- * then runtime_state {size, finalizing, interpreters_head} and interpreter_state {size, id,
- * next, threads_head, gc, imports_modules, sysdict, builtins, ceval_gil, ...}, all u64. Later
- * versions add fields in the middle: only 3.13 is read.
- */
-static void read_debug_offsets(struct pyelf *pe, struct ls_pyinfo *info)
-{
-	__u64 d[15];
+/* --- _Py_DebugOffsets (3.13+), through a reader --- */
 
-	if (pe->rt_size < sizeof(d) || read_vaddr(pe->e, pe->rt_vaddr, d, sizeof(d)) ||
-	    memcmp(d, "xdebugpy", 8))
-		return;
-	if (!info->major)
-		set_hexversion(info, d[1]);
-	if ((d[1] >> 16) != 0x030d)
-		return;
-	if (d[2] == 1)
-		info->free_threaded = true;
+/*
+ * Where in _Py_DebugOffsets, counted in u64s, the fields we use are. cookie, version,
+ * free_threaded and runtime_state {size, finalizing, interpreters_head} come first in every
+ * version; interpreter_state follows. 3.13: the _Py_DebugOffsets of CPython v3.13.0 (read off
+ * pyenv's 3.13.0 too). 3.14: Include/internal/pycore_debug_offsets.h of the 3.14 branch, which
+ * adds interpreter_state.threads_main after threads_head.
+ */
+enum { DBG_VERSION = 1, DBG_FREE_THREADED, DBG_RT_SIZE, DBG_INTERP_HEAD = 5, DBG_MAX = 20 };
+
+static const struct dbg_layout {
+	unsigned char minor;
+	/* interpreter_state: size, id, next, ceval_gil (the pointer interp->ceval.gil), and the
+	 * interpreter's own _gil: its offset, then those of enabled (inside it), locked, holder */
+	unsigned char size, id, next, ceval_gil, gil, gil_enabled, gil_locked, gil_holder;
+} dbg_layouts[] = {
+	{ 13, 6, 7, 8, 14, 15, 16, 17, 18 },
+	{ 14, 6, 7, 8, 15, 16, 17, 18, 19 },
+};
+
+/* What we use of _Py_DebugOffsets. */
+struct pydbg {
+	__u64 version;
+	bool free_threaded;
+	bool layout; /* the offsets below are known and check out */
+	__u64 interp_head, interp_id, interp_next, interp_ceval_gil;
+};
+
+/* off + len within size, without overflow: the offsets may come from anywhere */
+static bool fits(__u64 off, __u64 len, __u64 size)
+{
+	return off <= size && len <= size - off;
+}
+
+static int parse_debug_offsets(ls_pyread_fn read, void *ctx, __u64 runtime, __u64 size,
+			       struct pydbg *dbg)
+{
+	const struct dbg_layout *l = NULL;
+	__u64 d[DBG_MAX], gil, shift;
+	size_t len;
+
+	memset(dbg, 0, sizeof(*dbg));
+	if (size < 3 * 8 || read(ctx, runtime, d, 3 * 8) || memcmp(d, "xdebugpy", 8) ||
+	    (d[DBG_VERSION] >> 24) != 3 || d[DBG_FREE_THREADED] > 1)
+		return -ENOENT;
+	dbg->version = d[DBG_VERSION];
+	dbg->free_threaded = d[DBG_FREE_THREADED];
+	for (size_t i = 0; i < sizeof(dbg_layouts) / sizeof(dbg_layouts[0]); i++)
+		if (dbg_layouts[i].minor == ((d[DBG_VERSION] >> 16) & 0xff))
+			l = &dbg_layouts[i];
+	if (!l)
+		return 0; /* a version whose layout we do not know: the header only */
+	len = (l->gil_holder + 1) * sizeof(d[0]);
+	if (size < len || read(ctx, runtime, d, len))
+		return 0;
 	/* runtime_state.size is sizeof(_PyRuntime): a check that we read the layout right */
-	if (d[3] != pe->rt_size || d[5] + 8 > pe->rt_size || d[7] + 8 > d[6] || d[8] + 8 > d[6] ||
-	    d[14] + 8 > d[6])
-		return;
-	pe->dbg = true;
-	pe->dbg_interp_head = d[5];
-	pe->dbg_interp_id = d[7];
-	pe->dbg_interp_next = d[8];
-	pe->dbg_interp_ceval_gil = d[14];
+	if (d[DBG_RT_SIZE] != size || !fits(d[DBG_INTERP_HEAD], 8, size) ||
+	    !fits(d[l->id], 8, d[l->size]) || !fits(d[l->next], 8, d[l->size]) ||
+	    !fits(d[l->ceval_gil], 8, d[l->size]))
+		return 0;
+	/* and that the GIL is the one we know: enabled first where there is one, shifting the rest */
+	gil = d[l->gil];
+	shift = dbg->free_threaded ? FT_SHIFT : 0;
+	if (d[l->gil_enabled] != 0 || d[l->gil_holder] != gil + shift + 8 ||
+	    d[l->gil_locked] != gil + shift + 16)
+		return 0;
+	dbg->layout = true;
+	dbg->interp_head = d[DBG_INTERP_HEAD];
+	dbg->interp_id = d[l->id];
+	dbg->interp_next = d[l->next];
+	dbg->interp_ceval_gil = d[l->ceval_gil];
+	return 0;
+}
+
+/* interpreters.head, down the list to id 0, then interp->ceval.gil: the struct, 0 if none yet. */
+static __u64 main_gil(ls_pyread_fn read, void *ctx, __u64 runtime, const struct pydbg *dbg)
+{
+	__u64 interp, id, gil;
+
+	if (!dbg->layout || read(ctx, runtime + dbg->interp_head, &interp, sizeof(interp)))
+		return 0;
+	for (int i = 0; i < 256 && interp; i++) {
+		if (read(ctx, interp + dbg->interp_id, &id, sizeof(id)))
+			return 0;
+		if (id == 0)
+			return read(ctx, interp + dbg->interp_ceval_gil, &gil, sizeof(gil)) ? 0
+											    : gil;
+		if (read(ctx, interp + dbg->interp_next, &interp, sizeof(interp)))
+			return 0;
+	}
+	return 0;
+}
+
+/* A free-threaded GIL's enabled, just before gil_addr: -1 when it cannot be read or is < 0. */
+static int read_enabled(ls_pyread_fn read, void *ctx, __u64 gil_addr)
+{
+	__s32 enabled;
+
+	if (!gil_addr || read(ctx, gil_addr - FT_SHIFT, &enabled, sizeof(enabled)) || enabled < 0)
+		return -1;
+	return enabled;
+}
+
+/* sys._is_gil_enabled() negated; not knowing, a free-threaded build's default: off. */
+static bool gil_off(bool free_threaded, int enabled)
+{
+	return free_threaded && enabled <= 0;
+}
+
+int ls_pyfind_runtime(ls_pyread_fn read, void *ctx, __u64 runtime, __u64 size,
+		      struct ls_pyruntime *rt)
+{
+	struct pydbg dbg;
+	__u64 gil;
+	int err;
+
+	memset(rt, 0, sizeof(*rt));
+	err = parse_debug_offsets(read, ctx, runtime, size, &dbg);
+	if (err)
+		return err;
+	rt->hexversion = dbg.version;
+	rt->free_threaded = dbg.free_threaded;
+	gil = main_gil(read, ctx, runtime, &dbg);
+	if (gil)
+		rt->gil_addr = gil + (dbg.free_threaded ? FT_SHIFT : 0);
+	rt->gil_enabled = dbg.free_threaded ? read_enabled(read, ctx, rt->gil_addr) : 1;
+	rt->gil_disabled = gil_off(rt->free_threaded, rt->gil_enabled);
+	return 0;
+}
+
+static int elf_read(void *ctx, __u64 vaddr, void *buf, size_t len)
+{
+	return read_vaddr(ctx, vaddr, buf, len);
 }
 
 /* Everything static: -ENOENT when the file does not define _PyRuntime. */
 static int analyze(struct pyelf *pe, const char *name, struct ls_pyinfo *info)
 {
+	struct ls_pyruntime rt;
 	GElf_Sym s;
+	bool dbg;
 	__u32 v;
 	int err;
 
@@ -316,12 +425,19 @@ static int analyze(struct pyelf *pe, const char *name, struct ls_pyinfo *info)
 
 	info->major = info->minor = info->micro = 0;
 	info->free_threaded = false;
+	info->runtime_size = pe->rt_size;
 	if ((find_sym(pe->e, SHT_DYNSYM, "Py_Version", false, &s) ||
 	     find_sym(pe->e, SHT_SYMTAB, "Py_Version", false, &s)) &&
 	    !read_vaddr(pe->e, s.st_value, &v, sizeof(v)))
 		set_hexversion(info, v);
-	read_debug_offsets(pe, info);
-	version_from_name(name, info);
+	dbg = !ls_pyfind_runtime(elf_read, pe->e, pe->rt_vaddr, pe->rt_size, &rt);
+	if (dbg && !info->major)
+		set_hexversion(info, rt.hexversion);
+	info->free_threaded = dbg && rt.free_threaded;
+	version_from_name(name, info, !dbg);
+	/* what the file alone says: enabled is only in the running process */
+	info->gil_enabled = info->free_threaded ? -1 : 1;
+	info->gil_disabled = gil_off(info->free_threaded, info->gil_enabled);
 
 	info->take_gil_off = info->drop_gil_off = 0;
 	info->nr_take_gil = find_funcs(pe->e, "take_gil", info->take_gil_offs, LS_PY_CLONES);
@@ -371,25 +487,28 @@ static int read_u64(pid_t pid, __u64 addr, __u64 *v)
 	return ls_pyfind_read(pid, addr, v, sizeof(*v));
 }
 
-/* GIL.md's "A GIL confirmed in memory", within [lo, hi) when hi is not 0. */
-static int check_at(pid_t pid, __u64 addr, bool free_threaded, __u64 lo, __u64 hi,
-		    __u64 *interval_us)
+static int proc_read(void *ctx, __u64 addr, void *buf, size_t len)
 {
-	unsigned char buf[32];
-	size_t shift = free_threaded ? 8 : 0;
+	return ls_pyfind_read(*(const pid_t *)ctx, addr, buf, len);
+}
+
+/* GIL.md's "A GIL confirmed in memory", within [lo, hi) when hi is not 0. */
+static int check_at(pid_t pid, __u64 addr, __u64 lo, __u64 hi, __u64 *interval_us)
+{
+	unsigned char buf[24];
 	__u64 interval;
 	__s32 locked;
 	int err;
 
 	if (!addr)
 		return -EINVAL;
-	if (hi && (addr < lo || addr + shift + GIL_STRUCT_SIZE > hi))
+	if (hi && (addr < lo || addr + GIL_STRUCT_SIZE > hi))
 		return -EINVAL;
-	err = ls_pyfind_read(pid, addr, buf, shift + 24);
+	err = ls_pyfind_read(pid, addr, buf, sizeof(buf));
 	if (err)
 		return err;
-	memcpy(&interval, buf + shift, sizeof(interval));
-	memcpy(&locked, buf + shift + 16, sizeof(locked));
+	memcpy(&interval, buf, sizeof(interval));
+	memcpy(&locked, buf + 16, sizeof(locked));
 	if (interval_us)
 		*interval_us = interval;
 	/*
@@ -399,31 +518,13 @@ static int check_at(pid_t pid, __u64 addr, bool free_threaded, __u64 lo, __u64 h
 	return (locked == 0 || locked == 1) && interval == INTERVAL_DEFAULT ? 0 : -EINVAL;
 }
 
-/* 3.13: interpreters.head, down the list to id 0, then interp->ceval.gil. */
-static __u64 gil_from_debug_offsets(pid_t pid, const struct pyelf *pe, __u64 runtime)
-{
-	__u64 interp, id, gil;
-
-	if (!pe->dbg || read_u64(pid, runtime + pe->dbg_interp_head, &interp))
-		return 0;
-	for (int i = 0; i < 256 && interp; i++) {
-		if (read_u64(pid, interp + pe->dbg_interp_id, &id))
-			return 0;
-		if (id == 0)
-			return read_u64(pid, interp + pe->dbg_interp_ceval_gil, &gil) ? 0 : gil;
-		if (read_u64(pid, interp + pe->dbg_interp_next, &interp))
-			return 0;
-	}
-	return 0;
-}
-
 /*
  * Last resort for a layout we do not know: the one place in _PyRuntime that looks like an
  * initialised GIL with the default interval. 0 unless exactly one.
  */
 static __u64 gil_by_scan(pid_t pid, const struct ls_pyinfo *info, __u64 size)
 {
-	size_t shift = info->free_threaded ? 8 : 0, chunk = 64 * 1024;
+	size_t chunk = 64 * 1024;
 	unsigned char *buf;
 	__u64 found = 0;
 	int hits = 0;
@@ -433,17 +534,17 @@ static __u64 gil_by_scan(pid_t pid, const struct ls_pyinfo *info, __u64 size)
 	buf = malloc(chunk + 64);
 	if (!buf)
 		return 0;
-	for (__u64 off = 0; off + shift + 24 <= size && hits < 2; off += chunk) {
+	for (__u64 off = 0; off + 24 <= size && hits < 2; off += chunk) {
 		size_t len = size - off < chunk + 64 ? size - off : chunk + 64;
 
 		if (ls_pyfind_read(pid, info->runtime_addr + off, buf, len))
 			break;
-		for (size_t i = 0; i < chunk && i + shift + 24 <= len; i += 8) {
+		for (size_t i = 0; i < chunk && i + 24 <= len; i += 8) {
 			__u64 interval;
 			__s32 locked;
 
-			memcpy(&interval, buf + i + shift, 8);
-			memcpy(&locked, buf + i + shift + 16, 4);
+			memcpy(&interval, buf + i, 8);
+			memcpy(&locked, buf + i + 16, 4);
 			if (interval == INTERVAL_DEFAULT && (locked == 0 || locked == 1)) {
 				found = info->runtime_addr + off + i;
 				hits++;
@@ -458,6 +559,7 @@ static __u64 gil_by_scan(pid_t pid, const struct ls_pyinfo *info, __u64 size)
 static void find_gil(pid_t pid, const struct pyelf *pe, struct ls_pyinfo *info)
 {
 	__u64 rt = info->runtime_addr, hi = rt + pe->rt_size, cand[MAX_CANDIDATES], p;
+	struct ls_pyruntime dbg;
 	int n = 0;
 
 	switch (info->major * 100 + info->minor) {
@@ -480,21 +582,15 @@ static void find_gil(pid_t pid, const struct pyelf *pe, struct ls_pyinfo *info)
 			cand[n++] = p;
 		cand[n++] = rt + 0x12e78;
 		break;
-	case 313:
-		p = gil_from_debug_offsets(pid, pe, rt);
-		if (p)
-			cand[n++] = p;
-		if (!info->free_threaded)
+	default: /* 3.13+: _Py_DebugOffsets */
+		if (!ls_pyfind_runtime(proc_read, &pid, rt, pe->rt_size, &dbg) && dbg.gil_addr)
+			cand[n++] = dbg.gil_addr;
+		if (info->major * 100 + info->minor == 313 && !info->free_threaded)
 			cand[n++] = rt + 0x17768;
-		break;
-	default:
-		p = gil_from_debug_offsets(pid, pe, rt);
-		if (p)
-			cand[n++] = p;
 		break;
 	}
 	for (int i = 0; i < n; i++) {
-		if (!check_at(pid, cand[i], info->free_threaded, rt, hi, NULL)) {
+		if (!check_at(pid, cand[i], rt, hi, NULL)) {
 			info->gil_addr = cand[i];
 			return;
 		}
@@ -593,6 +689,9 @@ static int try_mapped(pid_t pid, const struct ls_maps_line *maps, size_t nr, siz
 	snprintf(info->path, sizeof(info->path), "%s", maps[i].path);
 	info->runtime_addr = pe.rt_vaddr + info->load_bias;
 	find_gil(pid, &pe, info);
+	/* sys._is_gil_enabled() as the process stands now: a free-threaded GIL's enabled can change */
+	info->gil_enabled = info->free_threaded ? read_enabled(proc_read, &pid, info->gil_addr) : 1;
+	info->gil_disabled = gil_off(info->free_threaded, info->gil_enabled);
 out:
 	pyelf_close(&pe);
 	return err;
@@ -795,5 +894,5 @@ int ls_pyfind_check_gil(pid_t pid, const struct ls_pyinfo *info, __u64 *interval
 		}
 		pyelf_close(&pe);
 	}
-	return check_at(pid, info->gil_addr, info->free_threaded, lo, hi, interval_us);
+	return check_at(pid, info->gil_addr, lo, hi, interval_us);
 }

@@ -20,17 +20,29 @@ enum ls_py_gil_source { LS_PY_GIL_NONE, LS_PY_GIL_PROBES, LS_PY_GIL_FUTEX };
 struct ls_pyinfo {
 	int major, minor, micro; /* 0 when unknown */
 	bool free_threaded;	 /* a 't' build (Py_GIL_DISABLED): no GIL unless re-enabled */
+	/*
+	 * sys._is_gil_enabled(), as read when found. gil_enabled is the GIL struct's 'enabled' in a
+	 * free-threaded build (0: disabled, the default; a count of temporary re-enables by
+	 * extensions; INT_MAX for PYTHON_GIL=1 or -X gil=1), -1 when it could not be read (from a
+	 * file alone, or before the interpreter is initialised), and 1 in a default build.
+	 * gil_disabled: free-threaded with enabled 0 or unknown (off being the default); otherwise
+	 * the GIL is on and followed as in a default build.
+	 */
+	int gil_enabled;
+	bool gil_disabled;
 	char path
 		[LS_PY_PATH_MAX]; /* the ELF object that defines _PyRuntime, as mapped (host path) */
 	char open_path[LS_PY_PATH_MAX]; /* how we opened it: /proc/PID/root/PATH when that works */
 	__u64 load_bias;    /* runtime address = ELF vaddr + load_bias (0 for non-PIE) */
 	__u64 runtime_addr; /* runtime address of _PyRuntime */
+	__u64 runtime_size; /* of _PyRuntime, 0 if unknown */
 	/*
-	 * Runtime address of the main interpreter's GIL struct (struct _gil_runtime_state), 0 if
-	 * unknown. In a free-threaded build the struct starts with an int 'enabled', and every field
-	 * of GIL.md's table is 8 bytes further. When no candidate could be confirmed in memory (the
-	 * interpreter is not initialised yet) this is the address the version's layout predicts,
-	 * unconfirmed: call ls_pyfind_check_gil() before relying on it.
+	 * Runtime address of the main interpreter's GIL (struct _gil_runtime_state), 0 if unknown:
+	 * where GIL.md's table starts (interval at +0). In a free-threaded build that is 8 bytes into
+	 * the struct, after its int 'enabled', so the table's offsets hold in every build. When no
+	 * candidate could be confirmed in memory (the interpreter is not initialised yet) this is the
+	 * address the version's layout predicts, unconfirmed: call ls_pyfind_check_gil() before
+	 * relying on it.
 	 */
 	__u64 gil_addr;
 	/* file offsets for uprobes (0 when the symbol is missing): the function itself, and in
@@ -56,7 +68,7 @@ int ls_pyfind(pid_t pid, struct ls_pyinfo *info);
 int ls_pyfind_file(const char *path, struct ls_pyinfo *info);
 
 /*
- * Read the GIL struct at info->gil_addr in the live process and check it as GIL.md says: the
+ * Read the GIL at info->gil_addr in the live process and check it as GIL.md says: the
  * interval is the switch interval, locked is 0 or 1, and the struct lies inside the _PyRuntime
  * object. The interval must be the default, 5000 us: any other plausible value is also that of a
  * heap pointer in a non-PIE process (GIL.last_holder is one), so a process that called
@@ -71,5 +83,28 @@ int ls_pyfind_check_gil(pid_t pid, const struct ls_pyinfo *info, __u64 *interval
  * refused. 0, -EFAULT (not mapped), -ESRCH (gone) or -errno.
  */
 int ls_pyfind_read(pid_t pid, __u64 addr, void *buf, size_t len);
+
+/* Reads len bytes at addr of some memory (a process, an ELF file, a test's buffer): 0, or -errno
+ * (-EFAULT where there is nothing). */
+typedef int (*ls_pyread_fn)(void *ctx, __u64 addr, void *buf, size_t len);
+
+/* What _Py_DebugOffsets at the start of _PyRuntime (3.13+) say, and what follows from them. */
+struct ls_pyruntime {
+	__u32 hexversion;   /* PY_VERSION_HEX */
+	bool free_threaded; /* its free_threaded flag */
+	/* the main interpreter's GIL, as ls_pyinfo.gil_addr (the interval field), unconfirmed; 0
+	 * when the version's layout is unknown or the interpreter is not initialised */
+	__u64 gil_addr;
+	int gil_enabled;   /* as ls_pyinfo */
+	bool gil_disabled; /* as ls_pyinfo */
+};
+
+/*
+ * Parse the debug offsets of the _PyRuntime at runtime (size bytes) through read, and follow them
+ * to the main interpreter's GIL (3.13 and 3.14 layouts) and its 'enabled' field. 0 when the debug
+ * offsets are there (rt->gil_addr may still be 0), -ENOENT when not (no cookie, a short read).
+ */
+int ls_pyfind_runtime(ls_pyread_fn read, void *ctx, __u64 runtime, __u64 size,
+		      struct ls_pyruntime *rt);
 
 #endif /* LS_PYFIND_H */

@@ -250,7 +250,8 @@ int ls_python_attach(struct ls_python *p, __u32 tgid)
 	pp->version = info.major << 16 | info.minor << 8 | info.micro;
 	/* before the interpreter is initialised the check fails: its default is what it will use */
 	pp->interval_us = !ls_pyfind_check_gil(tgid, &info, &interval) ? interval : 5000;
-	if (info.free_threaded)
+	/* free-threaded with its GIL off; on (PYTHON_GIL=1, an extension), it is followed as usual */
+	if (info.gil_disabled)
 		pp->source = LS_GIL_SRC_DISABLED;
 	else if (!attach_probes(p, &info))
 		pp->source = LS_GIL_SRC_PROBES;
