@@ -377,6 +377,7 @@ void ls_gil_running(struct ls_analysis *a, const struct ls_thread *t, int delta,
 	g->left_state = -1;
 }
 
+/* Over the time since the GIL was found: a launched interpreter is found once it runs. */
 struct ls_gil_load ls_gil_load_sampled(const struct ls_analysis *a, const struct ls_gil *g)
 {
 	double window = g->idle_ns + g->sampled_ns, p, se;
@@ -391,6 +392,7 @@ struct ls_gil_load ls_gil_load_sampled(const struct ls_analysis *a, const struct
 	l.load = (g->idle_held_ns + p * g->sampled_ns) / window;
 	l.err = 2 * se * g->sampled_ns / window;
 	l.sampled_share = g->sampled_ns / window;
+	l.covered_ns = window;
 	return l;
 }
 

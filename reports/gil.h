@@ -77,6 +77,7 @@ struct ls_gil_load {
 	double load;  /* 0..1 */
 	double err;   /* sampled: 2 standard errors of the sampled part, as a share of the window */
 	double sampled_share; /* sampled: the part of the window the samples estimate, 0..1 */
+	double covered_ns;    /* sampled: the time it covers, from the interpreter's finding on */
 };
 
 /* Futex inference: where a thread stands with the GIL, from its own futex traffic */

@@ -432,10 +432,11 @@ static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_g
 	else
 		fprintf(out,
 			"; GIL load %.1f%% +-%.1f (sampled: %llu samples of its threads on a "
-			"CPU\n  covered %.0f%% of the window; the rest, while none ran, is "
-			"exact)\n",
+			"CPU\n  cover %.0f%% of the %s it was followed; the rest, while none ran, "
+			"is exact)\n",
 			load.load * 100, load.err * 100, (unsigned long long)g->samples,
-			load.sampled_share * 100);
+			load.sampled_share * 100,
+			ls_fmt_duration(b[0], 32, (__u64)load.covered_ns));
 	fprintf(out, "  acquisitions %llu%s, hand-offs %llu (%.0f/s)",
 		(unsigned long long)g->acquisitions, probes ? "" : " (contended only)",
 		(unsigned long long)g->handoffs, wall > 0 ? g->handoffs / wall : 0);
