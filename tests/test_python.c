@@ -68,6 +68,22 @@ static int wait_ready(pid_t p, const char *out_path)
 	return -ETIMEDOUT;
 }
 
+static pid_t child = -1;	     /* killed by the teardown, whatever the outcome */
+static struct ls_analysis *analysis; /* likewise freed */
+
+static int cleanup(void **state)
+{
+	if (child > 0) {
+		kill(child, SIGKILL);
+		wait_exit(child);
+	}
+	child = -1;
+	if (analysis)
+		ls_analysis_free(analysis);
+	analysis = NULL;
+	return 0;
+}
+
 /*
  * Attach to a running interpreter that starts 4 computing threads after the attach: they are
  * in the trace, the GIL is found, the verdict is serialized, and its hand-offs agree with
@@ -82,8 +98,8 @@ static void check_version(const struct python *py, char *gil_mode)
 			"-p",	   pid,	     NULL };
 	const char *out = test_path("v.py.out");
 	const struct ls_thread *t;
+	static struct ls_analysis a;
 	const struct ls_gil *g;
-	struct ls_analysis a;
 	struct ls_summary s;
 	__u64 delta, first = 0;
 	int late = 0, ready;
@@ -91,19 +107,18 @@ static void check_version(const struct python *py, char *gil_mode)
 	char load[16];
 	pid_t p;
 
-	p = spawn(py->argv, out, NULL, -1);
+	child = p = spawn(py->argv, out, NULL, -1);
 	ready = wait_ready(p, out);
 	if (ready) {
-		kill(p, SIGKILL);
-		wait_exit(p);
 		print_message("  %s did not start (%s; run make pythons again?): %s\n", py->label,
 			      strerror(-ready), slurp(out));
 		fail();
 	}
 	snprintf(pid, sizeof(pid), "%d", p);
 	assert_int_equal(run(rec, test_path("v.out"), NULL), 0);
-	kill(p, SIGKILL);
-	wait_exit(p);
+	cleanup(NULL);
+	memset(&a, 0, sizeof(a));
+	analysis = &a;
 	assert_int_equal(load_trace(test_path("v.data"), &a), 0);
 	/* the spinners, born in the window */
 	while ((t = ls_htab_next(&a.threads, &pos)))
@@ -113,8 +128,15 @@ static void check_version(const struct python *py, char *gil_mode)
 		}
 	g = the_gil(&a);
 	if (!g) {
-		print_message("  python: %s | no GIL found | %s\n", py->label,
-			      slurp(test_path("v.out")));
+		/* what the report says: the reason the interpreter or its GIL was not found */
+		char *report[] = { LOCKSCOPE, "report", (char *)test_path("v.data"), NULL };
+		const char *gil;
+
+		run(report, test_path("v.report"), NULL);
+		gil = strstr(slurp(test_path("v.report")), "\nGIL");
+		gil = gil ? gil + 1 : "(no GIL line in the report)";
+		print_message("  python: %s | no GIL | %.*s\n", py->label, (int)strcspn(gil, "\n"),
+			      gil);
 		fail();
 	}
 	delta = g->switch_number_end - g->switch_number_start;
@@ -142,7 +164,6 @@ static void check_version(const struct python *py, char *gil_mode)
 	}
 	assert_int_equal(g->interval_us, 5000);
 	assert_int_equal(s.verdict, LS_VERDICT_SERIALIZED);
-	ls_analysis_free(&a);
 }
 
 static void test_version(void **state)
@@ -330,7 +351,7 @@ static void free_pythons(struct python *py, int n)
 int main(void)
 {
 	const struct CMUnitTest others[] = {
-		cmocka_unit_test(test_futex_mode_with_symbols),
+		cmocka_unit_test_teardown(test_futex_mode_with_symbols, cleanup),
 		cmocka_unit_test(test_attach_then_threads),
 		cmocka_unit_test(test_not_python),
 		cmocka_unit_test(test_inferred_without_symbols),
@@ -351,6 +372,7 @@ int main(void)
 	for (int i = 0; i < n; i++)
 		tests[nt++] = (struct CMUnitTest){ .name = py[i].label,
 						   .test_func = test_version,
+						   .teardown_func = cleanup,
 						   .initial_state = &py[i] };
 	for (size_t i = 0; i < nr_others; i++)
 		tests[nt++] = others[i];
