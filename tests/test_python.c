@@ -112,7 +112,7 @@ static void check_version(const struct python *py, char *gil_mode)
 	if (ready) {
 		print_message("  %s did not start (%s; run make pythons again?): %s\n", py->label,
 			      strerror(-ready), slurp(out));
-		fail();
+		fail_msg("%s did not start", py->label);
 	}
 	snprintf(pid, sizeof(pid), "%d", p);
 	assert_int_equal(run(rec, test_path("v.out"), NULL), 0);
@@ -137,7 +137,7 @@ static void check_version(const struct python *py, char *gil_mode)
 		gil = gil ? gil + 1 : "(no GIL line in the report)";
 		print_message("  python: %s | no GIL | %.*s\n", py->label, (int)strcspn(gil, "\n"),
 			      gil);
-		fail();
+		fail_msg("no GIL found");
 	}
 	delta = g->switch_number_end - g->switch_number_start;
 	ls_summarize(&a, &s);
