@@ -107,11 +107,14 @@ static void check_version(const struct python *py, char *gil_mode)
 	char load[16];
 	pid_t p;
 
+	unlink(out); /* a "ready" left by the previous test is not this one's */
 	child = p = spawn(py->argv, out, NULL, -1);
 	ready = wait_ready(p, out);
 	if (ready) {
+		if (ready == -ESRCH)
+			child = -1; /* reaped */
 		print_message("  %s did not start (%s; run make pythons again?): %s\n", py->label,
-			      strerror(-ready), slurp(out));
+			      ready == -ESRCH ? "it exited" : "no 'ready' in 10 s", slurp(out));
 		fail_msg("%s did not start", py->label);
 	}
 	snprintf(pid, sizeof(pid), "%d", p);
