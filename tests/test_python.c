@@ -32,6 +32,16 @@
 /* Up, then SPIN 0.7 s later: the attach (about 0.4 s with probes) is done by then. */
 #define READY_THEN_SPIN "import time; print('ready', flush=True); time.sleep(0.7)\n" SPIN
 
+/* 4 threads that compute for 0.5 s, then exit: for a launched interpreter. */
+#define SPIN_BRIEF                                                                                 \
+	"import threading, time\n"                                                                 \
+	"def spin():\n"                                                                            \
+	"    end = time.time() + 0.5\n"                                                            \
+	"    while time.time() < end: pass\n"                                                      \
+	"ts = [threading.Thread(target=spin) for _ in range(4)]\n"                                 \
+	"for t in ts: t.start()\n"                                                                 \
+	"for t in ts: t.join()\n"
+
 static void need(const char *python)
 {
 	SKIP_WITHOUT_BPF();
@@ -89,7 +99,7 @@ static int cleanup(void **state)
  * in the trace, the GIL is found, the verdict is serialized, and its hand-offs agree with
  * CPython's own switch_number, read from the process before and after (within 2% when probed,
  * 5% when inferred). Prints one line for the table: label, source, hand-offs, switch_number
- * delta, GIL load, verdict.
+ * delta, GIL load, verdict. The analysis is left in 'analysis'.
  */
 static void check_version(const struct python *py, char *gil_mode)
 {
@@ -169,10 +179,40 @@ static void check_version(const struct python *py, char *gil_mode)
 	assert_int_equal(s.verdict, LS_VERDICT_SERIALIZED);
 }
 
+/* Launched under lockscope record -- CMD: the GIL is found from the start, as when attached. */
+static void check_launch(const struct python *py, __u32 source)
+{
+	char *rec[PY_WORDS + 8] = { LOCKSCOPE, "record", "-o", (char *)test_path("l.data"), "--" };
+	static struct ls_analysis a;
+	const struct ls_gil *g;
+	int n = 5;
+
+	for (int w = 0; py->argv[w] && strcmp(py->argv[w], "-c"); w++)
+		rec[n++] = py->argv[w];
+	rec[n++] = "-c";
+	rec[n++] = SPIN_BRIEF;
+	assert_int_equal(run(rec, test_path("l.out"), NULL), 0);
+	memset(&a, 0, sizeof(a));
+	analysis = &a;
+	assert_int_equal(load_trace(test_path("l.data"), &a), 0);
+	g = the_gil(&a);
+	print_message("  python launched: %s | %s | hand-offs %llu\n", py->label,
+		      g ? ls_gil_source_name(g->source) : "no GIL",
+		      g ? (unsigned long long)g->handoffs : 0ULL);
+	assert_non_null(g);
+	assert_int_equal(g->source, source);
+	assert_true(g->handoffs > 0);
+}
+
 static void test_version(void **state)
 {
+	__u32 source;
+
 	SKIP_WITHOUT_BPF();
 	check_version(*state, "--gil=auto");
+	source = the_gil(analysis)->source;
+	cleanup(NULL);
+	check_launch(*state, source);
 }
 
 /* The inference, on an interpreter that also has probes: it agrees with switch_number too. */
