@@ -161,8 +161,13 @@ sid_pythons() {
 			say "no Debian mirror in the apt configuration: Debian sid's chroot skipped"
 			return
 		fi
+		# an unfinished one (no stamp) is made again; never remove one with mounts in it
+		if awk -v d="$sid" 'index($2, d) == 1 { found = 1 } END { exit !found }' /proc/self/mounts; then
+			say "$sid has file systems mounted in it: unmount them; Debian sid skipped"
+			return
+		fi
+		rm -rf "$sid"
 		say "debootstrap sid into $sid (a few minutes; log: $log)"
-		rm -rf "$sid" # an unfinished one: no stamp
 		if ! debootstrap --variant=minbase sid "$sid" "$url" >"$log" 2>&1; then
 			say "debootstrap failed (last lines of $log below): Debian sid skipped"
 			tail -n 5 "$log" >&2
