@@ -42,8 +42,9 @@ need_cmd() {
 		return 1
 	fi
 	say "installing $2"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null ||
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; } ||
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq "$2" >/dev/null ||
+		{ apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; } ||
 		{
 			say "cannot install $2"
 			return 1
@@ -107,7 +108,7 @@ make_stripped() {
 }
 
 pyenv_pythons() {
-	local proot v ver minor exe
+	local proot v ver minor exe stamp
 	proot=$(pyenv_root)
 	if [ -z "$proot" ]; then
 		say "no pyenv (pyenv root, \$HOME/.pyenv, /root/.pyenv): its CPythons skipped"
@@ -126,7 +127,8 @@ pyenv_pythons() {
 			continue
 		fi
 		add "$exe" "pyenv $ver"
-		if [ ! -e "$dir/stripped/$ver/.done" ] || [ "$exe" -nt "$dir/stripped/$ver/.done" ]; then
+		stamp=$dir/stripped/$ver/.done
+		if [ ! -e "$stamp" ] || [ "$exe" -nt "$stamp" ]; then
 			say "making a stripped copy of pyenv $ver"
 			make_stripped "$ver" "$exe" || {
 				say "stripped pyenv $ver skipped"
@@ -162,7 +164,8 @@ sid_pythons() {
 			return
 		fi
 		# an unfinished one (no stamp) is made again; never remove one with mounts in it
-		if awk -v d="$sid" 'index($2, d) == 1 { found = 1 } END { exit !found }' /proc/self/mounts; then
+		if awk -v d="$sid" 'index($2, d) == 1 { m = 1 } END { exit !m }' /proc/self/mounts
+		then
 			say "$sid has file systems mounted in it: unmount them; Debian sid skipped"
 			return
 		fi
@@ -174,7 +177,8 @@ sid_pythons() {
 			return
 		fi
 		# the mirror's sid Release may be past its Valid-Until date
-		if ! chroot "$sid" apt-get -o Acquire::Check-Valid-Until=false update >>"$log" 2>&1; then
+		if ! chroot "$sid" apt-get -o Acquire::Check-Valid-Until=false update >>"$log" 2>&1
+		then
 			say "apt-get update in the chroot failed (see $log): Debian sid skipped"
 			return
 		fi
@@ -188,14 +192,15 @@ sid_pythons() {
 		if [ ${#want[@]} -gt 0 ] && ! DEBIAN_FRONTEND=noninteractive chroot "$sid" apt-get \
 			-o Acquire::Check-Valid-Until=false install -y --no-install-recommends \
 			"${want[@]}" >>"$log" 2>&1; then
-			say "installing ${want[*]} in the chroot failed (see $log): Debian sid skipped"
+			say "installing ${want[*]} in the chroot failed (see $log): sid skipped"
 			return
 		fi
 		chroot "$sid" apt-get clean
 		touch "$stamp"
 	fi
 	for v in 3.13 3.14 3.15; do
-		[ -x "$sid/usr/bin/python$v" ] && add "chroot $sid /usr/bin/python$v" "Debian sid $v"
+		[ -x "$sid/usr/bin/python$v" ] &&
+			add "chroot $sid /usr/bin/python$v" "Debian sid $v"
 	done
 	return 0
 }
