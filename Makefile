@@ -5,8 +5,11 @@
 ifeq ($(SANITIZE),1)
 OUTPUT ?= build/sanitize
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# the interpreters do not depend on how lockscope is built: the sanitize build uses the normal one's
+PYTHONS_OUT ?= build
 endif
 OUTPUT ?= build
+PYTHONS_OUT ?= $(OUTPUT)
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= gcc
@@ -43,7 +46,7 @@ BIN := $(OUTPUT)/lockscope
 
 .DELETE_ON_ERROR:
 .PHONY: all clean install deps check-deps test tests format workloads demo golden bench soak fuzz \
-	valgrind
+	valgrind pythons
 
 all: $(BIN) workloads
 
@@ -104,7 +107,8 @@ TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o $(OUTPUT)/tracer/pyfind.
 $(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(TEST_OBJS) $(BIN) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Itests -DLS_BUILD_DIR='"$(abspath $(OUTPUT))"' \
-		-DLS_SOURCE_DIR='"$(CURDIR)"' $< \
+		-DLS_SOURCE_DIR='"$(CURDIR)"' \
+		-DLS_PYTHONS_LIST='"$(abspath $(PYTHONS_OUT))/pythons.txt"' $< \
 		$(TEST_OBJS) -lcmocka -lpthread -lelf -lm -o $@
 
 tests: $(TESTS)
@@ -113,6 +117,12 @@ tests: $(TESTS)
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory all tests
 	$(Q)tests/run-tests $(TESTS)
+
+# make pythons (root, Debian's mirror): the CPython interpreters test_python runs, listed in
+# $(PYTHONS_OUT)/pythons.txt: pyenv's 3.8-3.13, a stripped copy of each, Debian sid's newest in a
+# chroot, Debian's own. Without it, test_python's per-interpreter tests skip. Quick once made.
+pythons:
+	$(Q)tests/pythons.sh $(PYTHONS_OUT)
 
 # The README's main command: build, trace the bundled workloads, print the reports.
 DEMO_DIR ?= $(OUTPUT)/demo

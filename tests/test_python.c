@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * CPython's GIL end to end (root + BPF): an interpreter with symbols, probed, against CPython's
- * own switch_number; Debian's stripped interpreter, inferred from futex traffic. Each skips,
- * saying why, where its interpreter is missing.
+ * CPython's GIL end to end (root + BPF), on every interpreter `make pythons` listed (pyenv's with
+ * symbols, probed; stripped copies and Debian's, inferred), each a test of its own, against
+ * CPython's own switch_number; the launch and --gil=futex paths on pyenv 3.11 and Debian 3.11.
+ * Each skips, saying why, where its interpreter or the list is missing.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,9 @@
 #include "summary.h"
 #include "testutil.h"
 
+#ifndef LS_PYTHONS_LIST
+#define LS_PYTHONS_LIST LS_BUILD_DIR "/pythons.txt"
+#endif
 #define PYENV_311  "/root/.pyenv/versions/3.11.7/bin/python3.11"
 #define DEBIAN_311 "/usr/bin/python3.11"
 
@@ -23,6 +28,19 @@
 	"    while True: pass\n"                                                                   \
 	"for _ in range(4): threading.Thread(target=spin, daemon=True).start()\n"                  \
 	"time.sleep(60)\n"
+
+/* Up, then SPIN 0.7 s later: the attach (about 0.4 s with probes) is done by then. */
+#define READY_THEN_SPIN "import time; print('ready', flush=True); time.sleep(0.7)\n" SPIN
+
+/* 4 threads that compute for 0.5 s, then exit: for a launched interpreter. */
+#define SPIN_BRIEF                                                                                 \
+	"import threading, time\n"                                                                 \
+	"def spin():\n"                                                                            \
+	"    end = time.time() + 0.5\n"                                                            \
+	"    while time.time() < end: pass\n"                                                      \
+	"ts = [threading.Thread(target=spin) for _ in range(4)]\n"                                 \
+	"for t in ts: t.start()\n"                                                                 \
+	"for t in ts: t.join()\n"
 
 static void need(const char *python)
 {
@@ -40,73 +58,170 @@ static const struct ls_gil *the_gil(const struct ls_analysis *a)
 	return ls_htab_next(&a->gils, &pos);
 }
 
-/* The interpreters to try: pyenv's builds with symbols, Debian's stripped one. */
-static const char *const pythons[] = {
-	"/root/.pyenv/versions/3.8.18/bin/python3.8",
-	"/root/.pyenv/versions/3.9.18/bin/python3.9",
-	"/root/.pyenv/versions/3.10.13/bin/python3.10",
-	PYENV_311,
-	"/root/.pyenv/versions/3.12.1/bin/python3.12",
-	"/root/.pyenv/versions/3.13.0/bin/python3.13",
-	DEBIAN_311,
+/* An interpreter: the command that runs it, split on spaces, and its label. */
+#define PY_WORDS 8
+struct python {
+	const char *label;
+	char *argv[PY_WORDS + 3]; /* the words, then "-c" SCRIPT and NULL */
 };
 
-/*
- * Attach to a running interpreter whose 4 threads compute: the GIL is found, the verdict is
- * serialized, and its hand-offs agree with CPython's own switch_number, read from the process
- * before and after (within 2% when probed, 10% when inferred).
- */
-static void check_version(const char *python, char *gil_mode)
+/* Wait up to 10 s for the interpreter to print "ready" to out_path: 0 once it did. */
+static int wait_ready(pid_t p, const char *out_path)
 {
-	char *py[] = { (char *)python, "-c", SPIN, NULL }, pid[16];
-	char *rec[] = { LOCKSCOPE, "record", gil_mode, "-d", "1", "-o", (char *)test_path("v.data"),
+	for (int i = 0; i < 1000; i++) {
+		if (strstr(slurp(out_path), "ready"))
+			return 0;
+		if (waitpid(p, NULL, WNOHANG) == p)
+			return -ESRCH;
+		usleep(10 * 1000);
+	}
+	return -ETIMEDOUT;
+}
+
+static pid_t child = -1;	     /* killed by the teardown, whatever the outcome */
+static struct ls_analysis *analysis; /* likewise freed */
+
+static int cleanup(void **state)
+{
+	if (child > 0) {
+		kill(child, SIGKILL);
+		wait_exit(child);
+	}
+	child = -1;
+	if (analysis)
+		ls_analysis_free(analysis);
+	analysis = NULL;
+	return 0;
+}
+
+/*
+ * Attach to a running interpreter that starts 4 computing threads after the attach: they are
+ * in the trace, the GIL is found, the verdict is serialized, and its hand-offs agree with
+ * CPython's own switch_number, read from the process before and after (within 2% when probed,
+ * 5% when inferred). Prints one line for the table: label, source, hand-offs, switch_number
+ * delta, GIL load, verdict. The analysis is left in 'analysis'.
+ */
+static void check_version(const struct python *py, char *gil_mode)
+{
+	char pid[16];
+	char *rec[] = { LOCKSCOPE, "record", gil_mode, "-d", "3", "-o", (char *)test_path("v.data"),
 			"-p",	   pid,	     NULL };
+	const char *out = test_path("v.py.out");
+	const struct ls_thread *t;
+	static struct ls_analysis a;
 	const struct ls_gil *g;
-	struct ls_analysis a;
 	struct ls_summary s;
-	__u64 delta;
+	__u64 delta, first = 0;
+	int late = 0, ready;
+	size_t pos = 0;
+	char load[16];
 	pid_t p;
 
-	need(python);
-	p = spawn(py, test_path("v.py.out"), NULL, -1);
-	usleep(300 * 1000); /* its threads are spinning */
+	unlink(out); /* a "ready" left by the previous test is not this one's */
+	child = p = spawn(py->argv, out, NULL, -1);
+	ready = wait_ready(p, out);
+	if (ready) {
+		if (ready == -ESRCH)
+			child = -1; /* reaped */
+		print_message("  %s did not start (%s; run make pythons again?): %s\n", py->label,
+			      ready == -ESRCH ? "it exited" : "no 'ready' in 10 s", slurp(out));
+		fail_msg("%s did not start", py->label);
+	}
 	snprintf(pid, sizeof(pid), "%d", p);
 	assert_int_equal(run(rec, test_path("v.out"), NULL), 0);
-	kill(p, SIGKILL);
-	wait_exit(p);
+	cleanup(NULL);
+	memset(&a, 0, sizeof(a));
+	analysis = &a;
 	assert_int_equal(load_trace(test_path("v.data"), &a), 0);
+	/* the spinners, born in the window */
+	while ((t = ls_htab_next(&a.threads, &pos)))
+		if (t->tgid == (__u32)p && t->tid != (__u32)p && t->start > a.start_ns) {
+			late++;
+			first = first && first < t->start ? first : t->start;
+		}
 	g = the_gil(&a);
-	assert_non_null(g);
-	assert_true(g->have_start && g->have_end);
+	if (!g) {
+		/* what the report says: the reason the interpreter or its GIL was not found */
+		char *report[] = { LOCKSCOPE, "report", (char *)test_path("v.data"), NULL };
+		const char *gil;
+
+		run(report, test_path("v.report"), NULL);
+		gil = strstr(slurp(test_path("v.report")), "\nGIL");
+		gil = gil ? gil + 1 : "(no GIL line in the report)";
+		print_message("  python: %s | no GIL | %.*s\n", py->label, (int)strcspn(gil, "\n"),
+			      gil);
+		fail_msg("no GIL found");
+	}
 	delta = g->switch_number_end - g->switch_number_start;
 	ls_summarize(&a, &s);
-	print_message("  %s: %s, hand-offs %llu, switch_number moved by %llu, GIL load %.1f%%, "
-		      "gil-wait %.0f%%, %s\n",
-		      python, ls_gil_source_name(g->source), (unsigned long long)g->handoffs,
-		      (unsigned long long)delta, g->held_ns * 100.0 / (a.end_ns - a.start_ns),
-		      s.gil_wait_share * 100, ls_verdict_name(s.verdict));
-	assert_true(delta > 100); /* 4 spinners, 5 ms interval, 1 s */
+	if (g->source == LS_GIL_SRC_PROBES && first)
+		snprintf(load, sizeof(load), "%.1f%%", g->held_ns * 100.0 / (a.end_ns - first));
+	else
+		snprintf(load, sizeof(load), "n/a");
+	print_message("  python: %s | %s | hand-offs %llu | switch_number +%llu | GIL load %s | "
+		      "%s (%.2f CPUs, sync wait %.0f%% of off-CPU) | %d threads born %.2f s into "
+		      "the window\n",
+		      py->label, ls_gil_source_name(g->source), (unsigned long long)g->handoffs,
+		      (unsigned long long)delta, load, ls_verdict_name(s.verdict), s.parallelism,
+		      s.sync_wait_offcpu * 100, late, first ? (first - a.start_ns) / 1e9 : 0.0);
+	assert_int_equal(late, 4);
+	assert_true(g->have_start && g->have_end);
+	assert_true(delta > 100); /* 4 spinners, 5 ms interval, over 2 s */
 	if (g->source == LS_GIL_SRC_PROBES) {
 		assert_true(within(g->handoffs, delta, 1, 2));
-		assert_true(g->held_ns * 10 >= (a.end_ns - a.start_ns) * 9);
+		/* from the spinners' birth on, some thread holds it all the time */
+		assert_true(g->held_ns * 10 >= (a.end_ns - first) * 9);
 	} else {
 		assert_int_equal(g->source, LS_GIL_SRC_FUTEX);
-		assert_true(within(g->handoffs, delta, 1, 10));
+		assert_true(within(g->handoffs, delta, 1, 5));
 	}
 	assert_int_equal(g->interval_us, 5000);
 	assert_int_equal(s.verdict, LS_VERDICT_SERIALIZED);
-	ls_analysis_free(&a);
+}
+
+/* Launched under lockscope record -- CMD: the GIL is found from the start, as when attached. */
+static void check_launch(const struct python *py, __u32 source)
+{
+	char *rec[PY_WORDS + 8] = { LOCKSCOPE, "record", "-o", (char *)test_path("l.data"), "--" };
+	static struct ls_analysis a;
+	const struct ls_gil *g;
+	int n = 5;
+
+	for (int w = 0; py->argv[w] && strcmp(py->argv[w], "-c"); w++)
+		rec[n++] = py->argv[w];
+	rec[n++] = "-c";
+	rec[n++] = SPIN_BRIEF;
+	assert_int_equal(run(rec, test_path("l.out"), NULL), 0);
+	memset(&a, 0, sizeof(a));
+	analysis = &a;
+	assert_int_equal(load_trace(test_path("l.data"), &a), 0);
+	g = the_gil(&a);
+	print_message("  python launched: %s | %s | hand-offs %llu\n", py->label,
+		      g ? ls_gil_source_name(g->source) : "no GIL",
+		      g ? (unsigned long long)g->handoffs : 0ULL);
+	assert_non_null(g);
+	assert_int_equal(g->source, source);
+	assert_true(g->handoffs > 0);
 }
 
 static void test_version(void **state)
 {
+	__u32 source;
+
+	SKIP_WITHOUT_BPF();
 	check_version(*state, "--gil=auto");
+	source = the_gil(analysis)->source;
+	cleanup(NULL);
+	check_launch(*state, source);
 }
 
 /* The inference, on an interpreter that also has probes: it agrees with switch_number too. */
 static void test_futex_mode_with_symbols(void **state)
 {
-	check_version(PYENV_311, "--gil=futex");
+	const struct python py = { "pyenv 3.11 --gil=futex", { PYENV_311, "-c", READY_THEN_SPIN } };
+
+	need(PYENV_311);
+	check_version(&py, "--gil=futex");
 }
 
 /* Threads a Python process starts after the attach appear, with their GIL figures. */
@@ -225,24 +340,88 @@ static void test_launch_probed(void **state)
 	ls_analysis_free(&a);
 }
 
+/* Without the list, the per-interpreter tests cannot run: say how to make it. */
+static void test_no_list(void **state)
+{
+	print_message("SKIP: no %s: run sudo make pythons first\n", LS_PYTHONS_LIST);
+	skip();
+}
+
+/* The interpreters of LS_PYTHONS_LIST, "COMMAND\tLABEL" a line: how many, -1 without the list. */
+static int load_pythons(struct python **out)
+{
+	FILE *f = fopen(LS_PYTHONS_LIST, "r");
+	struct python *py = NULL, *more;
+	char *line = NULL, *tab, *save;
+	size_t cap = 0;
+	int n = 0, w;
+
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		tab = strchr(line, '\t');
+		if (!tab || !(more = realloc(py, (n + 1) * sizeof(*py))))
+			continue;
+		py = more;
+		*tab = '\0';
+		memset(&py[n], 0, sizeof(*py));
+		py[n].label = strdup(tab + 1);
+		w = 0;
+		for (char *word = strtok_r(line, " ", &save); word && w < PY_WORDS;
+		     word = strtok_r(NULL, " ", &save))
+			py[n].argv[w++] = strdup(word);
+		py[n].argv[w++] = "-c";
+		py[n].argv[w] = READY_THEN_SPIN;
+		n++;
+	}
+	free(line);
+	fclose(f);
+	*out = py;
+	return n;
+}
+
+static void free_pythons(struct python *py, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free((char *)py[i].label);
+		for (int w = 0; py[i].argv[w] && strcmp(py[i].argv[w], "-c"); w++)
+			free(py[i].argv[w]);
+	}
+	free(py);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_prestate(test_version, (void *)pythons[0]),
-		cmocka_unit_test_prestate(test_version, (void *)pythons[1]),
-		cmocka_unit_test_prestate(test_version, (void *)pythons[2]),
-		cmocka_unit_test_prestate(test_version, (void *)pythons[3]),
-		cmocka_unit_test_prestate(test_version, (void *)pythons[4]),
-		cmocka_unit_test_prestate(test_version, (void *)pythons[5]),
-		cmocka_unit_test_prestate(test_version, (void *)pythons[6]),
-		cmocka_unit_test(test_futex_mode_with_symbols),
+	const struct CMUnitTest others[] = {
+		cmocka_unit_test_teardown(test_futex_mode_with_symbols, cleanup),
 		cmocka_unit_test(test_attach_then_threads),
 		cmocka_unit_test(test_not_python),
 		cmocka_unit_test(test_inferred_without_symbols),
 		cmocka_unit_test(test_launch_probed),
 	};
+	size_t nr_others = sizeof(others) / sizeof(others[0]);
+	struct python *py = NULL;
+	struct CMUnitTest *tests;
+	int n = load_pythons(&py), nt = 0, ret;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
-	return cmocka_run_group_tests_name("CPython GIL (root + BPF)", tests, test_dir_setup,
-					   test_dir_teardown);
+	tests = calloc((n > 0 ? n : 1) + nr_others, sizeof(*tests));
+	if (!tests)
+		return 1;
+	if (n < 0)
+		tests[nt++] = (struct CMUnitTest)cmocka_unit_test(test_no_list);
+	/* one test per interpreter, named by its label, so that each passes or fails on its own */
+	for (int i = 0; i < n; i++)
+		tests[nt++] = (struct CMUnitTest){ .name = py[i].label,
+						   .test_func = test_version,
+						   .teardown_func = cleanup,
+						   .initial_state = &py[i] };
+	for (size_t i = 0; i < nr_others; i++)
+		tests[nt++] = others[i];
+	ret = _cmocka_run_group_tests("CPython GIL (root + BPF)", tests, nt, test_dir_setup,
+				      test_dir_teardown);
+	free(tests);
+	free_pythons(py, n);
+	return ret;
 }

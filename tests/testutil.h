@@ -37,8 +37,9 @@ static inline const char *bpf_unavailable(void)
 		}                                                                                  \
 	} while (0)
 
-/* Start argv with stdout and stderr to out_path and extra "NAME=value" strings in its
- * environment; run_as >= 0 switches to that uid/gid first. Returns the pid. */
+/* Start argv (argv[0] looked up in PATH when it has no slash) with stdout and stderr to
+ * out_path and extra "NAME=value" strings in its environment; run_as >= 0 switches to that
+ * uid/gid first. Returns the pid. */
 static inline pid_t spawn(char *const argv[], const char *out_path, char *const env[], int run_as)
 {
 	pid_t pid = fork();
@@ -54,7 +55,7 @@ static inline pid_t spawn(char *const argv[], const char *out_path, char *const 
 			putenv(env[i]);
 		if (run_as >= 0 && (setgroups(0, NULL) || setgid(run_as) || setuid(run_as)))
 			_exit(121);
-		execv(argv[0], argv);
+		execvp(argv[0], argv);
 		_exit(122);
 	}
 	return pid;
