@@ -159,9 +159,10 @@ class Bench:
             sleep0 = self.path("sleep0.py")
             with open(sleep0, "w") as f:
                 f.write(SLEEP0)
+            # the default (inferred, sampled) and the exact probes
             cases.append(("Python 3.11 CPU-bound threads", [PY311, cpu, "--truth"],
-                          [[], ["--gil=futex"]]))
-            cases.append(("Python 3.11 100k sleep(0) calls", [PY311, sleep0], [[], ["--gil=futex"]]))
+                          [[], ["--gil=probes"]]))
+            cases.append(("Python 3.11 100k sleep(0) calls", [PY311, sleep0], [[], ["--gil=probes"]]))
         for name, argv, gil_modes in cases:
             variants = [("untraced", [])]
             for extra in gil_modes:
