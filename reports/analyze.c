@@ -438,6 +438,21 @@ static void switch_in(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
 	set_state(a, t, LS_ST_RUNNING, ts);
 }
 
+/*
+ * A record the thread made itself (a futex call's entry or return) says it was on a CPU then.
+ * Where the analysis has it off-CPU, the switch that put it there was not reported: this VM's
+ * kernel reports no sched_switch away from its agent's threads (tokio-rt-worker, pid 1), perf
+ * sees the same gaps. It runs from here, and the wake-up it waited for got it a CPU.
+ */
+static void ran_at(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
+{
+	if (thread_dead(t) || t->state == LS_ST_RUNNING || t->state == LS_ST_UNKNOWN)
+		return;
+	if (t->woken_at && !t->woken_ran_at)
+		t->woken_ran_at = not_before(ts, t->woken_at);
+	set_state(a, t, LS_ST_RUNNING, ts);
+}
+
 static int on_switch(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_switch *e = (const void *)rec;
@@ -632,6 +647,7 @@ static int on_futex_wait(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	seen(a, e->ts_exit);
 	if (!t)
 		return -ENOMEM;
+	ran_at(a, t, e->ts_exit);
 	/* the lock-wait since the previous wait record belongs to this wait */
 	gil = ls_gil_on_wait(a, t, e->uaddr, e->ts_enter, e->ts_exit, e->ret);
 	if (gil < 0)
@@ -652,6 +668,7 @@ static int on_futex_waitv(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	seen(a, e->ts_exit);
 	if (!t)
 		return -ENOMEM;
+	ran_at(a, t, e->ts_exit);
 	/* its lock-wait is its own, on the word that woke it (the first one if none did) */
 	if (e->ret > 0 && (__u32)e->ret < e->nr && e->ret < LS_WAITV_MAX)
 		woke = e->ret;
@@ -691,6 +708,7 @@ static int on_futex_wake(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	seen(a, e->ts_exit);
 	if (!t)
 		return -ENOMEM;
+	ran_at(a, t, e->ts_enter);
 	ls_gil_on_wake(a, t, e->uaddr, e->ts_enter);
 	err = count_wake(a, t, e->uaddr, e);
 	if (!err && e->uaddr2 && e->uaddr2 != e->uaddr)

@@ -82,6 +82,38 @@ static void test_parallelism(void **state)
 	synth_free(a);
 }
 
+/*
+ * The ping-pong, but the kernel does not report 12's switch onto a CPU (this VM's kernel reports
+ * none away from its agent's threads): 12's wait returning at 65 says it ran. The hand-off counts,
+ * acquired at 65 at the latest; 12 runs from there.
+ */
+static void test_unreported_switch_in(void **state)
+{
+	struct ls_analysis *a = synth_start(2);
+	struct ls_lock *l;
+	struct ls_thread *t;
+
+	task_new(a, 11, 10, T0);
+	task_new(a, 12, 10, T0);
+	sw(a, T0 + 10 * US, 0, 11, 0, false, 0, 0);
+	sw(a, T0 + 10 * US, 0, 12, 0, false, 0, 0);
+	sw_full(a, T0 + 20 * US, 12, 0, 1, SW_FUTEX, 1, 0);
+	wakeup(a, T0 + 50 * US, 12, 11, X);
+	wake_rec(a, 11, X, T0 + 50 * US, 1);
+	wait_rec(a, 12, X, T0 + 20 * US, T0 + 65 * US, 0); /* no switch-in before it */
+	wake_rec(a, 12, X, T0 + 100 * US, 0);
+	synth_finish(a, T0 + 120 * US);
+	l = lock(a, 10, X);
+	assert_int_equal(l->handoffs, 1);
+	assert_int_equal(l->handoff_latency.total, 15 * US); /* 50 -> 65 */
+	assert_int_equal(l->acquisitions, 1);
+	t = thread(a, 12);
+	assert_int_equal(t->state_ns[LS_ST_RUNNABLE], 25 * US); /* 0-10, 50-65 */
+	assert_int_equal(t->state_ns[LS_ST_RUNNING], 65 * US);	/* 10-20, 65-120 */
+	assert_int_equal(t->state_ns[LS_ST_LOCK_WAIT], 30 * US);
+	synth_free(a);
+}
+
 /* A preempted thread is runnable until it runs again; the switch is involuntary. */
 static void test_preempted(void **state)
 {
@@ -337,6 +369,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_states_sum_to_lifetime),
 		cmocka_unit_test(test_lock_wait_hold_handoff),
+		cmocka_unit_test(test_unreported_switch_in),
 		cmocka_unit_test(test_parallelism),
 		cmocka_unit_test(test_preempted),
 		cmocka_unit_test(test_timeout_and_other_wait),
