@@ -372,7 +372,8 @@ static int on_task_exit(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 }
 
 /* Voluntary or not, as the kernel counted it: which of prev's counters moved. */
-static void count_switch(struct ls_thread *t, const struct ls_switch *e, enum ls_state next)
+static void count_switch(struct ls_analysis *a, struct ls_thread *t, const struct ls_switch *e,
+			 enum ls_state next)
 {
 	bool vol;
 
@@ -392,6 +393,8 @@ static void count_switch(struct ls_thread *t, const struct ls_switch *e, enum ls
 	 */
 	if ((e->prev_state & LS_TASK_DEAD) && t->tid != t->tgid)
 		return;
+	if (a->obs && a->obs->on_switch)
+		a->obs->on_switch(a->obs->ctx, a, t, e->ts, vol);
 	if (!vol) {
 		t->invol_switches++;
 		return;
@@ -410,7 +413,7 @@ static void switch_out(struct ls_analysis *a, struct ls_thread *t, const struct 
 		next = LS_ST_LOCK_WAIT;
 	else
 		next = LS_ST_OTHER_WAIT;
-	count_switch(t, e, next);
+	count_switch(a, t, e, next);
 	if (thread_dead(t))
 		return;
 	if (e->prev_state & LS_TASK_DEAD) {

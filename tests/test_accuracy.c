@@ -64,21 +64,6 @@ static int compare(const char *what, double got, double want, double floor, doub
 	return ok;
 }
 
-static void check_process(const struct ls_analysis *a, const char *truth, int *ok)
-{
-	__u64 vol = 0, invol = 0;
-	const struct ls_thread *t;
-	size_t pos = 0;
-
-	/* the workload and, for procs, its children: getrusage counts them the same way */
-	while ((t = ls_htab_next(&a->threads, &pos))) {
-		vol += t->vol_switches;
-		invol += t->invol_switches;
-	}
-	*ok &= compare("voluntary switches", vol, json_num(truth, "vol_switches"), 2, 1);
-	*ok &= compare("involuntary switches", invol, json_num(truth, "invol_switches"), 2, 1);
-}
-
 static void check_lock(const struct ls_analysis *a, const struct workload *w, const char *truth,
 		       int *ok)
 {
@@ -102,19 +87,20 @@ static void check_lock(const struct ls_analysis *a, const struct workload *w, co
 }
 
 /*
- * On-CPU time as the report counts it (its running slices), and the part of it inside the
- * workload's own interval [from, to): the window opens before the command's exec and closes
- * after its exit is noticed, milliseconds the workload's wall and CPU time do not hold.
+ * The workload's own interval [from, to), and what the report counts inside it: on-CPU time (its
+ * running slices; all: their total) and switches. The window opens before the command's exec and
+ * closes after its exit is noticed, milliseconds that the workload's figures do not hold.
  */
-struct oncpu {
+struct interval {
 	__u64 from, to;
 	__u64 all, inside;
+	__u64 vol, invol; /* switches inside [from, to) */
 };
 
-static void oncpu_slice(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
-			enum ls_state state, __u64 since, __u64 until)
+static void interval_slice(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+			   enum ls_state state, __u64 since, __u64 until)
 {
-	struct oncpu *c = ctx;
+	struct interval *c = ctx;
 	__u64 lo = since > c->from ? since : c->from, hi = until < c->to ? until : c->to;
 
 	if (state != LS_ST_RUNNING)
@@ -123,12 +109,26 @@ static void oncpu_slice(void *ctx, const struct ls_analysis *a, const struct ls_
 	c->inside += hi > lo ? hi - lo : 0;
 }
 
+/* Its switches likewise: getrusage's counts are the workload's own interval's. */
+static void interval_switch(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+			    __u64 ts, bool voluntary)
+{
+	struct interval *c = ctx;
+
+	if (ts < c->from || ts >= c->to)
+		return;
+	c->vol += voluntary;
+	c->invol += !voluntary;
+}
+
 static void run_workload(const struct workload *w)
 {
 	char *argv[20] = { LOCKSCOPE, "record", "-o", NULL, "--", NULL };
 	char err[256], bin[256], truth_path[256];
-	struct oncpu cpu = { 0 };
-	struct ls_observer obs = { .ctx = &cpu, .on_state = oncpu_slice };
+	struct interval iv = { 0 };
+	struct ls_observer obs = { .ctx = &iv,
+				   .on_state = interval_slice,
+				   .on_switch = interval_switch };
 	struct ls_analysis a;
 	struct ls_summary s;
 	const char *truth;
@@ -150,26 +150,28 @@ static void run_workload(const struct workload *w)
 	argv[n++] = truth_path;
 	assert_int_equal(run(argv, path(w->name, ".out"), NULL), 0);
 	truth = slurp(truth_path);
-	cpu.from = json_num(truth, "start_ns");
-	cpu.to = json_num(truth, "end_ns");
-	assert_true(cpu.from > 0 && cpu.to > cpu.from);
+	iv.from = json_num(truth, "start_ns");
+	iv.to = json_num(truth, "end_ns");
+	assert_true(iv.from > 0 && iv.to > iv.from);
 	f = fopen(path(w->name, ".data"), "r");
 	assert_non_null(f);
 	assert_int_equal(ls_analyze_file_observed(f, &a, &obs, err, sizeof(err)), 0);
 	fclose(f);
 	ls_summarize(&a, &s);
 	/* the slices summed here are those the report's effective parallelism is made of */
-	assert_int_equal(cpu.all, s.cpu_ns);
+	assert_int_equal(iv.all, s.cpu_ns);
 	print_message("%s:\n", w->name);
 	assert_int_equal(a.nr_lost, 0);
-	check_process(&a, truth, &ok);
+	/* the workload and, for procs, its children: getrusage counts them the same way */
+	ok &= compare("voluntary switches", iv.vol, json_num(truth, "vol_switches"), 2, 1);
+	ok &= compare("involuntary switches", iv.invol, json_num(truth, "invol_switches"), 2, 1);
 	if (json_num(truth, "lock_addr") > 0)
 		check_lock(&a, w, truth, &ok);
 	print_message("  (window %.3f s, workload %.3f s from %.1f ms after its start; "
 		      "parallelism over the window %.3f)\n",
-		      s.wall_ns / 1e9, (cpu.to - cpu.from) / 1e9, (cpu.from - a.start_ns) / 1e6,
+		      s.wall_ns / 1e9, (iv.to - iv.from) / 1e9, (iv.from - a.start_ns) / 1e6,
 		      s.parallelism);
-	ok &= compare("effective parallelism", (double)cpu.inside / (cpu.to - cpu.from),
+	ok &= compare("effective parallelism", (double)iv.inside / (iv.to - iv.from),
 		      (double)json_num(truth, "cpu_ns") / json_num(truth, "wall_ns"), 0.05, 0);
 	print_message("  verdict: %s (expected %s)\n", ls_verdict_name(s.verdict),
 		      ls_verdict_name(w->verdict));

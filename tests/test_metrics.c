@@ -114,6 +114,36 @@ static void test_unreported_switch_in(void **state)
 	synth_free(a);
 }
 
+static void count_switches(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+			   __u64 ts, bool voluntary)
+{
+	__u64 *n = ctx;
+
+	n[voluntary]++;
+}
+
+/* The observer sees each switch the counts hold, as they count it. */
+static void test_observer_switches(void **state)
+{
+	__u64 n[2] = { 0, 0 }, vol = 0, invol = 0;
+	const struct ls_observer obs = { .ctx = n, .on_switch = count_switches };
+	const struct ls_thread *t;
+	struct ls_analysis *a;
+	size_t pos = 0;
+
+	synth_observer = &obs;
+	a = ping_pong();
+	synth_observer = NULL;
+	while ((t = ls_htab_next(&a->threads, &pos))) {
+		vol += t->vol_switches;
+		invol += t->invol_switches;
+	}
+	assert_int_equal(n[1], vol);
+	assert_int_equal(n[0], invol);
+	assert_int_equal(vol, 1);
+	synth_free(a);
+}
+
 /* A preempted thread is runnable until it runs again; the switch is involuntary. */
 static void test_preempted(void **state)
 {
@@ -342,7 +372,11 @@ static void seen_busy(void *ctx, const struct ls_analysis *a, __u64 ts, __u32 bu
 static void test_observer(void **state)
 {
 	struct seen s = { .len = 0 };
-	const struct ls_observer obs = { &s, seen_state, seen_wait, seen_handoff, seen_busy };
+	const struct ls_observer obs = { .ctx = &s,
+					 .on_state = seen_state,
+					 .on_wait = seen_wait,
+					 .on_handoff = seen_handoff,
+					 .on_busy = seen_busy };
 	struct ls_analysis *a;
 
 	synth_observer = &obs;
@@ -370,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_states_sum_to_lifetime),
 		cmocka_unit_test(test_lock_wait_hold_handoff),
 		cmocka_unit_test(test_unreported_switch_in),
+		cmocka_unit_test(test_observer_switches),
 		cmocka_unit_test(test_parallelism),
 		cmocka_unit_test(test_preempted),
 		cmocka_unit_test(test_timeout_and_other_wait),
