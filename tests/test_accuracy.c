@@ -2,9 +2,9 @@
 /*
  * Accuracy (root + BPF): each C workload runs under lockscope record and writes what it measured
  * itself (--truth); the report's figures must match within the tolerances of issue 4. Effective
- * parallelism is compared over the workload's own interval (its start_ns to end_ns), not over
- * the recording's window, which also holds the exec, the loader, the exit and the recorder
- * noticing it: 4-22 ms of mostly idle wall time, 2.5% of procs' 0.85 s.
+ * parallelism and switch counts are compared over the workload's own interval (its start_ns to
+ * end_ns), not over the recording's window, which also holds the exec, the loader, the exit and
+ * the recorder noticing it: 4-22 ms of mostly idle wall time, 2.5% of procs' 0.85 s.
  */
 #include <stdarg.h>
 #include <stddef.h>
