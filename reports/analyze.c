@@ -403,6 +403,36 @@ static void count_switch(struct ls_analysis *a, struct ls_thread *t, const struc
 	t->vol_by_state[next == LS_ST_RUNNABLE ? LS_ST_OTHER_WAIT : next]++;
 }
 
+/*
+ * A record the thread made itself (a futex call's entry or return) says it was on a CPU then.
+ * Where the analysis has it off-CPU, the switch that put it there was not reported: this VM's
+ * kernel reports no sched_switch away from its agent's threads (tokio-rt-worker, pid 1), perf
+ * sees the same gaps. It runs from here, and the wake-up it waited for got it a CPU.
+ */
+static void ran_at(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
+{
+	if (thread_dead(t) || t->state == LS_ST_RUNNING || t->state == LS_ST_UNKNOWN)
+		return;
+	if (t->woken_at && !t->woken_ran_at)
+		t->woken_ran_at = not_before(ts, t->woken_at);
+	set_state(a, t, LS_ST_RUNNING, ts);
+}
+
+/*
+ * A switch away from a thread the analysis has off-CPU: the switch onto its CPU was not reported
+ * (see ran_at). It came after that CPU's last reported switch, which went to an untraced task or
+ * idle, and after the thread became runnable: it runs from the later of the two. The untraced
+ * task's own run is counted to it: here, the VM agent's thread, whose runs take microseconds.
+ */
+static void switched_in_unseen(struct ls_analysis *a, struct ls_thread *t,
+			       const struct ls_switch *e)
+{
+	if (t->state == LS_ST_RUNNING || t->state == LS_ST_UNKNOWN || e->cpu >= LS_CPUS_MAX ||
+	    !a->cpu_untraced_since[e->cpu])
+		return;
+	ran_at(a, t, not_before(a->cpu_untraced_since[e->cpu], t->state_since));
+}
+
 static void switch_out(struct ls_analysis *a, struct ls_thread *t, const struct ls_switch *e)
 {
 	enum ls_state next;
@@ -416,6 +446,7 @@ static void switch_out(struct ls_analysis *a, struct ls_thread *t, const struct 
 	count_switch(a, t, e, next);
 	if (thread_dead(t))
 		return;
+	switched_in_unseen(a, t, e);
 	if (e->prev_state & LS_TASK_DEAD) {
 		thread_end(a, t, e->ts);
 		return;
@@ -441,21 +472,6 @@ static void switch_in(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
 	set_state(a, t, LS_ST_RUNNING, ts);
 }
 
-/*
- * A record the thread made itself (a futex call's entry or return) says it was on a CPU then.
- * Where the analysis has it off-CPU, the switch that put it there was not reported: this VM's
- * kernel reports no sched_switch away from its agent's threads (tokio-rt-worker, pid 1), perf
- * sees the same gaps. It runs from here, and the wake-up it waited for got it a CPU.
- */
-static void ran_at(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
-{
-	if (thread_dead(t) || t->state == LS_ST_RUNNING || t->state == LS_ST_UNKNOWN)
-		return;
-	if (t->woken_at && !t->woken_ran_at)
-		t->woken_ran_at = not_before(ts, t->woken_at);
-	set_state(a, t, LS_ST_RUNNING, ts);
-}
-
 static int on_switch(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_switch *e = (const void *)rec;
@@ -474,6 +490,8 @@ static int on_switch(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 			return -ENOMEM;
 		switch_in(a, t, e->ts);
 	}
+	if (e->cpu < LS_CPUS_MAX)
+		a->cpu_untraced_since[e->cpu] = e->flags & LS_SW_NEXT_TRACED ? 0 : e->ts;
 	return 0;
 }
 

@@ -190,6 +190,9 @@ struct ls_analysis {
 	struct ls_end end;
 	char status[192]; /* why the file is incomplete, when it is */
 
+	/* per CPU: when its last reported switch went to an untraced task or idle, else 0 */
+	__u64 cpu_untraced_since[LS_CPUS_MAX];
+
 	/* parallelism */
 	__u32 busy, alive, peak_alive;
 	__u64 busy_since, alive_since;

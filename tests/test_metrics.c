@@ -114,6 +114,43 @@ static void test_unreported_switch_in(void **state)
 	synth_free(a);
 }
 
+/*
+ * A thread preempted by an untraced task at 30 switches out at 80 with no switch back onto its
+ * CPU reported: it ran from 30, when its CPU last went to an untraced task. Another, runnable
+ * from 60 on a CPU that went idle at 40, ran from 60.
+ */
+static void test_unreported_switch_in_cpu(void **state)
+{
+	struct ls_analysis *a = synth_start(2);
+	struct ls_switch e = { .hdr = { LS_REC_SWITCH, sizeof(e), 0 } };
+
+	task_new(a, 21, 20, T0);
+	task_new(a, 22, 20, T0);
+	sw(a, T0 + 10 * US, 0, 21, 0, false, 0, 0);
+	sw(a, T0 + 30 * US, 21, 0, 0, true, 0, 1);  /* CPU 0: preempted, unreported back */
+	sw(a, T0 + 80 * US, 21, 0, 1, false, 1, 1); /* CPU 0: blocks */
+	e.ts = T0 + 40 * US;			    /* CPU 1: 22 runs from 40... */
+	e.next_tid = 22;
+	e.flags = LS_SW_NEXT_TRACED;
+	e.cpu = 1;
+	feed(a, &e);
+	e.hdr.tid = 22; /* ...blocks at 50, CPU 1 goes idle */
+	e.ts = T0 + 50 * US;
+	e.next_tid = 0;
+	e.prev_state = 1;
+	e.flags = LS_SW_PREV_TRACED;
+	feed(a, &e);
+	wakeup(a, T0 + 60 * US, 22, 21, 0); /* woken, its switch onto CPU 1 unreported */
+	e.ts = T0 + 90 * US;
+	e.prev_nvcsw = 1;
+	feed(a, &e);
+	synth_finish(a, T0 + 100 * US);
+	assert_int_equal(thread(a, 21)->state_ns[LS_ST_RUNNING], 70 * US); /* 10-80 */
+	assert_int_equal(thread(a, 21)->state_ns[LS_ST_RUNNABLE], 10 * US);
+	assert_int_equal(thread(a, 22)->state_ns[LS_ST_RUNNING], 40 * US); /* 40-50, 60-90 */
+	synth_free(a);
+}
+
 static void count_switches(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
 			   __u64 ts, bool voluntary)
 {
@@ -404,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_states_sum_to_lifetime),
 		cmocka_unit_test(test_lock_wait_hold_handoff),
 		cmocka_unit_test(test_unreported_switch_in),
+		cmocka_unit_test(test_unreported_switch_in_cpu),
 		cmocka_unit_test(test_observer_switches),
 		cmocka_unit_test(test_parallelism),
 		cmocka_unit_test(test_preempted),
