@@ -379,7 +379,8 @@ static int on_task_exit(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 }
 
 /* Voluntary or not, as the kernel counted it: which of prev's counters moved. */
-static void count_switch(struct ls_thread *t, const struct ls_switch *e, enum ls_state next)
+static void count_switch(struct ls_analysis *a, struct ls_thread *t, const struct ls_switch *e,
+			 enum ls_state next)
 {
 	bool vol;
 
@@ -399,12 +400,44 @@ static void count_switch(struct ls_thread *t, const struct ls_switch *e, enum ls
 	 */
 	if ((e->prev_state & LS_TASK_DEAD) && t->tid != t->tgid)
 		return;
+	if (a->obs && a->obs->on_switch)
+		a->obs->on_switch(a->obs->ctx, a, t, e->ts, vol);
 	if (!vol) {
 		t->invol_switches++;
 		return;
 	}
 	t->vol_switches++;
 	t->vol_by_state[next == LS_ST_RUNNABLE ? LS_ST_OTHER_WAIT : next]++;
+}
+
+/*
+ * A record the thread made itself (a futex call's entry or return) says it was on a CPU then.
+ * Where the analysis has it off-CPU, the switch that put it there was not reported: this VM's
+ * kernel reports no sched_switch away from its agent's threads (tokio-rt-worker, pid 1), perf
+ * sees the same gaps. It runs from here, and the wake-up it waited for got it a CPU.
+ */
+static void ran_at(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
+{
+	if (thread_dead(t) || t->state == LS_ST_RUNNING || t->state == LS_ST_UNKNOWN)
+		return;
+	if (t->woken_at && !t->woken_ran_at)
+		t->woken_ran_at = not_before(ts, t->woken_at);
+	set_state(a, t, LS_ST_RUNNING, ts);
+}
+
+/*
+ * A switch away from a thread the analysis has off-CPU: the switch onto its CPU was not reported
+ * (see ran_at). It came after that CPU's last reported switch, which went to an untraced task or
+ * idle, and after the thread became runnable: it runs from the later of the two. The untraced
+ * task's own run is counted to it: here, the VM agent's thread, whose runs take microseconds.
+ */
+static void switched_in_unseen(struct ls_analysis *a, struct ls_thread *t,
+			       const struct ls_switch *e)
+{
+	if (t->state == LS_ST_RUNNING || t->state == LS_ST_UNKNOWN || e->cpu >= LS_CPUS_MAX ||
+	    !a->cpu_untraced_since[e->cpu])
+		return;
+	ran_at(a, t, not_before(a->cpu_untraced_since[e->cpu], t->state_since));
 }
 
 static void switch_out(struct ls_analysis *a, struct ls_thread *t, const struct ls_switch *e)
@@ -417,9 +450,10 @@ static void switch_out(struct ls_analysis *a, struct ls_thread *t, const struct 
 		next = LS_ST_LOCK_WAIT;
 	else
 		next = LS_ST_OTHER_WAIT;
-	count_switch(t, e, next);
+	count_switch(a, t, e, next);
 	if (thread_dead(t))
 		return;
+	switched_in_unseen(a, t, e);
 	if (e->prev_state & LS_TASK_DEAD) {
 		thread_end(a, t, e->ts);
 		return;
@@ -464,6 +498,8 @@ static int on_switch(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 			return -ENOMEM;
 		switch_in(a, t, e->ts);
 	}
+	if (e->cpu < LS_CPUS_MAX)
+		a->cpu_untraced_since[e->cpu] = e->flags & LS_SW_NEXT_TRACED ? 0 : e->ts;
 	return 0;
 }
 
@@ -640,6 +676,7 @@ static int on_futex_wait(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	seen(a, e->ts_exit);
 	if (!t)
 		return -ENOMEM;
+	ran_at(a, t, e->ts_exit);
 	/* the lock-wait since the previous wait record belongs to this wait */
 	gil = ls_gil_on_wait(a, t, e);
 	if (gil < 0)
@@ -660,6 +697,7 @@ static int on_futex_waitv(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	seen(a, e->ts_exit);
 	if (!t)
 		return -ENOMEM;
+	ran_at(a, t, e->ts_exit);
 	/* its lock-wait is its own, on the word that woke it (the first one if none did) */
 	if (e->ret > 0 && (__u32)e->ret < e->nr && e->ret < LS_WAITV_MAX)
 		woke = e->ret;
@@ -699,6 +737,7 @@ static int on_futex_wake(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	seen(a, e->ts_exit);
 	if (!t)
 		return -ENOMEM;
+	ran_at(a, t, e->ts_enter);
 	err = ls_gil_on_wake(a, t, e->uaddr, e->ts_enter);
 	if (!err)
 		err = count_wake(a, t, e->uaddr, e);

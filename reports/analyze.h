@@ -148,7 +148,9 @@ struct ls_handoff {
  *   likewise);
  * - on_handoff: a hand-off counted (METRICS.md), from the waker's waking op (release, the
  *   wakeup's time) to the waiter's first switch onto a CPU after it (acquire);
- * - on_busy: busy(t) changed to busy at ts (ts never goes back).
+ * - on_busy: busy(t) changed to busy at ts (ts never goes back);
+ * - on_switch: a switch away from t at ts, counted voluntary or not in its vol_switches or
+ *   invol_switches (the switches those counts leave out are not passed).
  */
 struct ls_observer {
 	void *ctx;
@@ -159,6 +161,8 @@ struct ls_observer {
 	void (*on_handoff)(void *ctx, const struct ls_analysis *a, const struct ls_lock *l,
 			   __u32 from_tid, __u32 to_tid, __u64 release_ts, __u64 acquire_ts);
 	void (*on_busy)(void *ctx, const struct ls_analysis *a, __u64 ts, __u32 busy);
+	void (*on_switch)(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+			  __u64 ts, bool voluntary);
 };
 
 struct ls_analysis {
@@ -185,6 +189,9 @@ struct ls_analysis {
 	bool too_many_threads;
 	struct ls_end end;
 	char status[192]; /* why the file is incomplete, when it is */
+
+	/* per CPU: when its last reported switch went to an untraced task or idle, else 0 */
+	__u64 cpu_untraced_since[LS_CPUS_MAX];
 
 	/* parallelism */
 	__u32 busy, alive, peak_alive;

@@ -310,7 +310,11 @@ struct ls_chrome *ls_chrome_new(FILE *out)
 	if (!c)
 		return NULL;
 	c->out = out;
-	c->obs = (struct ls_observer){ c, on_state, on_wait, on_handoff, on_busy };
+	c->obs = (struct ls_observer){ .ctx = c,
+				       .on_state = on_state,
+				       .on_wait = on_wait,
+				       .on_handoff = on_handoff,
+				       .on_busy = on_busy };
 	ls_htab_init(&c->tracks, sizeof(struct track), offsetof(struct track, tid), sizeof(__u32));
 	return c;
 }

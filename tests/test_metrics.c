@@ -82,6 +82,105 @@ static void test_parallelism(void **state)
 	synth_free(a);
 }
 
+/*
+ * The ping-pong, but the kernel does not report 12's switch onto a CPU (this VM's kernel reports
+ * none away from its agent's threads): 12's wait returning at 65 says it ran. The hand-off counts,
+ * acquired at 65 at the latest; 12 runs from there.
+ */
+static void test_unreported_switch_in(void **state)
+{
+	struct ls_analysis *a = synth_start(2);
+	struct ls_lock *l;
+	struct ls_thread *t;
+
+	task_new(a, 11, 10, T0);
+	task_new(a, 12, 10, T0);
+	sw(a, T0 + 10 * US, 0, 11, 0, false, 0, 0);
+	sw(a, T0 + 10 * US, 0, 12, 0, false, 0, 0);
+	sw_full(a, T0 + 20 * US, 12, 0, 1, SW_FUTEX, 1, 0);
+	wakeup(a, T0 + 50 * US, 12, 11, X);
+	wake_rec(a, 11, X, T0 + 50 * US, 1);
+	wait_rec(a, 12, X, T0 + 20 * US, T0 + 65 * US, 0); /* no switch-in before it */
+	wake_rec(a, 12, X, T0 + 100 * US, 0);
+	synth_finish(a, T0 + 120 * US);
+	l = lock(a, 10, X);
+	assert_int_equal(l->handoffs, 1);
+	assert_int_equal(l->handoff_latency.total, 15 * US); /* 50 -> 65 */
+	assert_int_equal(l->acquisitions, 1);
+	t = thread(a, 12);
+	assert_int_equal(t->state_ns[LS_ST_RUNNABLE], 25 * US); /* 0-10, 50-65 */
+	assert_int_equal(t->state_ns[LS_ST_RUNNING], 65 * US);	/* 10-20, 65-120 */
+	assert_int_equal(t->state_ns[LS_ST_LOCK_WAIT], 30 * US);
+	synth_free(a);
+}
+
+/*
+ * A thread preempted by an untraced task at 30 switches out at 80 with no switch back onto its
+ * CPU reported: it ran from 30, when its CPU last went to an untraced task. Another, runnable
+ * from 60 on a CPU that went idle at 40, ran from 60.
+ */
+static void test_unreported_switch_in_cpu(void **state)
+{
+	struct ls_analysis *a = synth_start(2);
+	struct ls_switch e = { .hdr = { LS_REC_SWITCH, sizeof(e), 0 } };
+
+	task_new(a, 21, 20, T0);
+	task_new(a, 22, 20, T0);
+	sw(a, T0 + 10 * US, 0, 21, 0, false, 0, 0);
+	sw(a, T0 + 30 * US, 21, 0, 0, true, 0, 1);  /* CPU 0: preempted, unreported back */
+	sw(a, T0 + 80 * US, 21, 0, 1, false, 1, 1); /* CPU 0: blocks */
+	e.ts = T0 + 40 * US;			    /* CPU 1: 22 runs from 40... */
+	e.next_tid = 22;
+	e.flags = LS_SW_NEXT_TRACED;
+	e.cpu = 1;
+	feed(a, &e);
+	e.hdr.tid = 22; /* ...blocks at 50, CPU 1 goes idle */
+	e.ts = T0 + 50 * US;
+	e.next_tid = 0;
+	e.prev_state = 1;
+	e.flags = LS_SW_PREV_TRACED;
+	feed(a, &e);
+	wakeup(a, T0 + 60 * US, 22, 21, 0); /* woken, its switch onto CPU 1 unreported */
+	e.ts = T0 + 90 * US;
+	e.prev_nvcsw = 1;
+	feed(a, &e);
+	synth_finish(a, T0 + 100 * US);
+	assert_int_equal(thread(a, 21)->state_ns[LS_ST_RUNNING], 70 * US); /* 10-80 */
+	assert_int_equal(thread(a, 21)->state_ns[LS_ST_RUNNABLE], 10 * US);
+	assert_int_equal(thread(a, 22)->state_ns[LS_ST_RUNNING], 40 * US); /* 40-50, 60-90 */
+	synth_free(a);
+}
+
+static void count_switches(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+			   __u64 ts, bool voluntary)
+{
+	__u64 *n = ctx;
+
+	n[voluntary]++;
+}
+
+/* The observer sees each switch the counts hold, as they count it. */
+static void test_observer_switches(void **state)
+{
+	__u64 n[2] = { 0, 0 }, vol = 0, invol = 0;
+	const struct ls_observer obs = { .ctx = n, .on_switch = count_switches };
+	const struct ls_thread *t;
+	struct ls_analysis *a;
+	size_t pos = 0;
+
+	synth_observer = &obs;
+	a = ping_pong();
+	synth_observer = NULL;
+	while ((t = ls_htab_next(&a->threads, &pos))) {
+		vol += t->vol_switches;
+		invol += t->invol_switches;
+	}
+	assert_int_equal(n[1], vol);
+	assert_int_equal(n[0], invol);
+	assert_int_equal(vol, 1);
+	synth_free(a);
+}
+
 /* A preempted thread is runnable until it runs again; the switch is involuntary. */
 static void test_preempted(void **state)
 {
@@ -313,7 +412,11 @@ static void seen_busy(void *ctx, const struct ls_analysis *a, __u64 ts, __u32 bu
 static void test_observer(void **state)
 {
 	struct seen s = { .len = 0 };
-	const struct ls_observer obs = { &s, seen_state, seen_wait, seen_handoff, seen_busy };
+	const struct ls_observer obs = { .ctx = &s,
+					 .on_state = seen_state,
+					 .on_wait = seen_wait,
+					 .on_handoff = seen_handoff,
+					 .on_busy = seen_busy };
 	struct ls_analysis *a;
 
 	synth_observer = &obs;
@@ -340,6 +443,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_states_sum_to_lifetime),
 		cmocka_unit_test(test_lock_wait_hold_handoff),
+		cmocka_unit_test(test_unreported_switch_in),
+		cmocka_unit_test(test_unreported_switch_in_cpu),
+		cmocka_unit_test(test_observer_switches),
 		cmocka_unit_test(test_parallelism),
 		cmocka_unit_test(test_preempted),
 		cmocka_unit_test(test_timeout_and_other_wait),

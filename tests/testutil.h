@@ -37,9 +37,12 @@ static inline const char *bpf_unavailable(void)
 		}                                                                                  \
 	} while (0)
 
-/* Start argv (argv[0] looked up in PATH when it has no slash) with stdout and stderr to
- * out_path and extra "NAME=value" strings in its environment; run_as >= 0 switches to that
- * uid/gid first. Returns the pid. */
+/*
+ * Start argv (argv[0] looked up in PATH when it has no slash) with stdout and stderr to out_path
+ * and extra "NAME=value" strings in its environment; run_as >= 0 switches to that uid/gid first, and to "/" (our directory may be one
+ * only root can enter). Returns the pid. A program run as another user must be reachable by that
+ * user: see copy_for_others().
+ */
 static inline pid_t spawn(char *const argv[], const char *out_path, char *const env[], int run_as)
 {
 	pid_t pid = fork();
@@ -53,7 +56,8 @@ static inline pid_t spawn(char *const argv[], const char *out_path, char *const 
 		dup2(fd, 2);
 		for (int i = 0; env && env[i]; i++)
 			putenv(env[i]);
-		if (run_as >= 0 && (setgroups(0, NULL) || setgid(run_as) || setuid(run_as)))
+		if (run_as >= 0 &&
+		    (chdir("/") || setgroups(0, NULL) || setgid(run_as) || setuid(run_as)))
 			_exit(121);
 		execvp(argv[0], argv);
 		_exit(122);
@@ -132,6 +136,21 @@ static inline int test_dir_setup(void **state)
 	if (!mkdtemp(test_dir))
 		return -1;
 	return chmod(test_dir, 0755); /* the sudo-user tests run commands as nobody in it */
+}
+
+/*
+ * A copy of the program at bin, as name in the test directory, for running as another user: the
+ * tree it was built in may be one only root can enter (a clone under a 0700 mktemp -d), and exec
+ * would then fail for that user. NULL when it cannot be copied.
+ */
+static inline const char *copy_for_others(const char *bin, const char *name)
+{
+	static char copy[256];
+	char cmd[700];
+
+	snprintf(copy, sizeof(copy), "%s", test_path(name));
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0755 '%s'", bin, copy, copy);
+	return system(cmd) ? NULL : copy;
 }
 
 static inline int test_dir_teardown(void **state)

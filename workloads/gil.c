@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 	job.gil.interval_us = 5000; /* CPython's default, sys.getswitchinterval() */
 	if (args_parse(argc, argv, opts, sizeof(opts) / sizeof(opts[0])))
 		usage();
-	truth_begin(&start); /* the whole run, calibration included, as a tracer sees it */
+	truth_begin(&start); /* the whole run, calibration included: the truth's start_ns */
 	job.slice_iters = SLICE_US * work_calibrate();
 	job.slices = work_ms * 1000 / SLICE_US;
 	run_workers(workers, threads, &job);

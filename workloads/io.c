@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	if (args_parse(argc, argv, opts, sizeof(opts) / sizeof(opts[0])))
 		usage();
 	sh.nr_workers = threads;
-	truth_begin(&start); /* the whole run, calibration included, as a tracer sees it */
+	truth_begin(&start); /* the whole run, calibration included: the truth's start_ns */
 	sh.hold_iters = hold_us * work_calibrate();
 	if (run_workers(workers, &sh)) {
 		fprintf(stderr, "io: the lock let two threads in at once\n");

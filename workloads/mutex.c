@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 	sh.iterations = 5000;
 	if (args_parse(argc, argv, opts, sizeof(opts) / sizeof(opts[0])))
 		usage();
-	truth_begin(&start); /* the whole run, calibration included, as a tracer sees it */
+	truth_begin(&start); /* the whole run, calibration included: the truth's start_ns */
 	per_us = work_calibrate();
 	sh.hold_iters = hold_us * per_us;
 	sh.think_iters = think_us * per_us;

@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 
 	if (args_parse(argc, argv, opts, sizeof(opts) / sizeof(opts[0])))
 		usage();
-	truth_begin(&start); /* the whole run, calibration included, as a tracer sees it */
+	truth_begin(&start); /* the whole run, calibration included: the truth's start_ns */
 	slice_iters = SLICE_US * work_calibrate();
 	fflush(NULL); /* nothing buffered may be written twice by the children */
 	if (run_procs(procs, work_ms * 1000 / SLICE_US, slice_iters))

@@ -46,11 +46,13 @@ static inline void truth_add_usage(const struct rusage *a, const struct rusage *
 /*
  * Opens the JSON object with the figures since truth_begin(): this process, plus with children
  * set its waited-for children (their usage reaches RUSAGE_CHILDREN once reaped). Close the
- * object with truth_end().
+ * object with truth_end(). start_ns and end_ns bound that interval on CLOCK_MONOTONIC, the
+ * trace's clock: a tracer's window also holds the exec before it and the exit after it, so a
+ * figure per second is compared over this interval, not over the window.
  */
 static inline void truth_write_usage(FILE *f, const struct truth_start *s, int children)
 {
-	unsigned long long wall = truth_now_ns(CLOCK_MONOTONIC) - s->wall_ns;
+	unsigned long long end = truth_now_ns(CLOCK_MONOTONIC), wall = end - s->wall_ns;
 	long long cpu = 0;
 	long vol = 0, invol = 0;
 	struct rusage ru;
@@ -61,7 +63,8 @@ static inline void truth_write_usage(FILE *f, const struct truth_start *s, int c
 		getrusage(RUSAGE_CHILDREN, &ru);
 		truth_add_usage(&s->children, &ru, &cpu, &vol, &invol);
 	}
-	fprintf(f, "{\n  \"wall_ns\": %llu,\n  \"cpu_ns\": %lld,\n", wall, cpu);
+	fprintf(f, "{\n  \"start_ns\": %llu,\n  \"end_ns\": %llu,\n", s->wall_ns, end);
+	fprintf(f, "  \"wall_ns\": %llu,\n  \"cpu_ns\": %lld,\n", wall, cpu);
 	fprintf(f, "  \"vol_switches\": %ld,\n  \"invol_switches\": %ld", vol, invol);
 }
 
