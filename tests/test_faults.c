@@ -368,30 +368,101 @@ static void test_trace_itself(void **state)
 	assert_non_null(strstr(slurp(test_path("s.out")), "is lockscope itself"));
 }
 
+/* Mount a tmpfs of size bytes at dir (made here); false, having said why, if it cannot. */
+static bool small_tmpfs(const char *dir, const char *size)
+{
+	char opts[64];
+
+	snprintf(opts, sizeof(opts), "size=%s", size);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	if (mount("tmpfs", dir, "tmpfs", 0, opts)) {
+		print_message("SKIP: cannot mount a small tmpfs: %s\n", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* A failed test leaves its tmpfs mounted: the group's teardown could not remove it. */
+static int unmount_small(void **state)
+{
+	umount2(test_path("small"), MNT_DETACH);
+	umount2(test_path("full"), MNT_DETACH);
+	return 0;
+}
+
+/*
+ * The disk fills mid-recording: status 1, a message naming the file and the error, and the file
+ * kept up to its last whole record, which report reads with a TRUNCATED warning (status 1). The
+ * previous file stays FILE.old.
+ */
 static void test_disk_full(void **state)
 {
-	char dir[256], out[300];
+	char dir[256], out[300], old[310];
 	char *argv[] = { LOCKSCOPE,   "record",	   "-o",
 			 out,	      "--",	   WORKLOAD("pingpong"),
 			 "--threads", "2",	   "--rounds",
 			 "20000",     "--spin-ms", "0",
 			 NULL };
-	struct stat st;
+	char *report[] = { LOCKSCOPE, "report", out, NULL };
+	struct ls_analysis a;
+	FILE *f;
 
 	SKIP_WITHOUT_BPF();
 	snprintf(dir, sizeof(dir), "%s", test_path("small"));
 	snprintf(out, sizeof(out), "%s/full.data", dir);
-	assert_int_equal(mkdir(dir, 0755), 0);
-	if (mount("tmpfs", dir, "tmpfs", 0, "size=64k")) {
-		print_message("SKIP: cannot mount a small tmpfs: %s\n", strerror(errno));
+	snprintf(old, sizeof(old), "%s.old", out);
+	if (!small_tmpfs(dir, "64k"))
 		skip();
-	}
+	f = fopen(out, "w");
+	assert_non_null(f);
+	fputs("previous", f);
+	fclose(f);
 	assert_int_equal(run(argv, test_path("f.out"), NULL), 1);
 	print_message("  %s", slurp(test_path("f.out")));
 	assert_non_null(strstr(slurp(test_path("f.out")), out));
 	assert_non_null(strstr(slurp(test_path("f.out")), "No space left"));
-	assert_int_equal(stat(out, &st), -1); /* nothing half-written left behind */
-	umount(dir);
+	assert_string_equal(slurp(old), "previous");
+	assert_int_equal(load_trace(out, &a), 1);
+	print_message("  kept: %llu records\n", (unsigned long long)a.nr_records);
+	assert_true(a.nr_records > 100);
+	ls_analysis_free(&a);
+	assert_int_equal(run(report, test_path("f.report"), NULL), 1);
+	assert_non_null(strstr(slurp(test_path("f.report")), "TRUNCATED"));
+}
+
+/*
+ * The disk is full from the start: not a byte of the new file reaches it. Nothing usable was
+ * written, so nothing is left in its place: the previous file is put back, no FILE.old.
+ */
+static void test_disk_full_from_start(void **state)
+{
+	char dir[256], out[300], old[310], fill[300], buf[4096] = { 0 };
+	char *argv[] = { LOCKSCOPE, "record", "-o", out, "--", WORKLOAD("pingpong"), NULL };
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	SKIP_WITHOUT_BPF();
+	snprintf(dir, sizeof(dir), "%s", test_path("full"));
+	snprintf(out, sizeof(out), "%s/full.data", dir);
+	snprintf(old, sizeof(old), "%s.old", out);
+	snprintf(fill, sizeof(fill), "%s/filler", dir);
+	if (!small_tmpfs(dir, "64k"))
+		skip();
+	f = fopen(out, "w");
+	assert_non_null(f);
+	fputs("previous", f);
+	fclose(f);
+	fd = open(fill, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	while (write(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	assert_int_equal(run(argv, test_path("ff.out"), NULL), 1);
+	print_message("  %s", slurp(test_path("ff.out")));
+	assert_non_null(strstr(slurp(test_path("ff.out")), "No space left"));
+	assert_string_equal(slurp(out), "previous");
+	assert_int_equal(stat(old, &st), -1);
 }
 
 static void test_many_tasks(void **state)
@@ -514,7 +585,8 @@ int main(void)
 		cmocka_unit_test(test_sigterm_then_sigint_kills),
 		cmocka_unit_test(test_pid_exits_during_attach),
 		cmocka_unit_test(test_trace_itself),
-		cmocka_unit_test(test_disk_full),
+		cmocka_unit_test_teardown(test_disk_full, unmount_small),
+		cmocka_unit_test_teardown(test_disk_full_from_start, unmount_small),
 		cmocka_unit_test(test_loss_counted_exactly),
 		cmocka_unit_test(test_many_tasks),
 		cmocka_unit_test(test_soak_short),
