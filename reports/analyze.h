@@ -186,6 +186,11 @@ struct ls_analysis {
 	struct ls_end end;
 	char status[192]; /* why the file is incomplete, when it is */
 
+	/* LS_REC_MAPS_FAILED: map snapshots that could not be read; the first one's tgid, errno */
+	__u64 nr_maps_failed;
+	__u32 maps_failed_tgid;
+	__s32 maps_failed_err;
+
 	/* parallelism */
 	__u32 busy, alive, peak_alive;
 	__u64 busy_since, alive_since;

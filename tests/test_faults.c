@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <cmocka.h>
 #include "analyze.h"
@@ -465,6 +466,79 @@ static void test_disk_full_from_start(void **state)
 	assert_int_equal(stat(old, &st), -1);
 }
 
+/* The lowest descriptor number pid has free: the number its next open would get. */
+static int lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	for (fd = 0;; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		if (access(path, F_OK) && errno == ENOENT)
+			return fd;
+	}
+}
+
+/*
+ * A map that cannot be read is a side error, not the end of the recording. As root, lockscope
+ * may read any process's /proc/PID/maps (so may a user with CAP_PERFMON, even a setuid
+ * program's); what is left is the recorder's own limits. Once it is recording, its descriptor
+ * limit is lowered to the descriptors it holds, so that its next open fails (EMFILE); then the
+ * command starts its futex traffic, whose first record asks for a snapshot of its map. The
+ * recording goes on to the command's exit, and the report says the snapshots failed, and why.
+ */
+static void test_maps_unreadable(void **state)
+{
+	char fifo[300], data[300], cmd[700];
+	char *argv[] = { LOCKSCOPE, "record",  "--gil=off", "-o", data,
+			 "--",	    "/bin/sh", "-c",	    cmd,  NULL };
+	char *report[] = { LOCKSCOPE, "report", data, NULL };
+	char *report_json[] = { LOCKSCOPE, "report", "--format", "json", data, NULL };
+	struct held_bpf held;
+	struct ls_analysis a;
+	struct rlimit lim;
+	const char *out;
+	int fd, rc;
+	pid_t pid;
+
+	SKIP_WITHOUT_BPF();
+	snprintf(fifo, sizeof(fifo), "%s", test_path("go"));
+	snprintf(data, sizeof(data), "%s", test_path("emfile.data"));
+	snprintf(cmd, sizeof(cmd), "read go < %s; exec %s --threads 2 --rounds 2000 --spin-ms 0",
+		 fifo, WORKLOAD("pingpong"));
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	pid = spawn(argv, test_path("emfile.out"), NULL, -1);
+	assert_int_equal(wait_recording(pid, data, &held), 0);
+	usleep(200 * 1000); /* past the exec of sh and what the recorder does about it */
+	lim.rlim_cur = lim.rlim_max = lowest_free_fd(pid);
+	print_message("  recorder's descriptors limited to %d\n", (int)lim.rlim_cur);
+	assert_int_equal(prlimit(pid, RLIMIT_NOFILE, &lim, NULL), 0);
+	fd = open(fifo, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "go\n", 3), 3);
+	close(fd);
+	rc = wait_exit_within(pid, 20000);
+	out = slurp(test_path("emfile.out"));
+	print_message("  exit %d: %s", rc, out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "could not be read"));
+	assert_int_equal(load_trace(data, &a), 0);
+	assert_int_equal(a.end.stop_reason, LS_STOP_EXITED);
+	assert_true(WIFEXITED(a.end.exit_status) && WEXITSTATUS(a.end.exit_status) == 0);
+	assert_true(a.nr_maps_failed >= 1);
+	assert_int_equal(a.maps_failed_err, EMFILE);
+	assert_true(a.nr_kernel_records > 4000); /* both threads' 2000 rounds, recorded */
+	ls_analysis_free(&a);
+	assert_int_equal(run(report, test_path("emfile.report"), NULL), 0);
+	out = slurp(test_path("emfile.report"));
+	assert_non_null(strstr(out, "WARNING"));
+	assert_non_null(strstr(out, "Too many open files"));
+	assert_int_equal(run(report_json, test_path("emfile.json"), NULL), 0);
+	out = slurp(test_path("emfile.json"));
+	assert_true(json_num(out, "map_snapshots_failed") >= 1);
+	assert_non_null(strstr(out, "\"map_snapshot_error\": \"Too many open files\""));
+}
+
 static void test_many_tasks(void **state)
 {
 	char *argv[] = { LOCKSCOPE,   "record",
@@ -587,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_trace_itself),
 		cmocka_unit_test_teardown(test_disk_full, unmount_small),
 		cmocka_unit_test_teardown(test_disk_full_from_start, unmount_small),
+		cmocka_unit_test(test_maps_unreadable),
 		cmocka_unit_test(test_loss_counted_exactly),
 		cmocka_unit_test(test_many_tasks),
 		cmocka_unit_test(test_soak_short),

@@ -524,6 +524,8 @@ static int load_probes(struct recorder *r)
 	err = ring_buffer__add(r->rb, bpf_map__fd(r->skel->maps.events), on_record, r);
 	if (err)
 		return error(err, "cannot open the ring buffer: %s", strerror(-err));
+	/* libbpf reads it from a file once: now, lest the trailer need a descriptor none is left for */
+	libbpf_num_possible_cpus();
 	return 0;
 }
 
@@ -851,6 +853,13 @@ int record_run(const struct record_opts *o)
 		"lockscope: recorded %.3f s, %llu records, %.1f MB, %llu lost records%s -> %s\n",
 		(end_ns - r.start_ns) / 1e9, (unsigned long long)r.w.nr_records, r.w.bytes / 1e6,
 		(unsigned long long)nr_lost, nr_lost ? " (raise -b)" : "", o->output);
+	if (r.maps.nr_failed)
+		fprintf(stderr,
+			"lockscope: %llu memory map snapshots could not be read (the first: PID "
+			"%u, "
+			"%s): locks there may be unnamed\n",
+			(unsigned long long)r.maps.nr_failed, r.maps.failed_tgid,
+			strerror(r.maps.failed_err));
 	if (o->stack_mode != LS_STACKS_OFF)
 		fprintf(stderr,
 			"lockscope: %llu stacks of blocking waits: %llu by CFI, %llu by frame "
