@@ -360,6 +360,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (h->type == LS_REC_EXIT) {
 		const struct ls_exit *e = data;
 
+		ls_unwind_exit(&r->unwind, e);
 		/* after the process's final switch: stop tracing its tgid, which may be reused */
 		if (e->flags & LS_EXIT_GROUP_DEAD)
 			untrace_tgid(r, e->tgid);
