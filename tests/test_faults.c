@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Faults (root + BPF): the workload or the recorder killed, signals, a full disk, lockscope told
- * to trace itself, a process exiting as it is attached, a thousand threads and two hundred
- * processes, renames and an exec, a steady rate for 20 s (make soak, short).
+ * Faults (root + BPF): the workload or the recorder killed, signals, a full disk (mid-recording
+ * and from the start), lockscope told to trace itself, a process exiting as it is attached, a map
+ * the recorder cannot read, a thousand threads and two hundred processes, renames and an exec,
+ * two hundred processes under --stacks, a steady rate for 20 s (make soak, short).
  */
 #include <dirent.h>
 #include <errno.h>
