@@ -46,7 +46,7 @@ struct {
 
 __u32 nr_gils = 0; /* entries in gils: none, no lookup */
 
-/* records the ring buffer had no room for, per CPU */
+/* records dropped, per CPU: no room in the ring buffer, or no task storage for a call's state */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -83,16 +83,21 @@ static __always_inline bool tgid_traced(__u32 tgid)
 	return *traced_word(tgid) & (1ULL << (tgid % 64));
 }
 
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *cnt = bpf_map_lookup_elem(&lost, &zero);
+
+	if (cnt)
+		(*cnt)++;
+}
+
 static __always_inline void *reserve(__u32 size, __u16 type, __u32 tid)
 {
 	struct ls_rec_hdr *hdr = bpf_ringbuf_reserve(&events, size, 0);
-	__u32 zero = 0;
-	__u64 *cnt;
 
 	if (!hdr) {
-		cnt = bpf_map_lookup_elem(&lost, &zero);
-		if (cnt)
-			(*cnt)++;
+		count_lost();
 		return NULL;
 	}
 	hdr->type = type;
@@ -176,8 +181,10 @@ static __always_inline int futex_enter(__u32 sys, const struct pt_regs *regs)
 		return 0;
 	f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!f)
+	if (!f) { /* none could be made (memory, a busy lock): the record made at exit is lost */
+		count_lost();
 		return 0;
+	}
 	f->ts = bpf_ktime_get_ns();
 	f->uaddr = first_uaddr(sys, regs);
 	f->kind = kind;
@@ -564,6 +571,8 @@ int BPF_KPROBE(take_gil_enter)
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (f)
 		f->take_gil_ts = bpf_ktime_get_ns();
+	else
+		count_lost(); /* the take's record, at its return */
 	return 0;
 }
 

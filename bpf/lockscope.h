@@ -42,6 +42,7 @@ enum ls_rec_type {
 	LS_REC_WAIT_STACK = 40,
 	LS_REC_BUILD_ID = 41,
 	LS_REC_PACKED = 42, /* a block of records in the compact encoding (trace version 2) */
+	LS_REC_MAPS_FAILED = 43,
 	LS_REC_MAX = 64,
 };
 

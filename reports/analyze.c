@@ -759,6 +759,18 @@ static int on_lost(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	return 0;
 }
 
+/* A map snapshot that could not be taken: some of the process's locks may go unnamed. */
+static int on_maps_failed(struct ls_analysis *a, const struct ls_rec_hdr *rec)
+{
+	const struct ls_maps_failed *f = (const void *)rec;
+
+	if (!a->nr_maps_failed++) {
+		a->maps_failed_tgid = rec->tid;
+		a->maps_failed_err = f->err;
+	}
+	return 0;
+}
+
 typedef int (*record_handler)(struct ls_analysis *a, const struct ls_rec_hdr *rec);
 
 static const record_handler handlers[LS_REC_MAX] = {
@@ -774,6 +786,7 @@ static const record_handler handlers[LS_REC_MAX] = {
 	[LS_REC_CMDLINE] = on_cmdline,
 	[LS_REC_TASK] = on_task,
 	[LS_REC_LOST] = on_lost,
+	[LS_REC_MAPS_FAILED] = on_maps_failed,
 	[LS_REC_GIL_INFO] = ls_gil_on_info,
 	[LS_REC_GIL_TAKE] = ls_gil_on_take,
 	[LS_REC_GIL_DROP] = ls_gil_on_drop,

@@ -192,6 +192,10 @@ struct ls_analysis {
 
 	/* per CPU: when its last reported switch went to an untraced task or idle, else 0 */
 	__u64 cpu_untraced_since[LS_CPUS_MAX];
+	/* LS_REC_MAPS_FAILED: map snapshots that could not be read; the first one's tgid, errno */
+	__u64 nr_maps_failed;
+	__u32 maps_failed_tgid;
+	__s32 maps_failed_err;
 
 	/* parallelism */
 	__u32 busy, alive, peak_alive;

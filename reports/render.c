@@ -146,6 +146,14 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 			"full.\n  Switch counts, state times, waits and hand-offs may be low or "
 			"misattributed;\n  record again with a larger -b.\n",
 			(unsigned long long)a->nr_lost, a->nr_lost_cpus);
+	if (a->nr_maps_failed)
+		fprintf(out,
+			"\n  WARNING: %llu memory map snapshot(s) could NOT be read (the first: "
+			"PID %u, "
+			"%s).\n  Locks of those processes may be unnamed, or named from an older "
+			"map.\n",
+			(unsigned long long)a->nr_maps_failed, a->maps_failed_tgid,
+			strerror(a->maps_failed_err));
 }
 
 static void render_parallelism(FILE *out, const struct ls_analysis *a, const struct ls_summary *s)

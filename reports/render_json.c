@@ -52,6 +52,11 @@ void ls_json_recording(struct ls_json *j, const char *key, const struct ls_analy
 	ls_json_u64(j, "end_ns", a->end_ns);
 	ls_json_u64(j, "records", a->nr_records);
 	ls_json_u64(j, "lost_records", a->nr_lost);
+	ls_json_u64(j, "map_snapshots_failed", a->nr_maps_failed);
+	if (a->nr_maps_failed)
+		ls_json_str(j, "map_snapshot_error", strerror(a->maps_failed_err));
+	else
+		ls_json_null(j, "map_snapshot_error");
 	ls_json_bool(j, "complete", a->complete);
 	if (a->complete)
 		ls_json_null(j, "truncated");

@@ -44,6 +44,7 @@ static const struct {
 	[LS_REC_END] = { "end", sizeof(struct ls_end) },
 	[LS_REC_MAPS_BEGIN] = { "maps-begin", sizeof(struct ls_maps_begin) },
 	[LS_REC_MAP] = { "map", sizeof(struct ls_map) + 1 },
+	[LS_REC_MAPS_FAILED] = { "maps-failed", sizeof(struct ls_maps_failed) },
 	[LS_REC_GIL_INFO] = { "gil-info", sizeof(struct ls_gil_info) },
 	[LS_REC_GIL_TAKE] = { "take-gil", sizeof(struct ls_gil_call) },
 	[LS_REC_GIL_DROP] = { "drop-gil", sizeof(struct ls_gil_call) },

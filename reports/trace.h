@@ -95,6 +95,18 @@ struct ls_maps_begin {
 	__u32 pad;
 };
 
+/*
+ * LS_REC_MAPS_FAILED: a snapshot of process hdr.tid's memory map was due but the map could not be
+ * read (not because the process is gone): its locks keep the names of its previous snapshot, if
+ * any. Readers that do not know it skip it.
+ */
+struct ls_maps_failed {
+	struct ls_rec_hdr hdr;
+	__u64 ts;
+	__s32 err; /* errno */
+	__u32 pad;
+};
+
 #define LS_MAP_READ   (1u << 0)
 #define LS_MAP_WRITE  (1u << 1)
 #define LS_MAP_EXEC   (1u << 2)

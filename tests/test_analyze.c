@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 #include "analyze.h"
+#include "render.h"
+#include "render_json.h"
 
 #include "synth.h"
 
@@ -143,6 +145,43 @@ static void test_locks_per_process(void **state)
 	free(a);
 }
 
+/* Snapshots of a map that could not be read: counted, the first one kept, said in text and JSON. */
+static void test_maps_failed(void **state)
+{
+	struct ls_maps_failed f = { .hdr = { LS_REC_MAPS_FAILED, sizeof(f), 50 },
+				    .ts = T0 + 1 * US,
+				    .err = EACCES };
+	struct ls_render_opts o = { .path = "x.data", .top = 10, .lanes = 16 };
+	struct ls_analysis *a = start();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	task_new(a, 51, 50, T0);
+	feed(a, &f);
+	f.hdr.tid = 60;
+	f.err = EMFILE;
+	feed(a, &f);
+	finish(a, T0 + 10 * US);
+	assert_int_equal(a->nr_maps_failed, 2);
+	assert_int_equal(a->maps_failed_tgid, 50);
+	assert_int_equal(a->maps_failed_err, EACCES);
+	out = open_memstream(&text, &len);
+	ls_render_text(out, a, &o);
+	fclose(out);
+	assert_non_null(strstr(text, "WARNING: 2 memory map snapshot(s) could NOT be read (the "
+				     "first: PID 50, Permission denied)"));
+	free(text);
+	out = open_memstream(&text, &len);
+	ls_render_json(out, a, o.path);
+	fclose(out);
+	assert_non_null(strstr(text, "\"map_snapshots_failed\": 2,"));
+	assert_non_null(strstr(text, "\"map_snapshot_error\": \"Permission denied\""));
+	free(text);
+	ls_analysis_free(a);
+	free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_thread_found_running),
 		cmocka_unit_test(test_wait_outcomes),
 		cmocka_unit_test(test_locks_per_process),
+		cmocka_unit_test(test_maps_failed),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Faults (root + BPF): the workload or the recorder killed, signals, a full disk, lockscope told
- * to trace itself, a process exiting as it is attached, a thousand threads and two hundred
- * processes, renames and an exec, a steady rate for 20 s (make soak, short).
+ * Faults (root + BPF): the workload or the recorder killed, signals, a full disk (mid-recording
+ * and from the start), lockscope told to trace itself, a process exiting as it is attached, a map
+ * the recorder cannot read, a thousand threads and two hundred processes, renames and an exec,
+ * two hundred processes under --stacks, a steady rate for 20 s (make soak, short).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <cmocka.h>
 #include "analyze.h"
@@ -368,30 +370,261 @@ static void test_trace_itself(void **state)
 	assert_non_null(strstr(slurp(test_path("s.out")), "is lockscope itself"));
 }
 
+/* Mount a tmpfs of size bytes at dir (made here); false, having said why, if it cannot. */
+static bool small_tmpfs(const char *dir, const char *size)
+{
+	char opts[64];
+
+	snprintf(opts, sizeof(opts), "size=%s", size);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	if (mount("tmpfs", dir, "tmpfs", 0, opts)) {
+		print_message("SKIP: cannot mount a small tmpfs: %s\n", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* A failed test leaves its tmpfs mounted: the group's teardown could not remove it. */
+static int unmount_small(void **state)
+{
+	umount2(test_path("small"), MNT_DETACH);
+	umount2(test_path("full"), MNT_DETACH);
+	return 0;
+}
+
+/*
+ * The disk fills mid-recording: status 1, a message naming the file and the error, and the file
+ * kept up to its last whole record, which report reads with a TRUNCATED warning (status 1). The
+ * previous file stays FILE.old.
+ */
 static void test_disk_full(void **state)
 {
-	char dir[256], out[300];
+	char dir[256], out[300], old[310];
 	char *argv[] = { LOCKSCOPE,   "record",	   "-o",
 			 out,	      "--",	   WORKLOAD("pingpong"),
 			 "--threads", "2",	   "--rounds",
 			 "20000",     "--spin-ms", "0",
 			 NULL };
-	struct stat st;
+	char *report[] = { LOCKSCOPE, "report", out, NULL };
+	struct ls_analysis a;
+	FILE *f;
 
 	SKIP_WITHOUT_BPF();
 	snprintf(dir, sizeof(dir), "%s", test_path("small"));
 	snprintf(out, sizeof(out), "%s/full.data", dir);
-	assert_int_equal(mkdir(dir, 0755), 0);
-	if (mount("tmpfs", dir, "tmpfs", 0, "size=64k")) {
-		print_message("SKIP: cannot mount a small tmpfs: %s\n", strerror(errno));
+	snprintf(old, sizeof(old), "%s.old", out);
+	if (!small_tmpfs(dir, "64k"))
 		skip();
-	}
+	f = fopen(out, "w");
+	assert_non_null(f);
+	fputs("previous", f);
+	fclose(f);
 	assert_int_equal(run(argv, test_path("f.out"), NULL), 1);
 	print_message("  %s", slurp(test_path("f.out")));
 	assert_non_null(strstr(slurp(test_path("f.out")), out));
 	assert_non_null(strstr(slurp(test_path("f.out")), "No space left"));
-	assert_int_equal(stat(out, &st), -1); /* nothing half-written left behind */
-	umount(dir);
+	assert_string_equal(slurp(old), "previous");
+	assert_int_equal(load_trace(out, &a), 1);
+	print_message("  kept: %llu records\n", (unsigned long long)a.nr_records);
+	assert_true(a.nr_records > 100);
+	ls_analysis_free(&a);
+	assert_int_equal(run(report, test_path("f.report"), NULL), 1);
+	assert_non_null(strstr(slurp(test_path("f.report")), "TRUNCATED"));
+}
+
+/*
+ * The disk is full from the start: not a byte of the new file reaches it. Nothing usable was
+ * written, so nothing is left in its place: the previous file is put back, no FILE.old.
+ */
+static void test_disk_full_from_start(void **state)
+{
+	char dir[256], out[300], old[310], fill[300], buf[4096] = { 0 };
+	char *argv[] = { LOCKSCOPE, "record", "-o", out, "--", WORKLOAD("pingpong"), NULL };
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	SKIP_WITHOUT_BPF();
+	snprintf(dir, sizeof(dir), "%s", test_path("full"));
+	snprintf(out, sizeof(out), "%s/full.data", dir);
+	snprintf(old, sizeof(old), "%s.old", out);
+	snprintf(fill, sizeof(fill), "%s/filler", dir);
+	if (!small_tmpfs(dir, "64k"))
+		skip();
+	f = fopen(out, "w");
+	assert_non_null(f);
+	fputs("previous", f);
+	fclose(f);
+	fd = open(fill, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	while (write(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	assert_int_equal(run(argv, test_path("ff.out"), NULL), 1);
+	print_message("  %s", slurp(test_path("ff.out")));
+	assert_non_null(strstr(slurp(test_path("ff.out")), "No space left"));
+	assert_string_equal(slurp(out), "previous");
+	assert_int_equal(stat(old, &st), -1);
+}
+
+/* The lowest descriptor number pid has free: the number its next open would get. */
+static int lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	for (fd = 0;; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		if (access(path, F_OK) && errno == ENOENT)
+			return fd;
+	}
+}
+
+/*
+ * A map that cannot be read is a side error, not the end of the recording. As root, lockscope
+ * may read any process's /proc/PID/maps (so may a user with CAP_PERFMON, even a setuid
+ * program's); what is left is the recorder's own limits. Once it is recording, its descriptor
+ * limit is lowered to the descriptors it holds, so that its next open fails (EMFILE); then the
+ * command starts its futex traffic, whose first record asks for a snapshot of its map. The
+ * recording goes on to the command's exit, and the report says the snapshots failed, and why.
+ */
+static void test_maps_unreadable(void **state)
+{
+	char fifo[300], data[300], cmd[700];
+	char *argv[] = { LOCKSCOPE, "record",  "--gil=off", "-o", data,
+			 "--",	    "/bin/sh", "-c",	    cmd,  NULL };
+	char *report[] = { LOCKSCOPE, "report", data, NULL };
+	char *report_json[] = { LOCKSCOPE, "report", "--format", "json", data, NULL };
+	struct held_bpf held;
+	struct ls_analysis a;
+	struct rlimit lim;
+	const char *out;
+	int fd, rc;
+	pid_t pid;
+
+	SKIP_WITHOUT_BPF();
+	snprintf(fifo, sizeof(fifo), "%s", test_path("go"));
+	snprintf(data, sizeof(data), "%s", test_path("emfile.data"));
+	snprintf(cmd, sizeof(cmd), "read go < %s; exec %s --threads 2 --rounds 2000 --spin-ms 0",
+		 fifo, WORKLOAD("pingpong"));
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	pid = spawn(argv, test_path("emfile.out"), NULL, -1);
+	assert_int_equal(wait_recording(pid, data, &held), 0);
+	usleep(200 * 1000); /* past the exec of sh and what the recorder does about it */
+	lim.rlim_cur = lim.rlim_max = lowest_free_fd(pid);
+	print_message("  recorder's descriptors limited to %d\n", (int)lim.rlim_cur);
+	assert_int_equal(prlimit(pid, RLIMIT_NOFILE, &lim, NULL), 0);
+	fd = open(fifo, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "go\n", 3), 3);
+	close(fd);
+	rc = wait_exit_within(pid, 20000);
+	out = slurp(test_path("emfile.out"));
+	print_message("  exit %d: %s", rc, out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "could not be read"));
+	assert_int_equal(load_trace(data, &a), 0);
+	assert_int_equal(a.end.stop_reason, LS_STOP_EXITED);
+	assert_true(WIFEXITED(a.end.exit_status) && WEXITSTATUS(a.end.exit_status) == 0);
+	assert_true(a.nr_maps_failed >= 1);
+	assert_int_equal(a.maps_failed_err, EMFILE);
+	assert_true(a.nr_kernel_records > 4000); /* both threads' 2000 rounds, recorded */
+	ls_analysis_free(&a);
+	assert_int_equal(run(report, test_path("emfile.report"), NULL), 0);
+	out = slurp(test_path("emfile.report"));
+	assert_non_null(strstr(out, "WARNING"));
+	assert_non_null(strstr(out, "Too many open files"));
+	assert_int_equal(run(report_json, test_path("emfile.json"), NULL), 0);
+	out = slurp(test_path("emfile.json"));
+	assert_true(json_num(out, "map_snapshots_failed") >= 1);
+	assert_non_null(strstr(out, "\"map_snapshot_error\": \"Too many open files\""));
+}
+
+/* Open descriptors and resident memory (VmRSS) of pid, as it stands. */
+static void fds_and_rss(pid_t pid, int *fds, long *rss_kb)
+{
+	char path[64], line[128];
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
+
+	*fds = 0;
+	*rss_kb = -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d)))
+		*fds += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		sscanf(line, "VmRSS: %ld", rss_kb);
+	if (f)
+		fclose(f);
+}
+
+/*
+ * Once the command reaches `read go < FIFO`, and the recorder has unwound what came before (it
+ * drains every 10 ms with --stacks): its descriptors and RSS then. The read is let go after.
+ */
+static void measure_at(const char *fifo, pid_t recorder, int *fds, long *rss_kb)
+{
+	int fd = open(fifo, O_WRONLY); /* returns once the command opens it */
+
+	assert_true(fd >= 0);
+	usleep(300 * 1000);
+	fds_and_rss(recorder, fds, rss_kb);
+	assert_int_equal(write(fd, "go\n", 3), 3);
+	close(fd);
+}
+
+/*
+ * With --stacks, each process sampled gets a libdw session (its ELF files open, their data read).
+ * Two hundred short processes, each with two threads taking turns on a lock, so that both block
+ * in futex waits and are sampled, then spinning for 20 ms, so that they are unwound while alive:
+ * the recorder's descriptors and RSS after the last are those after the first twenty. Each
+ * session is freed at its process's exit.
+ */
+static void test_stacks_many_processes(void **state)
+{
+	char fifo1[300], fifo2[300], data[300], cmd[1000];
+	char *argv[] = { LOCKSCOPE, "record",  "--stacks", "--gil=off", "-o", data,
+			 "--",	    "/bin/sh", "-c",	   cmd,		NULL };
+	int fds1, fds2, rc;
+	long rss1, rss2;
+	struct ls_analysis a;
+	pid_t pid;
+
+	SKIP_WITHOUT_BPF();
+	snprintf(fifo1, sizeof(fifo1), "%s", test_path("after20"));
+	snprintf(fifo2, sizeof(fifo2), "%s", test_path("after200"));
+	snprintf(data, sizeof(data), "%s", test_path("procs.data"));
+	snprintf(cmd, sizeof(cmd),
+		 "run() { i=0; while [ $i -lt $1 ]; do %s --threads 2 --rounds 20 --spin-ms 20 "
+		 ">/dev/null || exit 1; i=$((i + 1)); done; }; run 20; read go < %s; run 180; "
+		 "read go < %s",
+		 WORKLOAD("pingpong"), fifo1, fifo2);
+	assert_int_equal(mkfifo(fifo1, 0600), 0);
+	assert_int_equal(mkfifo(fifo2, 0600), 0);
+	pid = spawn(argv, test_path("procs.out"), NULL, -1);
+	measure_at(fifo1, pid, &fds1, &rss1);
+	measure_at(fifo2, pid, &fds2, &rss2);
+	rc = wait_exit_within(pid, 20000);
+	print_message("  recorder after 20 processes: %d descriptors, RSS %ld kB; after 200: %d, "
+		      "%ld kB\n  %s",
+		      fds1, rss1, fds2, rss2, slurp(test_path("procs.out")));
+	assert_int_equal(rc, 0);
+	assert_int_equal(load_trace(data, &a), 0);
+	assert_true(a.has_stacks);
+	ls_analysis_free(&a);
+	assert_true(fds2 <= fds1);
+	/*
+	 * 180 sessions kept took 57 MB and 387 descriptors here. What stays, about 3.5 kB a
+	 * process (650 kB), is by design: each task, for the final task table, and each distinct
+	 * stack, which is keyed by its process.
+	 */
+	assert_true(rss2 - rss1 < 2048);
 }
 
 static void test_many_tasks(void **state)
@@ -519,9 +752,12 @@ int main(void)
 		cmocka_unit_test(test_sigterm_then_sigint_kills),
 		cmocka_unit_test(test_pid_exits_during_attach),
 		cmocka_unit_test(test_trace_itself),
-		cmocka_unit_test(test_disk_full),
+		cmocka_unit_test_teardown(test_disk_full, unmount_small),
+		cmocka_unit_test_teardown(test_disk_full_from_start, unmount_small),
+		cmocka_unit_test(test_maps_unreadable),
 		cmocka_unit_test(test_loss_counted_exactly),
 		cmocka_unit_test(test_many_tasks),
+		cmocka_unit_test(test_stacks_many_processes),
 		cmocka_unit_test(test_soak_short),
 	};
 

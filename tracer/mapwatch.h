@@ -16,11 +16,17 @@
 
 struct ls_mapwatch {
 	struct ls_htab procs; /* struct mapwatch_proc by tgid */
+	__u64 nr_failed;      /* snapshots whose map could not be read (LS_REC_MAPS_FAILED) */
+	__u32 failed_tgid;    /* the first of them: its process and errno */
+	int failed_err;
 };
 
 void ls_mapwatch_init(struct ls_mapwatch *m);
 void ls_mapwatch_free(struct ls_mapwatch *m);
-/* Look at a record just written; snapshot if due. 0, or -errno of a failed write. */
+/*
+ * Look at a record just written; snapshot if due. A map that cannot be read is counted and noted
+ * in the trace, not an error. 0, or -errno of a failed write (or -ENOMEM).
+ */
 int ls_mapwatch_record(struct ls_mapwatch *m, struct ls_writer *w, const struct ls_tasks *tasks,
 		       const struct ls_rec_hdr *h, __u64 now);
 /* Final snapshots of the processes whose last one is stale. */

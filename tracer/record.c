@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -52,6 +53,7 @@ struct recorder {
 	FILE *out;
 	char old_path[4096];
 	bool renamed_old;
+	__u64 usable_bytes; /* header and command line: a file cut short after them is kept */
 	bool child_exited;
 	int child_status;
 	int pidfd;
@@ -280,6 +282,29 @@ static void discard_output(struct recorder *r)
 		rename(r->old_path, r->o->output);
 }
 
+/*
+ * Writing failed once recording had begun (a full disk): the file holds the trace up to the
+ * failure, and report reads it up to its last whole record. Kept when the header and command
+ * line reached the disk, as README promises; else nothing usable was written, and it goes as
+ * discard_output() does. True when kept.
+ */
+static bool keep_cut_output(struct recorder *r)
+{
+	struct stat st;
+	bool keep;
+
+	/* what stdio still holds comes after the failure: written now, it would follow a gap */
+	__fpurge(r->out);
+	keep = !fstat(fileno(r->out), &st) && (__u64)st.st_size >= r->usable_bytes;
+	if (!keep) {
+		discard_output(r);
+		return false;
+	}
+	fclose(r->out);
+	r->out = NULL;
+	return true;
+}
+
 /* The traced set is a bitmap in the programs' .bss, mapped here (bpf/lockscope.bpf.c). */
 static int trace_tgid(struct recorder *r, __u32 tgid)
 {
@@ -335,6 +360,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (h->type == LS_REC_EXIT) {
 		const struct ls_exit *e = data;
 
+		ls_unwind_exit(&r->unwind, e);
 		/* after the process's final switch: stop tracing its tgid, which may be reused */
 		if (e->flags & LS_EXIT_GROUP_DEAD)
 			untrace_tgid(r, e->tgid);
@@ -499,6 +525,8 @@ static int load_probes(struct recorder *r)
 	err = ring_buffer__add(r->rb, bpf_map__fd(r->skel->maps.events), on_record, r);
 	if (err)
 		return error(err, "cannot open the ring buffer: %s", strerror(-err));
+	/* libbpf reads it from a file once: now, lest the trailer need a descriptor none is left for */
+	libbpf_num_possible_cpus();
 	return 0;
 }
 
@@ -773,6 +801,7 @@ int record_run(const struct record_opts *o)
 		ls_python_prepare_launch(&r.py, o->argv[0]);
 	r.start_ns = now_ns(CLOCK_MONOTONIC);
 	err = write_header(&r);
+	r.usable_bytes = r.w.bytes;
 	if (!err)
 		err = ls_python_flush(&r.py, &r.w, r.start_ns);
 	if (err) {
@@ -799,18 +828,39 @@ int record_run(const struct record_opts *o)
 		err = ls_python_finish(&r.py, &r.w, end_ns);
 	if (!err)
 		err = write_trailer(&r, reason, end_ns, &nr_lost);
-	if (!err && fclose(r.out))
-		err = -errno;
+	if (err) {
+		/* the command is stopped as at -d; abort's SIGKILL must not hit a reaped pid */
+		stop_child(&r);
+		r.child.pid = -1;
+		if (keep_cut_output(&r))
+			error(err,
+			      "writing %s failed: %s: it is kept up to its last whole record "
+			      "(lockscope report reads it as cut short)%s",
+			      o->output, strerror(-err),
+			      err == -ENOSPC ? "; free some space and record again" : "");
+		else
+			error(err, "writing %s failed: %s: nothing recorded%s", o->output,
+			      strerror(-err),
+			      r.renamed_old ? ", the previous file is back in its place" : "");
+		goto cleanup;
+	}
+	err = fclose(r.out) ? -errno : 0;
 	r.out = NULL;
 	if (err) {
-		error(err, "writing %s failed: %s", o->output, strerror(-err));
-		unlink(o->output);
+		error(err, "closing %s failed: %s: it may be cut short", o->output, strerror(-err));
 		goto cleanup;
 	}
 	fprintf(stderr,
 		"lockscope: recorded %.3f s, %llu records, %.1f MB, %llu lost records%s -> %s\n",
 		(end_ns - r.start_ns) / 1e9, (unsigned long long)r.w.nr_records, r.w.bytes / 1e6,
 		(unsigned long long)nr_lost, nr_lost ? " (raise -b)" : "", o->output);
+	if (r.maps.nr_failed)
+		fprintf(stderr,
+			"lockscope: %llu memory map snapshots could not be read (the first: PID "
+			"%u, "
+			"%s): locks there may be unnamed\n",
+			(unsigned long long)r.maps.nr_failed, r.maps.failed_tgid,
+			strerror(r.maps.failed_err));
 	if (o->stack_mode != LS_STACKS_OFF)
 		fprintf(stderr,
 			"lockscope: %llu stacks of blocking waits: %llu by CFI, %llu by frame "

@@ -86,6 +86,20 @@ void ls_unwind_forget(struct ls_unwind *u, __u32 tgid)
 	}
 }
 
+void ls_unwind_exit(struct ls_unwind *u, const struct ls_exit *e)
+{
+	struct uw_thread *t = u->threads.nr ? ls_htab_find(&u->threads, &e->hdr.tid) : NULL;
+
+	/* its waits' records came before its exit: samples still queued have no wait left */
+	if (t) {
+		free(t->refs);
+		t->refs = NULL;
+		t->head = t->nr = t->cap = 0;
+	}
+	if (e->flags & LS_EXIT_GROUP_DEAD)
+		ls_unwind_forget(u, e->tgid);
+}
+
 void ls_unwind_free(struct ls_unwind *u)
 {
 	struct uw_thread *t;

@@ -41,5 +41,10 @@ int ls_unwind_sample(struct ls_unwind *u, struct ls_writer *w, const struct ls_s
 int ls_unwind_before_record(struct ls_unwind *u, struct ls_writer *w, const struct ls_rec_hdr *h);
 /* The process's image changed (exec) or is gone: forget its modules. */
 void ls_unwind_forget(struct ls_unwind *u, __u32 tgid);
+/*
+ * A thread exited (LS_REC_EXIT): free what it held, and its process's libdw session (open files,
+ * their data) with its last thread.
+ */
+void ls_unwind_exit(struct ls_unwind *u, const struct ls_exit *e);
 
 #endif
