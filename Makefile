@@ -102,7 +102,8 @@ $(OUTPUT)/workloads/sites-so: workloads/sites.c $(OUTPUT)/workloads/libsites.so 
 		-lpthread -o $@
 
 # tests link the pure user-space code: reports/, and the recorder's /proc reader
-TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o $(OUTPUT)/tracer/pyfind.o
+TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o $(OUTPUT)/tracer/pyfind.o \
+	$(OUTPUT)/tracer/launch.o
 
 $(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(TEST_OBJS) $(BIN) | $(OUTPUT)/tests
 	$(call msg,CC,$@)

@@ -15,10 +15,15 @@ struct ls_user {
 	gid_t gid;
 };
 
+/* How long a command has to exit after SIGTERM before it gets SIGKILL */
+#define LS_LAUNCH_GRACE_MS 2000
+
 struct ls_launch {
 	pid_t pid;
-	int go_fd;  /* write end: one byte lets the child exec */
-	int err_fd; /* read end: the child's errno if setup or exec fails, EOF on exec */
+	int pidfd;    /* the child itself, even once its pid is reaped and reused */
+	bool started; /* told to exec */
+	int go_fd;    /* write end: one byte lets the child exec */
+	int err_fd;   /* read end: the child's errno if setup or exec fails, EOF on exec */
 };
 
 /* The invoking user from SUDO_UID/SUDO_GID; 0, or -EINVAL if they are malformed. */
@@ -27,7 +32,15 @@ int ls_user_from_env(struct ls_user *u);
 int ls_launch_prepare(struct ls_launch *l, char **argv, const struct ls_user *u);
 /* Let it exec; 0 once exec succeeded, else -errno with *stage naming the step that failed. */
 int ls_launch_start(struct ls_launch *l, const char **stage);
-/* Kill and reap a child that never exec'd. */
-void ls_launch_abort(struct ls_launch *l);
+/*
+ * Stop the child through its pidfd: SIGTERM, then SIGKILL if it is still alive after grace_ms
+ * (at once for a child never started), and reap it. Its wait status, or -1 when it had already
+ * been reaped elsewhere (nothing is signalled then, whatever now has its pid). Then l->pid is -1.
+ */
+int ls_launch_stop(struct ls_launch *l, int grace_ms);
+/* The child was reaped elsewhere (waitpid): drop its pidfd, never signal it again. */
+void ls_launch_reaped(struct ls_launch *l);
+/* Close the pipes and stop the child with LS_LAUNCH_GRACE_MS; as ls_launch_stop. */
+int ls_launch_abort(struct ls_launch *l);
 
 #endif

@@ -562,8 +562,7 @@ static int start_child(struct recorder *r)
 		return error(err, "cannot write %s: %s", r->o->output, strerror(-err));
 	err = ls_launch_start(&r->child, &stage);
 	if (err) {
-		waitpid(r->child.pid, NULL, 0);
-		r->child.pid = -1;
+		ls_launch_stop(&r->child, LS_LAUNCH_GRACE_MS); /* exits by itself: exec failed */
 		return error(err, "cannot run %s: %s failed: %s", r->o->argv[0], stage,
 			     strerror(-err));
 	}
@@ -579,6 +578,7 @@ static bool reap_children(struct recorder *r)
 	children_changed = 0;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == r->child.pid) {
+			ls_launch_reaped(&r->child); /* its pid is free for others to take */
 			r->child_exited = true;
 			r->child_status = status;
 		}
@@ -667,17 +667,8 @@ static void stop_child(struct recorder *r)
 
 	if (r->o->pid || r->child.pid <= 0 || r->child_exited)
 		return;
-	kill(r->child.pid, SIGTERM);
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(r->child.pid, &status, WNOHANG) == r->child.pid) {
-			r->child_exited = true;
-			r->child_status = status;
-			return;
-		}
-		usleep(10000);
-	}
-	kill(r->child.pid, SIGKILL);
-	if (waitpid(r->child.pid, &status, 0) == r->child.pid) {
+	status = ls_launch_stop(&r->child, LS_LAUNCH_GRACE_MS);
+	if (status != -1) {
 		r->child_exited = true;
 		r->child_status = status;
 	}
@@ -706,7 +697,11 @@ static void install_signals(void)
 
 int record_run(const struct record_opts *o)
 {
-	struct recorder r = { .o = o, .pidfd = -1, .child = { .pid = -1, -1, -1 } };
+	struct recorder r = {
+		.o = o,
+		.pidfd = -1,
+		.child = { .pid = -1, .pidfd = -1, .go_fd = -1, .err_fd = -1 },
+	};
 	enum ls_stop_reason reason;
 	__u64 end_ns, nr_lost = 0;
 	int err;
@@ -823,10 +818,9 @@ int record_run(const struct record_opts *o)
 	stop_child(&r);
 	err = 0;
 cleanup:
-	if (err) {
+	if (err)
 		discard_output(&r);
-		ls_launch_abort(&r.child);
-	}
+	ls_launch_abort(&r.child); /* a command still running when lockscope failed */
 	ring_buffer__free(r.rb);
 	lockscope_bpf__destroy(r.skel);
 	ls_tasks_free(&r.tasks);
