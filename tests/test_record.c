@@ -136,9 +136,20 @@ static void test_attach_sees_later_threads(void **state)
 	ls_analysis_free(&a);
 }
 
+/* A directory where anybody may create files: where the sudo-user tests write their traces */
+static const char *open_dir(void)
+{
+	const char *dir = test_path("open");
+
+	mkdir(dir, 0777);
+	assert_int_equal(chmod(dir, 0777), 0);
+	return dir;
+}
+
 static void test_runs_as_sudo_user(void **state)
 {
-	char *argv[] = { LOCKSCOPE, "record",  "-o", (char *)test_path("u.data"),
+	char data[300];
+	char *argv[] = { LOCKSCOPE, "record",  "-o", data,
 			 "--",	    "/bin/sh", "-c", "id -u; id -g; id -G",
 			 NULL };
 	char *env[] = { "SUDO_UID=65534", "SUDO_GID=65534", NULL };
@@ -146,13 +157,78 @@ static void test_runs_as_sudo_user(void **state)
 	const char *out;
 
 	SKIP_WITHOUT_BPF();
+	snprintf(data, sizeof(data), "%s/u.data", open_dir());
 	assert_int_equal(run(argv, test_path("u.out"), env), 0);
 	out = slurp(test_path("u.out"));
 	print_message("  id says: %.40s\n", out);
 	assert_true(!strncmp(out, "65534\n65534\n65534\n", 18));
-	assert_int_equal(stat(test_path("u.data"), &st), 0);
+	assert_int_equal(stat(data, &st), 0);
 	assert_int_equal(st.st_uid, 65534);
 	assert_int_equal(st.st_gid, 65534);
+}
+
+static void put_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void expect_error(char *const argv[], char *const env[], int run_as, const char *message);
+
+/*
+ * Under sudo, -o has the invoking user's rights and no more: it neither creates a file in a
+ * directory only root may write, nor renames root's file out of the way (a sticky directory,
+ * as /tmp), nor touches a root-only file; where the user may write, it works as before.
+ */
+static void test_output_as_sudo_user(void **state)
+{
+	char locked[300], victim[400], sticky[300], theirs[400], mine[400], old[420];
+	char *argv[] = { LOCKSCOPE, "record", "-o", NULL, "--", "/bin/true", NULL };
+	char *env[] = { "SUDO_UID=65534", "SUDO_GID=65534", NULL };
+	struct stat st;
+
+	SKIP_WITHOUT_BPF();
+	/* a directory only root may enter, holding a root-only file */
+	snprintf(locked, sizeof(locked), "%s", test_path("rootonly"));
+	assert_int_equal(mkdir(locked, 0700), 0);
+	snprintf(victim, sizeof(victim), "%s/x.data", locked);
+	put_file(victim, "precious\n", 0600);
+	argv[3] = victim;
+	expect_error(argv, env, -1, "as uid 65534");
+	assert_string_equal(slurp(victim), "precious\n");
+	snprintf(old, sizeof(old), "%s.old", victim);
+	assert_int_equal(stat(old, &st), -1);
+	snprintf(theirs, sizeof(theirs), "%s/new.data", locked);
+	argv[3] = theirs;
+	expect_error(argv, env, -1, "cannot create");
+	assert_int_equal(stat(theirs, &st), -1);
+
+	/* a sticky directory anybody may write: root's file there is not the user's to rename */
+	snprintf(sticky, sizeof(sticky), "%s", test_path("sticky"));
+	assert_int_equal(mkdir(sticky, 0777), 0);
+	assert_int_equal(chmod(sticky, 01777), 0);
+	snprintf(theirs, sizeof(theirs), "%s/root.data", sticky);
+	put_file(theirs, "root's\n", 0644);
+	argv[3] = theirs;
+	expect_error(argv, env, -1, "cannot rename");
+	assert_string_equal(slurp(theirs), "root's\n");
+	snprintf(old, sizeof(old), "%s.old", theirs);
+	assert_int_equal(stat(old, &st), -1);
+
+	/* where the user may write: created, theirs, and the previous one kept as .old */
+	snprintf(mine, sizeof(mine), "%s/mine.data", open_dir());
+	argv[3] = mine;
+	assert_int_equal(run(argv, test_path("o.out"), env), 0);
+	assert_int_equal(run(argv, test_path("o.out"), env), 0);
+	assert_int_equal(stat(mine, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	snprintf(old, sizeof(old), "%s.old", mine);
+	assert_int_equal(stat(old, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
 }
 
 /* -d stops the recording and the command; the file is complete and says why it stopped. */
@@ -264,8 +340,7 @@ static void test_capabilities_own_processes_only(void **state)
 		print_message("SKIP: cannot give a copy of lockscope file capabilities (setcap)\n");
 		skip();
 	}
-	assert_int_equal(mkdir(test_path("open"), 0777), 0);
-	assert_int_equal(chmod(test_path("open"), 0777), 0);
+	open_dir();
 	theirs = fork();
 	if (theirs == 0) {
 		execl("/bin/sleep", "sleep", "30", (char *)NULL);
@@ -314,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_launch_matches_ground_truth),
 		cmocka_unit_test(test_attach_sees_later_threads),
 		cmocka_unit_test(test_runs_as_sudo_user),
+		cmocka_unit_test(test_output_as_sudo_user),
 		cmocka_unit_test(test_duration_stops),
 		cmocka_unit_test(test_sigint_stops_cleanly),
 		cmocka_unit_test(test_sigterm_stops_cleanly),

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -65,6 +66,87 @@ int ls_user_from_env(struct ls_user *u)
 	u->uid = uid;
 	u->gid = gid;
 	return 0;
+}
+
+/* The user's groups as login would set them (initgroups), or their primary group alone. */
+static int user_groups(const struct ls_user *u, gid_t **groups, int *nr)
+{
+	struct passwd *pw = getpwuid(u->uid);
+	int n = 32;
+
+	for (;;) {
+		gid_t *g = malloc(n * sizeof(*g));
+		int want = n;
+
+		if (!g)
+			return -ENOMEM;
+		if (!pw) {
+			g[0] = u->gid;
+			want = 1;
+		} else if (getgrouplist(pw->pw_name, u->gid, g, &want) < 0) {
+			free(g);
+			if (want <= n) /* no growth asked for: give up rather than loop */
+				return -EINVAL;
+			n = want;
+			continue;
+		}
+		*groups = g;
+		*nr = want;
+		return 0;
+	}
+}
+
+int ls_user_fs_enter(const struct ls_user *u, struct ls_user_fs *saved)
+{
+	gid_t *groups = NULL;
+	int nr = 0, err;
+
+	memset(saved, 0, sizeof(*saved));
+	if (!u->drop)
+		return 0;
+	saved->nr_groups = getgroups(0, NULL);
+	if (saved->nr_groups < 0)
+		return -errno;
+	saved->groups = calloc(saved->nr_groups + 1, sizeof(gid_t));
+	if (!saved->groups)
+		return -ENOMEM;
+	if (getgroups(saved->nr_groups, saved->groups) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	err = user_groups(u, &groups, &nr);
+	if (err)
+		goto fail;
+	/* the groups count in permission checks as much as the fsgid does */
+	if (setgroups(nr, groups)) {
+		err = -errno;
+		goto fail;
+	}
+	saved->on = true;
+	setfsgid(u->gid);
+	setfsuid(u->uid); /* drops CAP_DAC_OVERRIDE and the other file capabilities */
+	/* setfsuid says nothing of failure: read the ids back (-1 is never valid, so a no-op) */
+	if (setfsuid(-1) != (int)u->uid || setfsgid(-1) != (int)u->gid) {
+		err = -EPERM;
+		goto fail;
+	}
+	free(groups);
+	return 0;
+fail:
+	free(groups);
+	ls_user_fs_leave(saved);
+	return err;
+}
+
+void ls_user_fs_leave(struct ls_user_fs *saved)
+{
+	if (saved->on) {
+		setfsuid(geteuid());
+		setfsgid(getegid());
+		setgroups(saved->nr_groups, saved->groups);
+	}
+	free(saved->groups);
+	memset(saved, 0, sizeof(*saved));
 }
 
 static void child_fail(int fd, int stage)

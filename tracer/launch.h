@@ -15,6 +15,13 @@ struct ls_user {
 	gid_t gid;
 };
 
+/* Our own groups while acting on files as the user */
+struct ls_user_fs {
+	bool on;
+	gid_t *groups;
+	int nr_groups;
+};
+
 /* How long a command has to exit after SIGTERM before it gets SIGKILL */
 #define LS_LAUNCH_GRACE_MS 2000
 
@@ -28,6 +35,13 @@ struct ls_launch {
 
 /* The invoking user from SUDO_UID/SUDO_GID; 0, or -EINVAL if they are malformed. */
 int ls_user_from_env(struct ls_user *u);
+/*
+ * Act on files as u (under sudo): its fsuid, fsgid and supplementary groups, so that the kernel
+ * checks paths with the user's rights, until ls_user_fs_leave. Nothing to do when u->drop is
+ * false. 0 or -errno, with our identity unchanged on failure. Single-threaded callers only.
+ */
+int ls_user_fs_enter(const struct ls_user *u, struct ls_user_fs *saved);
+void ls_user_fs_leave(struct ls_user_fs *saved);
 /* Fork the child, stopped before exec. 0 or -errno. */
 int ls_launch_prepare(struct ls_launch *l, char **argv, const struct ls_user *u);
 /* Let it exec; 0 once exec succeeded, else -errno with *stage naming the step that failed. */

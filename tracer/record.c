@@ -223,33 +223,56 @@ static bool pid_exited(int pidfd)
 	return pidfd >= 0 && poll(&p, 1, 0) == 1;
 }
 
-/* Open the output as perf does: an existing file becomes FILE.old. */
+/* Under sudo, what the user could not do is what failed: say whose rights were used. */
+static const char *as_user(const struct recorder *r)
+{
+	static char buf[96];
+
+	if (!r->user.drop)
+		return "";
+	snprintf(buf, sizeof(buf), " (as uid %u, who ran sudo: give -o a path that user can write)",
+		 (unsigned int)r->user.uid);
+	return buf;
+}
+
+/*
+ * Open the output as perf does: an existing file becomes FILE.old. Under sudo everything is done
+ * with the invoking user's file rights, so lockscope creates and renames only what they could
+ * (root's rights would let any user replace /etc/ld.so.preload and own the result).
+ */
 static int open_output(struct recorder *r)
 {
 	const char *path = r->o->output;
+	struct ls_user_fs fs;
 	struct stat st;
 	int fd, err;
 
 	if (snprintf(r->old_path, sizeof(r->old_path), "%s.old", path) >= (int)sizeof(r->old_path))
 		return error(-ENAMETOOLONG, "output path too long: %s", path);
+	err = ls_user_fs_enter(&r->user, &fs);
+	if (err)
+		return error(err, "cannot take uid %u's file rights: %s", (unsigned int)r->user.uid,
+			     strerror(-err));
 	if (!lstat(path, &st)) {
-		if (!S_ISREG(st.st_mode))
-			return error(-EEXIST,
-				     "%s exists and is not a regular file: not replacing it", path);
-		if (rename(path, r->old_path))
-			return error(-errno, "cannot rename %s to %s: %s", path, r->old_path,
-				     strerror(errno));
+		if (!S_ISREG(st.st_mode)) {
+			err = error(-EEXIST,
+				    "%s exists and is not a regular file: not replacing it", path);
+			goto cleanup;
+		}
+		if (rename(path, r->old_path)) {
+			err = -errno;
+			error(err, "cannot rename %s to %s: %s%s", path, r->old_path,
+			      strerror(-err), as_user(r));
+			goto cleanup;
+		}
 		r->renamed_old = true;
+	} else if (errno != ENOENT) {
+		err = -errno;
+		goto fail;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
-		goto fail;
-	}
-	if (r->user.drop && fchown(fd, r->user.uid, r->user.gid)) {
-		err = -errno;
-		close(fd);
-		unlink(path);
 		goto fail;
 	}
 	r->out = fdopen(fd, "w");
@@ -260,12 +283,28 @@ static int open_output(struct recorder *r)
 		goto fail;
 	}
 	setvbuf(r->out, NULL, _IOFBF, 1 << 20);
-	return 0;
+	goto cleanup;
 fail:
 	if (r->renamed_old)
 		rename(r->old_path, path);
 	r->renamed_old = false;
-	return error(err, "cannot create %s: %s", path, strerror(-err));
+	error(err, "cannot create %s: %s%s", path, strerror(-err), as_user(r));
+cleanup:
+	ls_user_fs_leave(&fs);
+	return err;
+}
+
+/* Remove the output, as the user who made it (open_output), the old one put back if asked. */
+static void remove_output(struct recorder *r, bool restore_old)
+{
+	struct ls_user_fs fs;
+
+	if (ls_user_fs_enter(&r->user, &fs))
+		return; /* left in place rather than removed with root's rights */
+	unlink(r->o->output);
+	if (restore_old && r->renamed_old)
+		rename(r->old_path, r->o->output);
+	ls_user_fs_leave(&fs);
 }
 
 /* A recording that failed before it began leaves no file behind, and the old one in place. */
@@ -275,9 +314,7 @@ static void discard_output(struct recorder *r)
 		return;
 	fclose(r->out);
 	r->out = NULL;
-	unlink(r->o->output);
-	if (r->renamed_old)
-		rename(r->old_path, r->o->output);
+	remove_output(r, true);
 }
 
 /* The traced set is a bitmap in the programs' .bss, mapped here (bpf/lockscope.bpf.c). */
@@ -799,7 +836,7 @@ int record_run(const struct record_opts *o)
 	r.out = NULL;
 	if (err) {
 		error(err, "writing %s failed: %s", o->output, strerror(-err));
-		unlink(o->output);
+		remove_output(&r, false);
 		goto cleanup;
 	}
 	fprintf(stderr,
