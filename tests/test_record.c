@@ -383,6 +383,105 @@ static void test_output_symlink(void **state)
 	assert_string_equal(slurp(target), "precious\n");
 }
 
+/* The process whose main thread is called comm in a recording, 0 if none. */
+static __u32 tgid_of(const struct ls_analysis *a, const char *comm)
+{
+	struct ls_thread *t;
+	size_t pos = 0;
+
+	while ((t = ls_htab_next(&a->threads, &pos)))
+		if (t->tid == t->tgid && !strcmp(t->comm, comm))
+			return t->tgid;
+	return 0;
+}
+
+/* The first child of pid, waiting up to 2 s for it to appear; -1 if none. */
+static pid_t first_child(pid_t pid)
+{
+	char path[96];
+	int child = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	for (int i = 0; i < 200 && child < 0; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f && fscanf(f, "%d", &child) != 1)
+			child = -1;
+		if (f)
+			fclose(f);
+		if (child < 0)
+			usleep(10 * 1000);
+	}
+	return child;
+}
+
+/*
+ * PID namespaces: the probes see the host's pids. lockscope inside a namespace of its own would
+ * trace whichever host process has its child's number: it refuses, writing nothing. From the
+ * host it records a workload inside one, launched or by -p with the host pid.
+ */
+static void test_pid_namespaces(void **state)
+{
+	char json[300], in_data[300], data[300], p_data[300];
+	char *pp[] = {
+		WORKLOAD("pingpong"), "--threads", "3",	      "--rounds", "1000", "--spin-ms", "0",
+		"--delay-ms",	      "300",	   "--truth", json,	  NULL
+	};
+	char *inside[] = { "unshare", "-p",    "-f", "--mount-proc", LOCKSCOPE, "record",
+			   "-o",      in_data, "--", pp[0],	     NULL };
+	char *launched[24] = { LOCKSCOPE, "record", "-o", data,		 "--",
+			       "unshare", "-p",	    "-f", "--mount-proc" };
+	char *contained[24] = { "unshare", "-p", "-f", "--mount-proc" };
+	char pidarg[16];
+	char *attach[] = { LOCKSCOPE, "record", "-o", p_data, "-p", pidarg, NULL };
+	struct ls_analysis a;
+	struct stat st;
+	pid_t outer, wpid;
+	__u32 tgid;
+
+	SKIP_WITHOUT_BPF();
+	/* test_path's buffers are reused: the paths the argv keep are copied */
+	snprintf(json, sizeof(json), "%s", test_path("ns.json"));
+	snprintf(in_data, sizeof(in_data), "%s", test_path("ns-in.data"));
+	snprintf(data, sizeof(data), "%s", test_path("ns.data"));
+	snprintf(p_data, sizeof(p_data), "%s", test_path("ns-p.data"));
+	if (system("unshare -p -f --mount-proc true 2>/dev/null")) {
+		print_message("SKIP: cannot make a PID namespace (unshare -p -f --mount-proc)\n");
+		skip();
+	}
+	expect_error(inside, NULL, -1, "PID namespace of its own");
+	assert_int_equal(stat(in_data, &st), -1);
+
+	for (int i = 0; pp[i]; i++)
+		launched[9 + i] = pp[i];
+	assert_int_equal(run(launched, test_path("ns.out"), NULL), 0);
+	assert_int_equal(load_trace(data, &a), 0);
+	tgid = tgid_of(&a, "pingpong");
+	assert_true(tgid > 0);
+	print_message("  launched: pingpong is %u on the host, %llu threads\n", tgid,
+		      (unsigned long long)process_sum(&a, tgid).threads);
+	assert_int_equal(process_sum(&a, tgid).threads, 4);
+	check_words(&a, tgid, slurp(json));
+	ls_analysis_free(&a);
+
+	for (int i = 0; pp[i]; i++)
+		contained[4 + i] = pp[i];
+	outer = spawn(contained, test_path("ns-wl.out"), NULL, -1);
+	wpid = first_child(outer); /* pid 1 of the namespace, by its host pid */
+	assert_true(wpid > 0);
+	usleep(100 * 1000); /* exec'd, sleeping before its threads */
+	snprintf(pidarg, sizeof(pidarg), "%d", wpid);
+	assert_int_equal(run(attach, test_path("ns-p.out"), NULL), 0);
+	assert_int_equal(wait_exit(outer), 0);
+	assert_int_equal(load_trace(p_data, &a), 0);
+	assert_int_equal(a.hdr.target_pid, wpid);
+	print_message("  -p %d: %llu threads\n", wpid,
+		      (unsigned long long)process_sum(&a, wpid).threads);
+	assert_int_equal(process_sum(&a, wpid).threads, 4);
+	check_words(&a, wpid, slurp(json));
+	ls_analysis_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_capabilities_own_processes_only),
 		cmocka_unit_test(test_output_symlink),
+		cmocka_unit_test(test_pid_namespaces),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

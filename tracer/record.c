@@ -32,7 +32,9 @@
 #include "unwind.h"
 #include "version.h"
 
-#define PF_KTHREAD 0x00200000
+#define PF_KTHREAD     0x00200000
+/* The initial PID namespace's fixed inode (PROC_PID_INIT_INO, include/linux/proc_ns.h) */
+#define LS_INIT_PID_NS "pid:[4026531836]"
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t children_changed;
@@ -134,6 +136,33 @@ static int check_privileges(void)
 	return 0;
 }
 
+/*
+ * The probes name processes as the kernel does, by their pid in the initial PID namespace
+ * (task->tgid); getpid, fork, -p and /proc give lockscope its own namespace's. In a namespace of
+ * its own (a container, unshare -p) they differ and it would trace whatever process has its
+ * child's number on the host. NSpid cannot map them back where /proc is the container's (its
+ * first field is the pid in /proc's namespace, not the host's): refuse rather than guess.
+ */
+static int check_pid_namespace(void)
+{
+	char ns[64];
+	ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1);
+
+	if (n < 0)
+		return error(-errno, "cannot read /proc/self/ns/pid: %s (is /proc mounted?)",
+			     strerror(errno));
+	ns[n] = '\0';
+	if (strcmp(ns, LS_INIT_PID_NS))
+		return error(
+			-ENOTSUP,
+			"lockscope runs in a PID namespace of its own (%s; a container, unshare "
+			"-p): the kernel's probes see the host's PIDs, which it cannot map "
+			"back. Run it in the host's PID namespace: it traces processes in "
+			"containers there, by their host PID or launched",
+			ns);
+	return 0;
+}
+
 /* Whether every uid of pid (real, effective, saved, filesystem) is uid, as ptrace asks. */
 static bool owned_by(pid_t pid, uid_t uid)
 {
@@ -181,8 +210,20 @@ static int read_proc_stat(const char *path, struct proc_stat *st)
 	return 0;
 }
 
-/* A user process we may trace: not us, not a kernel thread, alive. */
-static int check_pid(pid_t pid)
+/* A pidfd turns readable once its process has exited, zombie or reaped. */
+static bool pid_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return pidfd >= 0 && poll(&p, 1, 0) == 1;
+}
+
+/*
+ * A user process we may trace: not us, not a kernel thread, alive. The pidfd is taken first and
+ * the process confirmed alive through it after the checks: what /proc/PID said was then about
+ * the process the pidfd holds, not one that took the pid after it exited.
+ */
+static int check_pid(pid_t pid, int *pidfd)
 {
 	struct proc_stat st;
 	char path[64];
@@ -192,6 +233,18 @@ static int check_pid(pid_t pid)
 		return error(-EINVAL, "invalid PID %d", pid);
 	if (pid == getpid())
 		return error(-EINVAL, "PID %d is lockscope itself", pid);
+	*pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (*pidfd < 0) {
+		err = -errno;
+		if (err == -ESRCH)
+			return error(err, "no process with PID %d", pid);
+		if (err == -EINVAL)
+			return error(err,
+				     "PID %d is a thread, not a process: give its Tgid (in "
+				     "/proc/%d/status)",
+				     pid, pid);
+		return error(err, "cannot watch PID %d: %s", pid, strerror(-err));
+	}
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	err = read_proc_stat(path, &st);
 	if (err == -ENOENT)
@@ -201,8 +254,6 @@ static int check_pid(pid_t pid)
 	if (st.flags & PF_KTHREAD)
 		return error(-EINVAL, "PID %d is a kernel thread: lockscope traces user processes",
 			     pid);
-	if (getpgid(pid) < 0 && errno == ESRCH)
-		return error(-ESRCH, "no process with PID %d", pid);
 	/*
 	 * The probes see every process. With CAP_BPF and CAP_PERFMON alone (file capabilities),
 	 * a user could trace anybody's: only what that user could ptrace, as perf record -p.
@@ -212,15 +263,9 @@ static int check_pid(pid_t pid)
 			-EPERM,
 			"PID %d is not yours (uid %d): tracing it needs root or CAP_SYS_PTRACE",
 			pid, (int)getuid());
+	if (pid_exited(*pidfd))
+		return error(-ESRCH, "PID %d has exited: nothing to record", pid);
 	return 0;
-}
-
-/* A pidfd turns readable once its process has exited, zombie or reaped. */
-static bool pid_exited(int pidfd)
-{
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
-	return pidfd >= 0 && poll(&p, 1, 0) == 1;
 }
 
 /* Under sudo, what the user could not do is what failed: say whose rights were used. */
@@ -751,27 +796,15 @@ int record_run(const struct record_opts *o)
 	err = check_privileges();
 	if (err)
 		goto cleanup;
-	if (o->pid && (err = check_pid(o->pid)))
+	err = check_pid_namespace();
+	if (err)
+		goto cleanup;
+	if (o->pid && (err = check_pid(o->pid, &r.pidfd)))
 		goto cleanup;
 	err = ls_user_from_env(&r.user);
 	if (err) {
 		error(err, "SUDO_UID/SUDO_GID are malformed: unset them or run through sudo");
 		goto cleanup;
-	}
-	if (o->pid) {
-		r.pidfd = syscall(SYS_pidfd_open, o->pid, 0);
-		if (r.pidfd < 0) {
-			err = -errno;
-			error(err,
-			      errno == ESRCH ? "PID %d has exited: nothing to record"
-					     : "cannot watch PID %d: %s",
-			      o->pid, strerror(errno));
-			goto cleanup;
-		}
-		if (pid_exited(r.pidfd)) {
-			err = error(-ESRCH, "PID %d has exited: nothing to record", o->pid);
-			goto cleanup;
-		}
 	}
 	err = open_output(&r);
 	if (err)
