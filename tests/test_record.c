@@ -425,7 +425,7 @@ static void test_pid_namespaces(void **state)
 	char json[300], in_data[300], data[300], p_data[300];
 	char *pp[] = {
 		WORKLOAD("pingpong"), "--threads", "3",	      "--rounds", "1000", "--spin-ms", "0",
-		"--delay-ms",	      "300",	   "--truth", json,	  NULL
+		"--delay-ms",	      "800",	   "--truth", json,	  NULL
 	};
 	char *inside[] = { "unshare", "-p",    "-f", "--mount-proc", LOCKSCOPE, "record",
 			   "-o",      in_data, "--", pp[0],	     NULL };
@@ -482,6 +482,94 @@ static void test_pid_namespaces(void **state)
 	ls_analysis_free(&a);
 }
 
+/* The uprobes lockscope pid holds, as bpftool shows them: their count; *by_fd those on /proc/self/fd/N. */
+static int uprobes_of(pid_t pid, int *by_fd)
+{
+	char cmd[96], line[512];
+	int n = 0;
+	FILE *p;
+
+	*by_fd = 0;
+	snprintf(cmd, sizeof(cmd), "bpftool perf show pid %d 2>/dev/null", pid);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p)) {
+		if (!strstr(line, "uprobe") && !strstr(line, "uretprobe"))
+			continue;
+		n++;
+		*by_fd += strstr(line, "filename /proc/self/fd/") != NULL;
+		print_message("  %s", line);
+	}
+	pclose(p);
+	return n;
+}
+
+/* Run rec until its trace has a header (the probes are attached by then): its uprobes, as above. */
+static int uprobes_while_recording(char *const rec[], const char *data, int *by_fd)
+{
+	pid_t pid = spawn(rec, test_path("gp.out"), NULL, -1);
+	struct stat st;
+	int n = -1;
+
+	for (int i = 0; i < 500; i++) {
+		if (!stat(data, &st) && st.st_size > 0) {
+			n = uprobes_of(pid, by_fd);
+			break;
+		}
+		usleep(10 * 1000);
+	}
+	if (wait_exit(pid))
+		fail_msg("%s", slurp(test_path("gp.out")));
+	return n;
+}
+
+/*
+ * --gil=probes puts the uprobes on the interpreter file that pyfind checked, through its open
+ * descriptor (/proc/self/fd/N, which the kernel resolves to that open file), not on a path
+ * that the process's owner could point at another file before the kernel looks it up.
+ */
+static void test_gil_probes_through_descriptor(void **state)
+{
+	static const char python[] = "/root/.pyenv/versions/3.11.7/bin/python3.11";
+	char *py[] = { (char *)python, "-c",
+		       "import threading, time\n"
+		       "def spin():\n"
+		       "    end = time.time() + 3\n"
+		       "    while time.time() < end: pass\n"
+		       "ts = [threading.Thread(target=spin) for _ in range(2)]\n"
+		       "[t.start() for t in ts]; [t.join() for t in ts]\n",
+		       NULL };
+	char data[300], pidarg[16];
+	char *attach[] = { LOCKSCOPE, "record", "--gil=probes", "-d",	"1",
+			   "-o",      data,	"-p",		pidarg, NULL };
+	char *launch[] = { LOCKSCOPE, "record", "--gil=probes", "-o",  data,
+			   "--",      py[0],	py[1],		py[2], NULL };
+	int n, by_fd;
+	pid_t wpid;
+
+	SKIP_WITHOUT_BPF();
+	if (access(python, X_OK) || system("bpftool version >/dev/null 2>&1")) {
+		print_message("SKIP: needs %s (with symbols) and bpftool\n", python);
+		skip();
+	}
+	snprintf(data, sizeof(data), "%s", test_path("gp.data"));
+	wpid = spawn(py, test_path("gp.py.out"), NULL, -1);
+	usleep(200 * 1000);
+	snprintf(pidarg, sizeof(pidarg), "%d", wpid);
+	n = uprobes_while_recording(attach, data, &by_fd);
+	assert_int_equal(wait_exit(wpid), 0);
+	print_message("  -p: %d uprobes, %d through a descriptor\n", n, by_fd);
+	assert_true(n >= 3); /* take_gil entry and return, drop_gil */
+	assert_int_equal(by_fd, n);
+
+	unlink(data);
+	n = uprobes_while_recording(launch, data, &by_fd);
+	print_message("  launched: %d uprobes, %d through a descriptor\n", n, by_fd);
+	assert_true(n >= 3);
+	assert_int_equal(by_fd, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_capabilities_own_processes_only),
 		cmocka_unit_test(test_output_symlink),
 		cmocka_unit_test(test_pid_namespaces),
+		cmocka_unit_test(test_gil_probes_through_descriptor),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

@@ -834,8 +834,15 @@ int record_run(const struct record_opts *o)
 			goto cleanup;
 		}
 		err = 0;
-	} else
-		ls_python_prepare_launch(&r.py, o->argv[0]);
+	} else {
+		struct ls_user_fs fs;
+
+		/* the command is found and read as the user who will run it, as their exec would */
+		if (!ls_user_fs_enter(&r.user, &fs)) {
+			ls_python_prepare_launch(&r.py, o->argv[0]);
+			ls_user_fs_leave(&fs);
+		}
+	}
 	r.start_ns = now_ns(CLOCK_MONOTONIC);
 	err = write_header(&r);
 	if (!err)
