@@ -102,7 +102,8 @@ $(OUTPUT)/workloads/sites-so: workloads/sites.c $(OUTPUT)/workloads/libsites.so 
 		-lpthread -o $@
 
 # tests link the pure user-space code: reports/, and the recorder's /proc reader
-TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o $(OUTPUT)/tracer/pyfind.o
+TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o $(OUTPUT)/tracer/pyfind.o \
+	$(OUTPUT)/tracer/safeopen.o $(OUTPUT)/tracer/launch.o
 
 $(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(TEST_OBJS) $(BIN) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -114,9 +115,11 @@ $(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(TEST_OBJS) $(BIN) | $(OUTPU
 tests: $(TESTS)
 
 # The README's test command. Integration tests need root and BPF; they skip, saying why, without.
+# They run as root: under sudo, SUDO_UID would make lockscope write as the user into root's
+# scratch directories; the tests about the sudo user set it themselves.
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory all tests
-	$(Q)tests/run-tests $(TESTS)
+	$(Q)env -u SUDO_UID -u SUDO_GID -u SUDO_USER tests/run-tests $(TESTS)
 
 # make pythons (root, Debian's mirror): the CPython interpreters test_python runs, listed in
 # $(PYTHONS_OUT)/pythons.txt: pyenv's 3.8-3.13, a stripped copy of each, Debian sid's newest in a

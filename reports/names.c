@@ -309,16 +309,29 @@ int ls_names_feed(struct ls_names *n, const struct ls_rec_hdr *rec)
 
 int ls_open_regular(const char *path, __u64 inode)
 {
+	char self[64];
 	struct stat st;
-	int fd;
+	int pfd, fd;
 
-	/* stat first: opening a mapped device node can have side effects */
-	if (stat(path, &st))
+	/*
+	 * Looked up without opening (a device node's open can act on it, a FIFO's blocks), checked
+	 * on that descriptor, then opened through it: a file swapped in after the check is not read.
+	 */
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || (inode && st.st_ino != inode))
-		return -ENOENT;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	return fd < 0 ? -errno : fd;
+	if (fstat(pfd, &st)) {
+		fd = -errno;
+	} else if (!S_ISREG(st.st_mode) || (inode && st.st_ino != inode)) {
+		fd = -ENOENT;
+	} else {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+		fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0)
+			fd = -errno;
+	}
+	close(pfd);
+	return fd;
 }
 
 static int open_mapped(__u32 tgid, const struct ls_map *m)

@@ -264,6 +264,68 @@ static void test_other_mount_namespace(void **state)
 	assert_non_null(strstr(out, ";worker_main;"));
 }
 
+/* wait_exit() for at most ms milliseconds; past that the process is killed and -1 returned. */
+static int wait_exit_within(pid_t pid, int ms)
+{
+	int st;
+
+	for (int i = 0; i < ms; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/*
+ * The traced process's mapped files are hostile: here, in its own mount namespace, a tmpfs is
+ * mounted over its directory once it runs, with FIFOs where its program and library were. The
+ * maps still name those paths; opening them for reading would block the recorder for good. It
+ * must not open them, unwind what it can, and stop at -d.
+ */
+static void test_fifo_over_mapped_file(void **state)
+{
+	const char *dir = test_path("fifo");
+	char script[1024], pid_s[16], fifo[128], data[256];
+	char *sh[] = { "/usr/bin/unshare", "-m", "--propagation", "private",
+		       "/bin/sh",	   "-c", script,	  NULL };
+	char *rec[] = { LOCKSCOPE, "record", "--stacks", "-d", "1", "-o", data, "-p", pid_s, NULL };
+	struct stat st;
+	pid_t pid, recorder;
+	int rc = -1;
+
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	if (access("/usr/bin/unshare", X_OK))
+		skip();
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(data, sizeof(data), "%s", test_path("fifo.data"));
+	snprintf(
+		script, sizeof(script),
+		"mount -t tmpfs lsfifo %1$s && cp %2$s %1$s/fifo-sites && cp %3$s %1$s/ || exit 1; "
+		"{ sleep 0.3; mount -t tmpfs lsover %1$s && "
+		"mkfifo %1$s/fifo-sites %1$s/libsites.so; } & "
+		"exec %1$s/fifo-sites --iterations 100000000",
+		dir, WORKLOAD("sites-so"), WORKLOAD("libsites.so"));
+	pid = spawn(sh, test_path("fifo.out"), NULL, -1);
+	assert_true(pid > 0);
+	snprintf(fifo, sizeof(fifo), "/proc/%d/root%s/libsites.so", pid, dir);
+	for (int i = 0; i < 500 && (stat(fifo, &st) || !S_ISFIFO(st.st_mode)); i++)
+		usleep(10000);
+	if (!stat(fifo, &st) && S_ISFIFO(st.st_mode)) {
+		snprintf(pid_s, sizeof(pid_s), "%d", pid);
+		recorder = spawn(rec, test_path("fifo-rec.out"), NULL, -1);
+		rc = wait_exit_within(recorder, 10000);
+		print_message("  recorder: %s", slurp(test_path("fifo-rec.out")));
+	}
+	kill(pid, SIGKILL);
+	wait_exit(pid);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(rc, 0); /* -1: still blocked after 10 s, killed */
+}
+
 /* A program rewritten in place after its recording (same inode): its symbols are not used. */
 static void test_build_id_checked(void **state)
 {
@@ -344,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_pie_program),
 		cmocka_unit_test(test_shared_library),
 		cmocka_unit_test(test_other_mount_namespace),
+		cmocka_unit_test(test_fifo_over_mapped_file),
 		cmocka_unit_test(test_build_id_checked),
 		cmocka_unit_test(test_python_gil_wait),
 	};

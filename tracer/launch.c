@@ -3,13 +3,21 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "launch.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
 
 enum child_stage { STAGE_GROUPS, STAGE_GID, STAGE_UID, STAGE_EXEC, STAGE_WAIT };
 
@@ -60,6 +68,87 @@ int ls_user_from_env(struct ls_user *u)
 	return 0;
 }
 
+/* The user's groups as login would set them (initgroups), or their primary group alone. */
+static int user_groups(const struct ls_user *u, gid_t **groups, int *nr)
+{
+	struct passwd *pw = getpwuid(u->uid);
+	int n = 32;
+
+	for (;;) {
+		gid_t *g = malloc(n * sizeof(*g));
+		int want = n;
+
+		if (!g)
+			return -ENOMEM;
+		if (!pw) {
+			g[0] = u->gid;
+			want = 1;
+		} else if (getgrouplist(pw->pw_name, u->gid, g, &want) < 0) {
+			free(g);
+			if (want <= n) /* no growth asked for: give up rather than loop */
+				return -EINVAL;
+			n = want;
+			continue;
+		}
+		*groups = g;
+		*nr = want;
+		return 0;
+	}
+}
+
+int ls_user_fs_enter(const struct ls_user *u, struct ls_user_fs *saved)
+{
+	gid_t *groups = NULL;
+	int nr = 0, err;
+
+	memset(saved, 0, sizeof(*saved));
+	if (!u->drop)
+		return 0;
+	saved->nr_groups = getgroups(0, NULL);
+	if (saved->nr_groups < 0)
+		return -errno;
+	saved->groups = calloc(saved->nr_groups + 1, sizeof(gid_t));
+	if (!saved->groups)
+		return -ENOMEM;
+	if (getgroups(saved->nr_groups, saved->groups) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	err = user_groups(u, &groups, &nr);
+	if (err)
+		goto fail;
+	/* the groups count in permission checks as much as the fsgid does */
+	if (setgroups(nr, groups)) {
+		err = -errno;
+		goto fail;
+	}
+	saved->on = true;
+	setfsgid(u->gid);
+	setfsuid(u->uid); /* drops CAP_DAC_OVERRIDE and the other file capabilities */
+	/* setfsuid says nothing of failure: read the ids back (-1 is never valid, so a no-op) */
+	if (setfsuid(-1) != (int)u->uid || setfsgid(-1) != (int)u->gid) {
+		err = -EPERM;
+		goto fail;
+	}
+	free(groups);
+	return 0;
+fail:
+	free(groups);
+	ls_user_fs_leave(saved);
+	return err;
+}
+
+void ls_user_fs_leave(struct ls_user_fs *saved)
+{
+	if (saved->on) {
+		setfsuid(geteuid());
+		setfsgid(getegid());
+		setgroups(saved->nr_groups, saved->groups);
+	}
+	free(saved->groups);
+	memset(saved, 0, sizeof(*saved));
+}
+
 static void child_fail(int fd, int stage)
 {
 	struct child_error ce = { stage, errno };
@@ -105,7 +194,8 @@ int ls_launch_prepare(struct ls_launch *l, char **argv, const struct ls_user *u)
 	int go[2], errp[2], err;
 
 	l->pid = -1;
-	l->go_fd = l->err_fd = -1;
+	l->pidfd = l->go_fd = l->err_fd = -1;
+	l->started = false;
 	if (pipe2(go, O_CLOEXEC))
 		return -errno;
 	if (pipe2(errp, O_CLOEXEC)) {
@@ -133,6 +223,13 @@ int ls_launch_prepare(struct ls_launch *l, char **argv, const struct ls_user *u)
 	close(errp[1]);
 	l->go_fd = go[1];
 	l->err_fd = errp[0];
+	/* our child, not reaped yet: the pid cannot have been reused, the pidfd is the child's */
+	l->pidfd = pidfd_open(l->pid, 0);
+	if (l->pidfd < 0) {
+		err = -errno;
+		ls_launch_abort(l);
+		return err;
+	}
 	return 0;
 }
 
@@ -143,6 +240,7 @@ int ls_launch_start(struct ls_launch *l, const char **stage)
 	int err = 0;
 
 	*stage = stage_names[STAGE_WAIT];
+	l->started = true;
 	if (write(l->go_fd, "g", 1) != 1)
 		err = -errno;
 	close(l->go_fd);
@@ -160,16 +258,73 @@ int ls_launch_start(struct ls_launch *l, const char **stage)
 	return err;
 }
 
-void ls_launch_abort(struct ls_launch *l)
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Whether the child exits within ms (a pidfd turns readable when it does). */
+static bool exits_within(int pidfd, int ms)
+{
+	long long end = mono_ms() + ms;
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int left = ms;
+
+	do {
+		if (poll(&p, 1, left) == 1)
+			return true;
+		left = end - mono_ms();
+	} while (left > 0);
+	return false;
+}
+
+/* siginfo from waitid as a wait(2) status */
+static int wait_status(const siginfo_t *si)
+{
+	if (si->si_code == CLD_EXITED)
+		return (si->si_status & 0xff) << 8;
+	return (si->si_status & 0x7f) | (si->si_code == CLD_DUMPED ? 0x80 : 0);
+}
+
+/*
+ * Everything goes through the pidfd: once the child is reaped (by record's waitpid(-1), say) its
+ * pid may name another process, which a kill(pid) would hit; the pidfd still names the child.
+ */
+int ls_launch_stop(struct ls_launch *l, int grace_ms)
+{
+	siginfo_t si = { 0 };
+
+	if (l->pidfd < 0)
+		return -1;
+	/* a command gets SIGTERM first; our own fork, not started, has nothing to save */
+	if (l->started && !pidfd_send_signal(l->pidfd, SIGTERM, NULL, 0) &&
+	    exits_within(l->pidfd, grace_ms))
+		goto reap;
+	pidfd_send_signal(l->pidfd, SIGKILL, NULL, 0);
+reap:
+	while (waitid(P_PIDFD, l->pidfd, &si, WEXITED) && errno == EINTR)
+		;
+	ls_launch_reaped(l);
+	return si.si_pid ? wait_status(&si) : -1; /* -1: reaped by someone else */
+}
+
+void ls_launch_reaped(struct ls_launch *l)
+{
+	if (l->pidfd >= 0)
+		close(l->pidfd);
+	l->pidfd = -1;
+	l->pid = -1;
+}
+
+int ls_launch_abort(struct ls_launch *l)
 {
 	if (l->go_fd >= 0)
 		close(l->go_fd);
 	if (l->err_fd >= 0)
 		close(l->err_fd);
 	l->go_fd = l->err_fd = -1;
-	if (l->pid > 0) {
-		kill(l->pid, SIGKILL);
-		waitpid(l->pid, NULL, 0);
-	}
-	l->pid = -1;
+	return ls_launch_stop(l, LS_LAUNCH_GRACE_MS);
 }

@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include "names.h"
 #include "procmaps.h"
+#include "safeopen.h"
 
 /* Big reads: the kernel builds each read from the live map, so fewer reads tear less. */
 #define READ_CHUNK (64 * 1024)
@@ -174,7 +175,6 @@ static struct id_cache {
 static size_t build_id_of(__u32 tgid, const struct ls_maps_line *m, __u8 *id)
 {
 	struct id_cache *c = &id_cache[(m->inode ^ m->dev * 31) % ID_CACHE];
-	char path[96];
 	size_t len = 0;
 	Elf *e;
 	int fd;
@@ -183,9 +183,8 @@ static size_t build_id_of(__u32 tgid, const struct ls_maps_line *m, __u8 *id)
 		memcpy(id, c->id, c->len);
 		return c->len;
 	}
-	snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", tgid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a regular file only: a mapped device node is not opened (that can act on the device) */
+	fd = ls_open_map_files(tgid, m->start, m->end, m->inode);
 	if (fd < 0)
 		return 0;
 	elf_version(EV_CURRENT);

@@ -19,6 +19,7 @@
 #include "names.h"
 #include "procmaps.h"
 #include "pyfind.h"
+#include "safeopen.h"
 
 #define GIL_STRUCT_SIZE	 208 /* interval through switch_mutex (GIL.md) */
 #define FT_SHIFT	 8   /* a free-threaded GIL's int enabled, padded, before interval */
@@ -37,14 +38,18 @@ struct pyelf {
 
 /* --- ELF, through libelf --- */
 
-static int pyelf_open(struct pyelf *pe, const char *path, __u64 inode)
+/* The ELF file open at fd (ours from now on, closed on failure): 0 or -errno. */
+static int pyelf_open(struct pyelf *pe, int fd)
 {
 	memset(pe, 0, sizeof(*pe));
-	if (elf_version(EV_CURRENT) == EV_NONE)
+	pe->fd = -1;
+	if (fd < 0)
+		return fd;
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		close(fd);
 		return -ENOSYS;
-	pe->fd = ls_open_regular(path, inode);
-	if (pe->fd < 0)
-		return pe->fd;
+	}
+	pe->fd = fd;
 	pe->e = elf_begin(pe->fd, ELF_C_READ_MMAP, NULL);
 	if (!pe->e || elf_kind(pe->e) != ELF_K_ELF || !gelf_getehdr(pe->e, &pe->eh)) {
 		elf_end(pe->e);
@@ -54,6 +59,34 @@ static int pyelf_open(struct pyelf *pe, const char *path, __u64 inode)
 		return -ENOEXEC;
 	}
 	return 0;
+}
+
+/* What was analysed becomes info's: its descriptor, and which file it is. */
+static void keep_file(struct pyelf *pe, struct ls_pyinfo *info)
+{
+	struct stat st;
+
+	if (fstat(pe->fd, &st))
+		return;
+	info->fd = pe->fd;
+	info->dev = st.st_dev;
+	info->ino = st.st_ino;
+	pe->fd = -1;
+}
+
+void ls_pyinfo_release(struct ls_pyinfo *info)
+{
+	if (info->fd >= 0)
+		close(info->fd);
+	info->fd = -1;
+}
+
+/* No interpreter (yet): all zero, no descriptor */
+static void pyinfo_reset(struct ls_pyinfo *info)
+{
+	ls_pyinfo_release(info);
+	memset(info, 0, sizeof(*info));
+	info->fd = -1;
 }
 
 static void pyelf_close(struct pyelf *pe)
@@ -623,27 +656,22 @@ static int read_file_maps(pid_t pid, char **text, struct ls_maps_line **lines, s
 	return 0;
 }
 
-/* The mapped file, through the process's root first: it may live in a container. */
+/*
+ * The mapped file, through the process's root (it may live in a container), checked to be the
+ * mapped inode; a file replaced on disk through the mapping itself.
+ */
 static int open_mapped(pid_t pid, const struct ls_maps_line *m, struct pyelf *pe, char *open_path)
 {
 	static const char deleted[] = " (deleted)";
 	size_t len = strlen(m->path), dl = sizeof(deleted) - 1;
-	int err;
 
 	if (len > dl && !strcmp(m->path + len - dl, deleted)) {
-		/* replaced on disk: only the mapping itself still reaches the old file */
 		snprintf(open_path, LS_PY_PATH_MAX, "/proc/%d/map_files/%llx-%llx", (int)pid,
 			 (unsigned long long)m->start, (unsigned long long)m->end);
-		return pyelf_open(pe, open_path, 0);
+		return pyelf_open(pe, ls_open_map_files(pid, m->start, m->end, m->inode));
 	}
-	if (snprintf(open_path, LS_PY_PATH_MAX, "/proc/%d/root%s", (int)pid, m->path) <
-	    LS_PY_PATH_MAX) {
-		err = pyelf_open(pe, open_path, m->inode);
-		if (!err)
-			return 0;
-	}
-	snprintf(open_path, LS_PY_PATH_MAX, "%s", m->path);
-	return pyelf_open(pe, open_path, m->inode);
+	snprintf(open_path, LS_PY_PATH_MAX, "/proc/%d/root%s", (int)pid, m->path);
+	return pyelf_open(pe, ls_open_in_root(pid, m->path, m->inode));
 }
 
 static bool is_libpython(const char *path)
@@ -692,6 +720,7 @@ static int try_mapped(pid_t pid, const struct ls_maps_line *maps, size_t nr, siz
 	/* sys._is_gil_enabled() as the process stands now: a free-threaded GIL's enabled can change */
 	info->gil_enabled = info->free_threaded ? read_enabled(proc_read, &pid, info->gil_addr) : 1;
 	info->gil_disabled = gil_off(info->free_threaded, info->gil_enabled);
+	keep_file(&pe, info);
 out:
 	pyelf_close(&pe);
 	return err;
@@ -706,6 +735,7 @@ int ls_pyfind(pid_t pid, struct ls_pyinfo *info)
 	ssize_t n;
 
 	memset(info, 0, sizeof(*info));
+	info->fd = -1;
 	if (pid <= 0)
 		return -ESRCH;
 	err = read_file_maps(pid, &text, &maps, &nr);
@@ -730,7 +760,7 @@ int ls_pyfind(pid_t pid, struct ls_pyinfo *info)
 				goto out;
 			if (err != -ENOENT && err != -ENOEXEC && !first_err)
 				first_err = err;
-			memset(info, 0, sizeof(*info));
+			pyinfo_reset(info);
 		}
 	}
 	if (!first_err && kill(pid, 0) && errno == ESRCH)
@@ -845,13 +875,14 @@ static int try_file(const char *path, struct ls_pyinfo *info, char *libpython)
 	struct pyelf pe;
 	int err;
 
-	err = pyelf_open(&pe, path, 0);
+	err = pyelf_open(&pe, ls_open_regular_at(AT_FDCWD, path, false, 0));
 	if (err)
 		return err;
 	err = analyze(&pe, path, info);
 	if (!err) {
 		snprintf(info->path, sizeof(info->path), "%s", path);
 		snprintf(info->open_path, sizeof(info->open_path), "%s", path);
+		keep_file(&pe, info);
 	} else if (err == -ENOENT && libpython) {
 		err = find_libpython(pe.e, path, libpython) ? -ENOENT : -EAGAIN;
 	}
@@ -865,6 +896,7 @@ int ls_pyfind_file(const char *path, struct ls_pyinfo *info)
 	int err;
 
 	memset(info, 0, sizeof(*info));
+	info->fd = -1;
 	if (!realpath(path, real))
 		return -errno;
 	err = try_file(real, info, lib);
@@ -873,7 +905,7 @@ int ls_pyfind_file(const char *path, struct ls_pyinfo *info)
 	if (err == -ENOEXEC)
 		err = -ENOENT; /* not even ELF (a script, a shim): not CPython */
 	if (err)
-		memset(info, 0, sizeof(*info));
+		pyinfo_reset(info);
 	return err;
 }
 
@@ -886,8 +918,8 @@ int ls_pyfind_check_gil(pid_t pid, const struct ls_pyinfo *info, __u64 *interval
 		*interval_us = 0;
 	if (!info->gil_addr)
 		return -EINVAL;
-	/* the GIL lies inside _PyRuntime: known from the file, when it can still be read */
-	if (!pyelf_open(&pe, info->open_path[0] ? info->open_path : info->path, 0)) {
+	/* the GIL lies inside _PyRuntime: known from the file found, never its path looked up again */
+	if (info->fd >= 0 && !pyelf_open(&pe, fcntl(info->fd, F_DUPFD_CLOEXEC, 0))) {
 		if (find_runtime(pe.e, &vaddr, &size) && size) {
 			lo = vaddr + info->load_bias;
 			hi = lo + size;

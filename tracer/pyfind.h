@@ -32,7 +32,14 @@ struct ls_pyinfo {
 	bool gil_disabled;
 	char path
 		[LS_PY_PATH_MAX]; /* the ELF object that defines _PyRuntime, as mapped (host path) */
-	char open_path[LS_PY_PATH_MAX]; /* how we opened it: /proc/PID/root/PATH when that works */
+	char open_path[LS_PY_PATH_MAX]; /* how we opened it (/proc/PID/root/PATH): for messages */
+	/*
+	 * The file itself, as checked and read: open until ls_pyinfo_release(), -1 when not found.
+	 * Uprobes go through it (/proc/self/fd/N), never through a path looked up again, which
+	 * the traced process's owner could point elsewhere in between. dev and ino from its fstat.
+	 */
+	int fd;
+	__u64 dev, ino;
 	__u64 load_bias;    /* runtime address = ELF vaddr + load_bias (0 for non-PIE) */
 	__u64 runtime_addr; /* runtime address of _PyRuntime */
 	__u64 runtime_size; /* of _PyRuntime, 0 if unknown */
@@ -54,6 +61,9 @@ struct ls_pyinfo {
 	int nr_drop_gil;
 	bool has_symbols; /* take_gil and drop_gil found in .symtab */
 };
+
+/* Close info->fd. */
+void ls_pyinfo_release(struct ls_pyinfo *info);
 
 /* 0 and *info filled when PID runs CPython; -ENOENT when it does not; -errno on errors (-ESRCH
  * no such process). */

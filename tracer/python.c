@@ -138,29 +138,37 @@ static int attach_one(struct ls_python *p, struct bpf_program *prog, bool ret, c
 	return 0;
 }
 
-/* Probes on take_gil (entry, return) and drop_gil (entry) of one interpreter file, once. */
+/*
+ * Probes on take_gil (entry, return) and drop_gil (entry) of one interpreter file, once. They
+ * go on the very file pyfind read the offsets from: the kernel resolves /proc/self/fd/N to the
+ * open file, where a path would be looked up again, and could lead to another file by then.
+ */
 static int attach_probes(struct ls_python *p, const struct ls_pyinfo *info)
 {
+	char path[64];
 	int err;
 
 	/* probes only on request: each GIL drop and take then costs microseconds (README) */
 	if (p->mode != LS_GIL_PROBES || !info->has_symbols)
 		return -ENOENT;
+	if (info->fd < 0)
+		return -EBADF;
 	for (int i = 0; i < p->nr_attached; i++)
-		if (!strcmp(p->attached[i], info->open_path))
+		if (p->attached[i].dev == info->dev && p->attached[i].ino == info->ino)
 			return 0;
 	if (p->nr_attached == LS_PY_FILES_MAX)
 		return -ENOSPC;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", info->fd);
 	err = 0;
 	for (int i = 0; !err && i < info->nr_take_gil; i++) {
-		err = attach_one(p, p->skel->progs.take_gil_enter, false, info->open_path,
+		err = attach_one(p, p->skel->progs.take_gil_enter, false, path,
 				 info->take_gil_offs[i]);
 		if (!err)
-			err = attach_one(p, p->skel->progs.take_gil_exit, true, info->open_path,
+			err = attach_one(p, p->skel->progs.take_gil_exit, true, path,
 					 info->take_gil_offs[i]);
 	}
 	for (int i = 0; !err && i < info->nr_drop_gil; i++)
-		err = attach_one(p, p->skel->progs.drop_gil_enter, false, info->open_path,
+		err = attach_one(p, p->skel->progs.drop_gil_enter, false, path,
 				 info->drop_gil_offs[i]);
 	if (err) {
 		fprintf(stderr,
@@ -169,7 +177,8 @@ static int attach_probes(struct ls_python *p, const struct ls_pyinfo *info)
 			info->open_path, strerror(-err));
 		return err;
 	}
-	snprintf(p->attached[p->nr_attached++], sizeof(p->attached[0]), "%s", info->open_path);
+	p->attached[p->nr_attached].dev = info->dev;
+	p->attached[p->nr_attached++].ino = info->ino;
 	return 0;
 }
 
@@ -183,6 +192,7 @@ void ls_python_prepare_launch(struct ls_python *p, const char *argv0)
 	if (strchr(argv0, '/')) {
 		if (!ls_pyfind_file(argv0, &info))
 			attach_probes(p, &info);
+		ls_pyinfo_release(&info);
 		return;
 	}
 	paths = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
@@ -193,6 +203,7 @@ void ls_python_prepare_launch(struct ls_python *p, const char *argv0)
 		/* the first match is what exec will run; a script or shim is looked at later */
 		if (!ls_pyfind_file(full, &info))
 			attach_probes(p, &info);
+		ls_pyinfo_release(&info);
 		break;
 	}
 	free(paths);
@@ -262,6 +273,7 @@ int ls_python_attach(struct ls_python *p, __u32 tgid)
 			"lockscope record: %s has no symbols for take_gil/drop_gil: the GIL "
 			"of PID %u is inferred from futex traffic\n",
 			info.path, tgid);
+	ls_pyinfo_release(&info);
 	watch_gil(p, pp);
 	return 0;
 }

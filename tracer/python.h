@@ -30,7 +30,9 @@ struct ls_python {
 	struct lockscope_bpf *skel;
 	struct ls_htab procs; /* struct py_proc by tgid */
 	struct bpf_link *links[LS_PY_LINKS_MAX];
-	char attached[LS_PY_FILES_MAX][512]; /* the files probed */
+	struct {
+		__u64 dev, ino;
+	} attached[LS_PY_FILES_MAX]; /* the files probed */
 	int nr_links, nr_attached;
 	struct bpf_link **samplers; /* the GIL sampler on each CPU, once a GIL is found */
 	int nr_samplers;

@@ -33,7 +33,9 @@
 #include "unwind.h"
 #include "version.h"
 
-#define PF_KTHREAD 0x00200000
+#define PF_KTHREAD     0x00200000
+/* The initial PID namespace's fixed inode (PROC_PID_INIT_INO, include/linux/proc_ns.h) */
+#define LS_INIT_PID_NS "pid:[4026531836]"
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t children_changed;
@@ -136,6 +138,33 @@ static int check_privileges(void)
 	return 0;
 }
 
+/*
+ * The probes name processes as the kernel does, by their pid in the initial PID namespace
+ * (task->tgid); getpid, fork, -p and /proc give lockscope its own namespace's. In a namespace of
+ * its own (a container, unshare -p) they differ and it would trace whatever process has its
+ * child's number on the host. NSpid cannot map them back where /proc is the container's (its
+ * first field is the pid in /proc's namespace, not the host's): refuse rather than guess.
+ */
+static int check_pid_namespace(void)
+{
+	char ns[64];
+	ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1);
+
+	if (n < 0)
+		return error(-errno, "cannot read /proc/self/ns/pid: %s (is /proc mounted?)",
+			     strerror(errno));
+	ns[n] = '\0';
+	if (strcmp(ns, LS_INIT_PID_NS))
+		return error(
+			-ENOTSUP,
+			"lockscope runs in a PID namespace of its own (%s; a container, unshare "
+			"-p): the kernel's probes see the host's PIDs, which it cannot map "
+			"back. Run it in the host's PID namespace: it traces processes in "
+			"containers there, by their host PID or launched",
+			ns);
+	return 0;
+}
+
 /* Whether every uid of pid (real, effective, saved, filesystem) is uid, as ptrace asks. */
 static bool owned_by(pid_t pid, uid_t uid)
 {
@@ -183,8 +212,20 @@ static int read_proc_stat(const char *path, struct proc_stat *st)
 	return 0;
 }
 
-/* A user process we may trace: not us, not a kernel thread, alive. */
-static int check_pid(pid_t pid)
+/* A pidfd turns readable once its process has exited, zombie or reaped. */
+static bool pid_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return pidfd >= 0 && poll(&p, 1, 0) == 1;
+}
+
+/*
+ * A user process we may trace: not us, not a kernel thread, alive. The pidfd is taken first and
+ * the process confirmed alive through it after the checks: what /proc/PID said was then about
+ * the process the pidfd holds, not one that took the pid after it exited.
+ */
+static int check_pid(pid_t pid, int *pidfd)
 {
 	struct proc_stat st;
 	char path[64];
@@ -194,6 +235,18 @@ static int check_pid(pid_t pid)
 		return error(-EINVAL, "invalid PID %d", pid);
 	if (pid == getpid())
 		return error(-EINVAL, "PID %d is lockscope itself", pid);
+	*pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (*pidfd < 0) {
+		err = -errno;
+		if (err == -ESRCH)
+			return error(err, "no process with PID %d", pid);
+		if (err == -EINVAL)
+			return error(err,
+				     "PID %d is a thread, not a process: give its Tgid (in "
+				     "/proc/%d/status)",
+				     pid, pid);
+		return error(err, "cannot watch PID %d: %s", pid, strerror(-err));
+	}
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	err = read_proc_stat(path, &st);
 	if (err == -ENOENT)
@@ -203,8 +256,6 @@ static int check_pid(pid_t pid)
 	if (st.flags & PF_KTHREAD)
 		return error(-EINVAL, "PID %d is a kernel thread: lockscope traces user processes",
 			     pid);
-	if (getpgid(pid) < 0 && errno == ESRCH)
-		return error(-ESRCH, "no process with PID %d", pid);
 	/*
 	 * The probes see every process. With CAP_BPF and CAP_PERFMON alone (file capabilities),
 	 * a user could trace anybody's: only what that user could ptrace, as perf record -p.
@@ -214,44 +265,61 @@ static int check_pid(pid_t pid)
 			-EPERM,
 			"PID %d is not yours (uid %d): tracing it needs root or CAP_SYS_PTRACE",
 			pid, (int)getuid());
+	if (pid_exited(*pidfd))
+		return error(-ESRCH, "PID %d has exited: nothing to record", pid);
 	return 0;
 }
 
-/* A pidfd turns readable once its process has exited, zombie or reaped. */
-static bool pid_exited(int pidfd)
+/* Under sudo, what the user could not do is what failed: say whose rights were used. */
+static const char *as_user(const struct recorder *r)
 {
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	static char buf[96];
 
-	return pidfd >= 0 && poll(&p, 1, 0) == 1;
+	if (!r->user.drop)
+		return "";
+	snprintf(buf, sizeof(buf), " (as uid %u, who ran sudo: give -o a path that user can write)",
+		 (unsigned int)r->user.uid);
+	return buf;
 }
 
-/* Open the output as perf does: an existing file becomes FILE.old. */
+/*
+ * Open the output as perf does: an existing file becomes FILE.old. Under sudo everything is done
+ * with the invoking user's file rights, so lockscope creates and renames only what they could
+ * (root's rights would let any user replace /etc/ld.so.preload and own the result).
+ */
 static int open_output(struct recorder *r)
 {
 	const char *path = r->o->output;
+	struct ls_user_fs fs;
 	struct stat st;
 	int fd, err;
 
 	if (snprintf(r->old_path, sizeof(r->old_path), "%s.old", path) >= (int)sizeof(r->old_path))
 		return error(-ENAMETOOLONG, "output path too long: %s", path);
+	err = ls_user_fs_enter(&r->user, &fs);
+	if (err)
+		return error(err, "cannot take uid %u's file rights: %s", (unsigned int)r->user.uid,
+			     strerror(-err));
 	if (!lstat(path, &st)) {
-		if (!S_ISREG(st.st_mode))
-			return error(-EEXIST,
-				     "%s exists and is not a regular file: not replacing it", path);
-		if (rename(path, r->old_path))
-			return error(-errno, "cannot rename %s to %s: %s", path, r->old_path,
-				     strerror(errno));
+		if (!S_ISREG(st.st_mode)) {
+			err = error(-EEXIST,
+				    "%s exists and is not a regular file: not replacing it", path);
+			goto cleanup;
+		}
+		if (rename(path, r->old_path)) {
+			err = -errno;
+			error(err, "cannot rename %s to %s: %s%s", path, r->old_path,
+			      strerror(-err), as_user(r));
+			goto cleanup;
+		}
 		r->renamed_old = true;
+	} else if (errno != ENOENT) {
+		err = -errno;
+		goto fail;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
-		goto fail;
-	}
-	if (r->user.drop && fchown(fd, r->user.uid, r->user.gid)) {
-		err = -errno;
-		close(fd);
-		unlink(path);
 		goto fail;
 	}
 	r->out = fdopen(fd, "w");
@@ -262,12 +330,28 @@ static int open_output(struct recorder *r)
 		goto fail;
 	}
 	setvbuf(r->out, NULL, _IOFBF, 1 << 20);
-	return 0;
+	goto cleanup;
 fail:
 	if (r->renamed_old)
 		rename(r->old_path, path);
 	r->renamed_old = false;
-	return error(err, "cannot create %s: %s", path, strerror(-err));
+	error(err, "cannot create %s: %s%s", path, strerror(-err), as_user(r));
+cleanup:
+	ls_user_fs_leave(&fs);
+	return err;
+}
+
+/* Remove the output, as the user who made it (open_output), the old one put back if asked. */
+static void remove_output(struct recorder *r, bool restore_old)
+{
+	struct ls_user_fs fs;
+
+	if (ls_user_fs_enter(&r->user, &fs))
+		return; /* left in place rather than removed with root's rights */
+	unlink(r->o->output);
+	if (restore_old && r->renamed_old)
+		rename(r->old_path, r->o->output);
+	ls_user_fs_leave(&fs);
 }
 
 /* A recording that failed before it began leaves no file behind, and the old one in place. */
@@ -277,9 +361,7 @@ static void discard_output(struct recorder *r)
 		return;
 	fclose(r->out);
 	r->out = NULL;
-	unlink(r->o->output);
-	if (r->renamed_old)
-		rename(r->old_path, r->o->output);
+	remove_output(r, true);
 }
 
 /*
@@ -590,8 +672,7 @@ static int start_child(struct recorder *r)
 		return error(err, "cannot write %s: %s", r->o->output, strerror(-err));
 	err = ls_launch_start(&r->child, &stage);
 	if (err) {
-		waitpid(r->child.pid, NULL, 0);
-		r->child.pid = -1;
+		ls_launch_stop(&r->child, LS_LAUNCH_GRACE_MS); /* exits by itself: exec failed */
 		return error(err, "cannot run %s: %s failed: %s", r->o->argv[0], stage,
 			     strerror(-err));
 	}
@@ -607,6 +688,7 @@ static bool reap_children(struct recorder *r)
 	children_changed = 0;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == r->child.pid) {
+			ls_launch_reaped(&r->child); /* its pid is free for others to take */
 			r->child_exited = true;
 			r->child_status = status;
 		}
@@ -695,17 +777,8 @@ static void stop_child(struct recorder *r)
 
 	if (r->o->pid || r->child.pid <= 0 || r->child_exited)
 		return;
-	kill(r->child.pid, SIGTERM);
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(r->child.pid, &status, WNOHANG) == r->child.pid) {
-			r->child_exited = true;
-			r->child_status = status;
-			return;
-		}
-		usleep(10000);
-	}
-	kill(r->child.pid, SIGKILL);
-	if (waitpid(r->child.pid, &status, 0) == r->child.pid) {
+	status = ls_launch_stop(&r->child, LS_LAUNCH_GRACE_MS);
+	if (status != -1) {
 		r->child_exited = true;
 		r->child_status = status;
 	}
@@ -734,7 +807,11 @@ static void install_signals(void)
 
 int record_run(const struct record_opts *o)
 {
-	struct recorder r = { .o = o, .pidfd = -1, .child = { .pid = -1, -1, -1 } };
+	struct recorder r = {
+		.o = o,
+		.pidfd = -1,
+		.child = { .pid = -1, .pidfd = -1, .go_fd = -1, .err_fd = -1 },
+	};
 	enum ls_stop_reason reason;
 	__u64 end_ns, nr_lost = 0;
 	int err;
@@ -747,27 +824,15 @@ int record_run(const struct record_opts *o)
 	err = check_privileges();
 	if (err)
 		goto cleanup;
-	if (o->pid && (err = check_pid(o->pid)))
+	err = check_pid_namespace();
+	if (err)
+		goto cleanup;
+	if (o->pid && (err = check_pid(o->pid, &r.pidfd)))
 		goto cleanup;
 	err = ls_user_from_env(&r.user);
 	if (err) {
 		error(err, "SUDO_UID/SUDO_GID are malformed: unset them or run through sudo");
 		goto cleanup;
-	}
-	if (o->pid) {
-		r.pidfd = syscall(SYS_pidfd_open, o->pid, 0);
-		if (r.pidfd < 0) {
-			err = -errno;
-			error(err,
-			      errno == ESRCH ? "PID %d has exited: nothing to record"
-					     : "cannot watch PID %d: %s",
-			      o->pid, strerror(errno));
-			goto cleanup;
-		}
-		if (pid_exited(r.pidfd)) {
-			err = error(-ESRCH, "PID %d has exited: nothing to record", o->pid);
-			goto cleanup;
-		}
 	}
 	err = open_output(&r);
 	if (err)
@@ -797,8 +862,15 @@ int record_run(const struct record_opts *o)
 			goto cleanup;
 		}
 		err = 0;
-	} else
-		ls_python_prepare_launch(&r.py, o->argv[0]);
+	} else {
+		struct ls_user_fs fs;
+
+		/* the command is found and read as the user who will run it, as their exec would */
+		if (!ls_user_fs_enter(&r.user, &fs)) {
+			ls_python_prepare_launch(&r.py, o->argv[0]);
+			ls_user_fs_leave(&fs);
+		}
+	}
 	r.start_ns = now_ns(CLOCK_MONOTONIC);
 	err = write_header(&r);
 	r.usable_bytes = r.w.bytes;
@@ -829,9 +901,7 @@ int record_run(const struct record_opts *o)
 	if (!err)
 		err = write_trailer(&r, reason, end_ns, &nr_lost);
 	if (err) {
-		/* the command is stopped as at -d; abort's SIGKILL must not hit a reaped pid */
-		stop_child(&r);
-		r.child.pid = -1;
+		stop_child(&r); /* as at -d */
 		if (keep_cut_output(&r))
 			error(err,
 			      "writing %s failed: %s: it is kept up to its last whole record "
@@ -873,10 +943,9 @@ int record_run(const struct record_opts *o)
 	stop_child(&r);
 	err = 0;
 cleanup:
-	if (err) {
+	if (err)
 		discard_output(&r);
-		ls_launch_abort(&r.child);
-	}
+	ls_launch_abort(&r.child); /* a command still running when lockscope failed */
 	ring_buffer__free(r.rb);
 	lockscope_bpf__destroy(r.skel);
 	ls_tasks_free(&r.tasks);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "procmaps.h"
+#include "safeopen.h"
 #include "unwind.h"
 
 #define UW_REFRESH_NS 50000000ULL /* re-read a process's modules at most this often */
@@ -117,12 +119,17 @@ void ls_unwind_free(struct ls_unwind *u)
 	ls_htab_free(&u->stacks);
 }
 
-/* Every ELF file the process maps, placed at its first mapping, opened through its root. */
+/*
+ * Every ELF file the process maps, placed at its first mapping, opened through its root. libdw
+ * gets the descriptor, never the path: the process could put a FIFO there (the open would block
+ * the recorder, -d with it) or another file.
+ */
 static void report_modules(struct uw_proc *p, __u64 now)
 {
 	struct ls_maps_line *lines;
-	char file[PATH_MAX + 32], *text;
+	char *text;
 	size_t nr;
+	int fd;
 
 	p->refreshed_ts = now;
 	if (ls_procmaps_read(p->tgid, &text, &lines, &nr))
@@ -131,9 +138,13 @@ static void report_modules(struct uw_proc *p, __u64 now)
 	for (size_t i = 0; i < nr; i++) {
 		if (!ls_maps_line_file_start(&lines[i]) || strstr(lines[i].path, " (deleted)"))
 			continue;
-		snprintf(file, sizeof(file), "/proc/%u/root%s", p->tgid, lines[i].path);
-		/* not an ELF file (a font, the locale archive): libdw says no, and that is all */
-		dwfl_report_elf(p->dwfl, lines[i].path, file, -1, lines[i].start, false);
+		fd = ls_open_in_root(p->tgid, lines[i].path, lines[i].inode);
+		if (fd < 0)
+			continue;
+		/* not an ELF file (a font, the locale archive): libdw says no; the fd is ours again */
+		if (!dwfl_report_elf(p->dwfl, lines[i].path, lines[i].path, fd, lines[i].start,
+				     false))
+			close(fd);
 	}
 	dwfl_report_end(p->dwfl, NULL, NULL);
 	free(lines);
@@ -189,12 +200,27 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = uw_set_initial_registers,
 };
 
-static char *debuginfo_path;
+/*
+ * Every module is reported with its descriptor, and the CFI is in the file itself (.eh_frame, or
+ * .debug_frame where it was built with -g): libdw is to open nothing by name, neither the
+ * module (find_elf) nor separate debug info by a .gnu_debuglink that the process's file names.
+ */
+static int uw_find_nothing(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			   const char *file_name, const char *debuglink_file,
+			   GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	return -1;
+}
+
+static int uw_find_no_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  char **file_name, Elf **elfp)
+{
+	return -1;
+}
 
 static const Dwfl_Callbacks dwfl_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
+	.find_elf = uw_find_no_elf,
+	.find_debuginfo = uw_find_nothing,
 };
 
 static int uw_frame(Dwfl_Frame *state, void *arg)

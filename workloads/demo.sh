@@ -6,6 +6,10 @@ lockscope=$1 bin=$2 out=$3
 here=$(cd "$(dirname "$0")" && pwd)
 python=${PYTHON:-python3}
 mkdir -p "$out"
+# under sudo, lockscope writes its traces with the invoking user's rights
+if [ -n "${SUDO_UID:-}" ]; then
+	chown "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$out"
+fi
 rm -f "$out"/*.data "$out"/*.data.old
 
 record() {

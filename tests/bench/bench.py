@@ -37,11 +37,18 @@ json.dump({"wall_ns": time.monotonic_ns() - s}, open(sys.argv[1], "w"))
 """
 
 
+def give_to_sudo_user(path):
+    """Under sudo, lockscope writes its traces with the invoking user's rights: let them."""
+    if os.environ.get("SUDO_UID"):
+        os.chown(path, int(os.environ["SUDO_UID"]), int(os.environ.get("SUDO_GID", "-1")))
+
+
 class Bench:
     def __init__(self, build, out):
         self.build = build
         self.lockscope = os.path.join(build, "lockscope")
         self.tmp = tempfile.mkdtemp(prefix="lockscope-bench.")
+        give_to_sudo_user(self.tmp)
         self.lines = []
         self.out = out
 

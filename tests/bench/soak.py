@@ -107,6 +107,8 @@ def main():
     warmup = args.warmup if args.warmup is not None else min(60.0, max(5.0, args.seconds / 10))
     workdir = args.dir or tempfile.mkdtemp(prefix="lockscope-soak.")
     os.makedirs(workdir, exist_ok=True)
+    if os.environ.get("SUDO_UID"):  # lockscope writes with the invoking user's rights
+        os.chown(workdir, int(os.environ["SUDO_UID"]), int(os.environ.get("SUDO_GID", "-1")))
     trace = os.path.join(workdir, "soak.data")
     lockscope = os.path.join(args.build, "lockscope")
     wakes = int(args.rate * args.seconds)
