@@ -656,22 +656,12 @@ static int read_file_maps(pid_t pid, char **text, struct ls_maps_line **lines, s
 	return 0;
 }
 
-/*
- * The mapped file, through the process's root (it may live in a container), checked to be the
- * mapped inode; a file replaced on disk through the mapping itself.
- */
+/* The mapped file itself (it may live in a container, a chroot, or be deleted), its inode checked. */
 static int open_mapped(pid_t pid, const struct ls_maps_line *m, struct pyelf *pe, char *open_path)
 {
-	static const char deleted[] = " (deleted)";
-	size_t len = strlen(m->path), dl = sizeof(deleted) - 1;
-
-	if (len > dl && !strcmp(m->path + len - dl, deleted)) {
-		snprintf(open_path, LS_PY_PATH_MAX, "/proc/%d/map_files/%llx-%llx", (int)pid,
-			 (unsigned long long)m->start, (unsigned long long)m->end);
-		return pyelf_open(pe, ls_open_map_files(pid, m->start, m->end, m->inode));
-	}
-	snprintf(open_path, LS_PY_PATH_MAX, "/proc/%d/root%s", (int)pid, m->path);
-	return pyelf_open(pe, ls_open_in_root(pid, m->path, m->inode));
+	snprintf(open_path, LS_PY_PATH_MAX, "/proc/%d/map_files/%llx-%llx", (int)pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	return pyelf_open(pe, ls_open_mapped(pid, m->start, m->end, m->path, m->inode));
 }
 
 static bool is_libpython(const char *path)

@@ -32,7 +32,8 @@ struct ls_pyinfo {
 	bool gil_disabled;
 	char path
 		[LS_PY_PATH_MAX]; /* the ELF object that defines _PyRuntime, as mapped (host path) */
-	char open_path[LS_PY_PATH_MAX]; /* how we opened it (/proc/PID/root/PATH): for messages */
+	char open_path
+		[LS_PY_PATH_MAX]; /* how we opened it (/proc/PID/map_files/...): for messages */
 	/*
 	 * The file itself, as checked and read: open until ls_pyinfo_release(), -1 when not found.
 	 * Uprobes go through it (/proc/self/fd/N), never through a path looked up again, which

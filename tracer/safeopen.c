@@ -76,3 +76,15 @@ int ls_open_map_files(pid_t pid, __u64 start, __u64 end, __u64 inode)
 		return -errno;
 	return reopen_regular(fd, inode);
 }
+
+int ls_open_mapped(pid_t pid, __u64 start, __u64 end, const char *path, __u64 inode)
+{
+	int fd = ls_open_map_files(pid, start, end, inode);
+
+	if (fd >= 0 || fd == -ENOENT || fd == -ESRCH)
+		return fd;
+	fd = ls_open_in_root(pid, path, inode);
+	if (fd != -ENOENT)
+		return fd;
+	return ls_open_regular_at(AT_FDCWD, path, false, inode);
+}

@@ -23,5 +23,11 @@ int ls_open_regular_at(int dirfd, const char *path, bool in_root, __u64 inode);
 int ls_open_in_root(pid_t pid, const char *path, __u64 inode);
 /* The file mapped at [start, end) of process pid, through /proc/PID/map_files: even if deleted. */
 int ls_open_map_files(pid_t pid, __u64 start, __u64 end, __u64 inode);
+/*
+ * The file mapped at [start, end) from path: through map_files, the mapping itself, which works
+ * from any mount namespace or chroot; where that is refused (it needs CAP_SYS_ADMIN), path in
+ * the process's root, then path in ours (a chrooted process's maps name its files by our path).
+ */
+int ls_open_mapped(pid_t pid, __u64 start, __u64 end, const char *path, __u64 inode);
 
 #endif

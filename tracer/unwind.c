@@ -138,7 +138,8 @@ static void report_modules(struct uw_proc *p, __u64 now)
 	for (size_t i = 0; i < nr; i++) {
 		if (!ls_maps_line_file_start(&lines[i]) || strstr(lines[i].path, " (deleted)"))
 			continue;
-		fd = ls_open_in_root(p->tgid, lines[i].path, lines[i].inode);
+		fd = ls_open_mapped(p->tgid, lines[i].start, lines[i].end, lines[i].path,
+				    lines[i].inode);
 		if (fd < 0)
 			continue;
 		/* not an ELF file (a font, the locale archive): libdw says no; the fd is ours again */
