@@ -156,7 +156,7 @@ $(BENCH_DIR)/floor $(BENCH_DIR)/hookcost: $(BENCH_DIR)/%: tests/bench/%.c $(BENC
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(BENCH_DIR) $< $(LDLIBS) -o $@
 
-$(BENCH_DIR)/gentrace: tests/bench/gentrace.c $(REPORT_OBJS) | $(BENCH_DIR)
+$(BENCH_DIR)/gentrace: tests/bench/gentrace.c tests/bench/hostile.h $(REPORT_OBJS) | $(BENCH_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(REPORT_OBJS) -lelf -lm -o $@
 
@@ -201,7 +201,9 @@ fuzz: check-deps
 		tests/fuzz/corpus
 
 # The tests that need no root, under valgrind (user-space code only: valgrind cannot run BPF).
-VALGRIND_TESTS := $(filter-out %/test_record %/test_accuracy %/test_faults %/test_python, $(TESTS))
+# test_hostile: its reports run in children, which valgrind does not follow
+VALGRIND_TESTS := $(filter-out %/test_record %/test_accuracy %/test_faults %/test_python \
+	%/test_hostile, $(TESTS))
 valgrind: check-deps
 	$(Q)$(MAKE) --no-print-directory all tests
 	$(Q)for t in $(VALGRIND_TESTS); do \

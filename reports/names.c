@@ -268,13 +268,10 @@ static int task_new(struct ls_names *n, const struct ls_task_new *e)
 	return 0;
 }
 
+/* keyed: a trace cannot make two paths share a recorded build ID */
 static __u64 path_hash(const char *path)
 {
-	__u64 h = 14695981039346656037ULL; /* FNV-1a */
-
-	for (; *path; path++)
-		h = (h ^ (unsigned char)*path) * 1099511628211ULL;
-	return h;
+	return ls_hash(path, strlen(path));
 }
 
 static int build_id_add(struct ls_names *n, const struct ls_build_id *b)
