@@ -393,6 +393,7 @@ static void render_locks(FILE *out, const struct ls_analysis *a, unsigned int to
 	free(v);
 }
 
+/* by process, then GIL hold and wait */
 static int cmp_thread_gil_hold(const void *pa, const void *pb)
 {
 	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
@@ -400,14 +401,33 @@ static int cmp_thread_gil_hold(const void *pa, const void *pb)
 	__u64 xh = x->gil ? x->gil->hold_ns + x->gil->wait_ns : 0;
 	__u64 yh = y->gil ? y->gil->hold_ns + y->gil->wait_ns : 0;
 
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
 	if (xh != yh)
 		return xh > yh ? -1 : 1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_gil *g)
+/* The first of the threads v (n of them, sorted by process first) of process tgid. */
+size_t ls_threads_of(struct ls_thread *const *v, size_t n, __u32 tgid)
 {
-	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_gil_hold);
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid]->tgid < tgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* v: the threads sorted by process, then GIL hold, each process's found by a binary search */
+static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_gil *g,
+		       struct ls_thread *const *v, size_t n)
+{
 	double wall = (a->end_ns - a->start_ns) / 1e9;
 	bool probes = g->source == LS_GIL_SRC_PROBES;
 	struct ls_gil_load load = ls_gil_load(a, g);
@@ -421,7 +441,6 @@ static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_g
 			: "INFERRED from the futex traffic on its words");
 	if (g->source == LS_GIL_SRC_DISABLED) {
 		fprintf(out, "  GIL load n/a, acquisitions n/a, hand-offs n/a: there is no GIL\n");
-		free(v);
 		return;
 	}
 	fprintf(out, "  switch interval %s", ls_fmt_duration(b[0], 32, g->interval_us * 1000ULL));
@@ -458,10 +477,10 @@ static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_g
 			fmt_hist(b[1], 32, &g->handoff_latency, 0.99));
 	fprintf(out, "  %-9s %-12s %10s %8s %10s %10s %10s\n", "TID", "COMM", "HELD", "SHARE",
 		"TAKES", "WAITED", "WAIT p99");
-	for (size_t i = 0; v && v[i]; i++) {
+	for (size_t i = ls_threads_of(v, n, g->tgid); i < n && v[i]->tgid == g->tgid; i++) {
 		const struct ls_thread_gil *tg = v[i]->gil;
 
-		if (v[i]->tgid != g->tgid || !tg)
+		if (!tg)
 			continue;
 		fprintf(out, "  %-9u %-12.12s %10s %7.1f%% %10llu %10s %10s\n", v[i]->tid,
 			v[i]->comm, probes ? ls_fmt_duration(b[0], 32, tg->hold_ns) : "n/a",
@@ -478,18 +497,23 @@ static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_g
 		fprintf(out, "  GIL hold, all threads:\n");
 		ls_hist_print_log2(out, &g->hold, "  ", 1000, "usecs");
 	}
-	free(v);
 }
 
 static void render_gils(FILE *out, const struct ls_analysis *a)
 {
+	struct ls_thread **v;
 	const struct ls_gil *g;
 	size_t pos = 0;
 
-	if (!a->gils.nr)
+	if (!a->gils.nr) {
 		fprintf(out, "\nGIL: no CPython interpreter was found in the traced processes\n");
-	while ((g = ls_htab_next(&a->gils, &pos)))
-		render_gil(out, a, g);
+		return;
+	}
+	/* sorted once for every GIL: a trace may hold thousands */
+	v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_gil_hold);
+	while (v && (g = ls_htab_next(&a->gils, &pos)))
+		render_gil(out, a, g, v, a->threads.nr);
+	free(v);
 }
 
 static int cmp_thread_oncpu(const void *pa, const void *pb)

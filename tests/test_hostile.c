@@ -121,10 +121,17 @@ static void test_collide(void **state)
 	check_kind("collide", 160);
 }
 
+/* a new stack pointer per thread creation: each scanned every one before it */
+static void test_sps(void **state)
+{
+	check_kind("sps", 160);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_collide),
+		cmocka_unit_test(test_sps),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
