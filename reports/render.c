@@ -38,6 +38,10 @@ const char *ls_addr_label(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, 
 const char *ls_lock_label(const struct ls_analysis *a, const struct ls_lock *l, char *buf,
 			  size_t len)
 {
+	if (ls_lock_is_others(l)) {
+		snprintf(buf, len, "(other locks)");
+		return buf;
+	}
 	return ls_addr_label(a, l->key.tgid, l->key.uaddr, buf, len);
 }
 
@@ -146,6 +150,30 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 			"full.\n  Switch counts, state times, waits and hand-offs may be low or "
 			"misattributed;\n  record again with a larger -b.\n",
 			(unsigned long long)a->nr_lost, a->nr_lost_cpus);
+	if (a->too_many_threads)
+		fprintf(out,
+			"\n  WARNING: more than %d threads: the %llu records of the others were "
+			"left "
+			"out.\n  The figures cover the first %d threads seen.\n",
+			LS_THREADS_MAX, (unsigned long long)a->records_left_out, LS_THREADS_MAX);
+	if (a->locks_folded)
+		fprintf(out,
+			"\n  NOTE: more than %d locks: those seen after the first %d are counted "
+			"together\n  as \"(other locks)\".\n",
+			LS_LOCKS_MAX, LS_LOCKS_MAX);
+	if (a->pairs_left_out)
+		fprintf(out,
+			"\n  NOTE: more than %d thread-lock pairs, hand-off pairs or wait sites: "
+			"the "
+			"others\n  are counted in each lock's totals but not itemized (top lock "
+			"per "
+			"thread,\n  hand-off matrix, call sites).\n",
+			LS_PAIRS_MAX);
+	if (a->gils_left_out)
+		fprintf(out,
+			"\n  NOTE: more than %d CPython interpreters: the others were not "
+			"followed.\n",
+			LS_GILS_MAX);
 }
 
 static void render_parallelism(FILE *out, const struct ls_analysis *a, const struct ls_summary *s)
@@ -319,9 +347,15 @@ static void render_lock_detail(FILE *out, const struct ls_analysis *a, const str
 {
 	char name[64], b[4][32];
 
-	fprintf(out, "\n  %s (pid %u, 0x%llx), %s\n", ls_lock_label(a, l, name, sizeof(name)),
-		l->key.tgid, (unsigned long long)l->key.uaddr,
-		ls_lock_is_mutex(l) ? "mutex" : "condition/other");
+	if (ls_lock_is_others(l))
+		fprintf(out, "\n  %s (beyond the first %d), %s\n",
+			ls_lock_label(a, l, name, sizeof(name)), LS_LOCKS_MAX,
+			ls_lock_is_mutex(l) ? "mutex" : "condition/other");
+	else
+		fprintf(out, "\n  %s (pid %u, 0x%llx), %s\n",
+			ls_lock_label(a, l, name, sizeof(name)), l->key.tgid,
+			(unsigned long long)l->key.uaddr,
+			ls_lock_is_mutex(l) ? "mutex" : "condition/other");
 	fprintf(out,
 		"    waits %llu: woken %llu, timed out %llu, no block %llu, interrupted %llu, "
 		"error %llu\n",

@@ -65,6 +65,10 @@ void ls_json_recording(struct ls_json *j, const char *key, const struct ls_analy
 		ls_json_i64(j, "exit_status", a->end.exit_status);
 	else
 		ls_json_null(j, "exit_status");
+	ls_json_u64(j, "records_left_out", a->records_left_out);
+	ls_json_bool(j, "locks_folded", a->locks_folded);
+	ls_json_bool(j, "pairs_left_out", a->pairs_left_out);
+	ls_json_bool(j, "gils_left_out", a->gils_left_out);
 	ls_json_end(j, '}');
 }
 
@@ -174,6 +178,7 @@ static void json_lock(struct ls_json *j, const struct ls_analysis *a, const stru
 	ls_json_u64(j, "pid", l->key.tgid);
 	ls_json_u64(j, "address", l->key.uaddr);
 	ls_json_str(j, "name", ls_lock_label(a, l, name, sizeof(name)));
+	ls_json_bool(j, "other_locks", ls_lock_is_others(l));
 	ls_json_str(j, "kind", mutex ? "mutex" : "condition/other");
 	ls_json_u64(j, "waits", l->waits);
 	ls_json_u64(j, "blocked_waits", l->blocked);
