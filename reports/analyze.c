@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analyze.h"
+#include "escape.h"
 
 #define CELL_NS_FIRST 10000ULL /* 10 us: 200 cells cover 2 ms, then they double as needed */
 
@@ -16,6 +17,8 @@ void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr)
 {
 	memset(a, 0, sizeof(*a));
 	a->hdr = *hdr;
+	ls_escape_inplace(a->hdr.kernel, sizeof(a->hdr.kernel));
+	ls_escape_inplace(a->hdr.tool_version, sizeof(a->hdr.tool_version));
 	a->start_ns = a->last_ts = a->busy_since = a->alive_since = hdr->start_mono_ns;
 	a->cell_ns = CELL_NS_FIRST;
 	ls_htab_init(&a->threads, sizeof(struct ls_thread), offsetof(struct ls_thread, tid),
@@ -235,6 +238,16 @@ static void set_state(struct ls_analysis *a, struct ls_thread *t, enum ls_state 
 		t->runnable_since = ts;
 }
 
+/* A thread's name, from a record: control characters escaped, as every string of a trace */
+static void set_comm(struct ls_thread *t, const char *comm)
+{
+	char raw[LS_COMM_LEN + 1];
+
+	memcpy(raw, comm, LS_COMM_LEN);
+	raw[LS_COMM_LEN] = '\0';
+	ls_escape(t->comm, LS_COMM_LEN, raw);
+}
+
 /*
  * A thread seen for the first time: alive from ts (or the window's start) in an unknown state.
  * NULL beyond LS_THREADS_MAX (see no_thread) or out of memory.
@@ -323,7 +336,7 @@ static int on_cmdline(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_cmdline *c = (const void *)rec;
 
-	snprintf(a->cmdline, sizeof(a->cmdline), "%s", c->text);
+	ls_escape(a->cmdline, sizeof(a->cmdline), c->text); /* a trace's strings reach terminals */
 	return 0;
 }
 
@@ -345,7 +358,7 @@ static int on_task(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	if (!t)
 		return no_thread(a);
 	t->tgid = in->tgid;
-	memcpy(t->comm, in->comm, LS_COMM_LEN);
+	set_comm(t, in->comm);
 	/* METRICS.md: a launched command is traced from its exec */
 	t->pre_exec = a->hdr.mode == LS_MODE_LAUNCH && !(in->flags & LS_TASK_AT_START) &&
 		      in->hdr.tid == a->hdr.target_pid;
@@ -369,7 +382,7 @@ static struct ls_thread *task_seen(struct ls_analysis *a, __u32 tid, __u64 ts, _
 	seen(a, ts);
 	if (t) {
 		t->tgid = tgid;
-		memcpy(t->comm, comm, LS_COMM_LEN);
+		set_comm(t, comm);
 	}
 	return t;
 }
@@ -419,7 +432,7 @@ static int on_comm(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	seen(a, e->ts);
 	if (!t)
 		return no_thread(a);
-	memcpy(t->comm, e->comm, LS_COMM_LEN);
+	set_comm(t, e->comm);
 	return 0;
 }
 

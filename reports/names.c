@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "escape.h"
 #include "htab.h"
 #include "names.h"
 
@@ -753,7 +754,8 @@ static const char *lookup(struct ls_names *n, __u32 tgid, __u64 addr, bool func_
 	file = file_map(p, i);
 	if (!file || !name_symbol(n, tgid, &p->cur, file, addr, func_only, buf, len))
 		name_mapping(p, i, file, addr, buf, len);
-	return buf;
+	/* paths and symbols come from the trace and the files it names */
+	return ls_escape_inplace(buf, len);
 }
 
 const char *ls_names_lookup(struct ls_names *n, __u32 tgid, __u64 addr, char *buf, size_t len)

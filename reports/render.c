@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include "escape.h"
 #include "render.h"
 #include "summary.h"
 
@@ -114,11 +115,11 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 					       [LS_STOP_DURATION] = "the duration elapsed",
 					       [LS_STOP_SIGNAL] = "a signal" };
 	time_t t = a->hdr.start_real_ns / 1000000000ULL;
-	char when[64], st[96];
+	char when[64], st[96], path[256];
 	struct tm tm;
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
-	fprintf(out, "lockscope report: %s\n", o->path ? o->path : "-");
+	fprintf(out, "lockscope report: %s\n", ls_escape(path, sizeof(path), o->path ?: "-"));
 	fprintf(out, "  %-9s %.88s\n",
 		a->hdr.mode == LS_MODE_PID ? "pid:" : "command:", a->cmdline);
 	if (a->hdr.mode == LS_MODE_PID)
