@@ -137,7 +137,7 @@ golden: $(OUTPUT)/tests/test_golden
 # make bench: overhead, slowdown, loss, reporter speed and start-up, against the peers found
 # (bpftrace, strace, perf trace); prints a table and writes $(BENCH_DIR)/results.txt.
 BENCH_DIR := $(OUTPUT)/bench
-BENCH_DEPS := bpftrace strace linux-perf
+BENCH_DEPS := bpftrace strace linux-perf time
 
 $(BENCH_DIR):
 	$(Q)mkdir -p $@

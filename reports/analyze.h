@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Analysis of a recording in one streaming pass: feed it records in file order, then finish it.
- * Memory grows with the number of threads and locks, never with the number of records.
+ * Memory grows with the number of threads and locks, never with the number of records, and is
+ * bounded on any input (the *_MAX below).
  * Every figure is defined in ../shared/METRICS.md; the names below follow it.
  */
 #ifndef LS_ANALYZE_H
