@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analyze.h"
+#include "escape.h"
 
 #define CELL_NS_FIRST 10000ULL /* 10 us: 200 cells cover 2 ms, then they double as needed */
 
@@ -16,6 +17,8 @@ void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr)
 {
 	memset(a, 0, sizeof(*a));
 	a->hdr = *hdr;
+	ls_escape_inplace(a->hdr.kernel, sizeof(a->hdr.kernel));
+	ls_escape_inplace(a->hdr.tool_version, sizeof(a->hdr.tool_version));
 	a->start_ns = a->last_ts = a->busy_since = a->alive_since = hdr->start_mono_ns;
 	a->cell_ns = CELL_NS_FIRST;
 	ls_htab_init(&a->threads, sizeof(struct ls_thread), offsetof(struct ls_thread, tid),
@@ -39,14 +42,33 @@ void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr)
 void ls_analysis_free(struct ls_analysis *a)
 {
 	struct ls_thread *t;
+	struct ls_lock *l;
+	struct ls_gil *g;
 	size_t pos = 0;
 
 	while ((t = ls_htab_next(&a->threads, &pos))) {
 		free(t->timeline);
+		if (t->gil) {
+			ls_hist_free(&t->gil->wait);
+			ls_hist_free(&t->gil->hold);
+		}
 		free(t->gil);
 	}
+	pos = 0;
+	while ((l = ls_htab_next(&a->locks, &pos))) {
+		ls_hist_free(&l->wait);
+		ls_hist_free(&l->hold);
+		ls_hist_free(&l->handoff_latency);
+	}
+	pos = 0;
+	while ((g = ls_htab_next(&a->gils, &pos))) {
+		ls_hist_free(&g->wait);
+		ls_hist_free(&g->hold);
+		ls_hist_free(&g->handoff_latency);
+	}
+	ls_hist_free(&a->runq);
 	ls_htab_free(&a->gils);
-	ls_htab_free(&a->stacks);
+	ls_stacks_free(a);
 	ls_htab_free(&a->wait_sites);
 	ls_htab_free(&a->threads);
 	ls_htab_free(&a->locks);
@@ -97,6 +119,11 @@ __u64 ls_thread_lifetime(const struct ls_analysis *a, const struct ls_thread *t)
 bool ls_lock_is_mutex(const struct ls_lock *l)
 {
 	return l->pi || (l->waits && l->waits_val2 == l->waits);
+}
+
+bool ls_lock_is_others(const struct ls_lock *l)
+{
+	return l->key.others;
 }
 
 static void seen(struct ls_analysis *a, __u64 ts)
@@ -211,18 +238,34 @@ static void set_state(struct ls_analysis *a, struct ls_thread *t, enum ls_state 
 		t->runnable_since = ts;
 }
 
-/* A thread seen for the first time: alive from ts (or the window's start) in an unknown state. */
+/* A thread's name, from a record: control characters escaped, as every string of a trace */
+static void set_comm(struct ls_thread *t, const char *comm)
+{
+	char raw[LS_COMM_LEN + 1];
+
+	memcpy(raw, comm, LS_COMM_LEN);
+	raw[LS_COMM_LEN] = '\0';
+	ls_escape(t->comm, LS_COMM_LEN, raw);
+}
+
+/*
+ * A thread seen for the first time: alive from ts (or the window's start) in an unknown state.
+ * NULL beyond LS_THREADS_MAX (see no_thread) or out of memory.
+ */
 static struct ls_thread *thread_get(struct ls_analysis *a, __u32 tid, __u64 ts)
 {
+	struct ls_thread *t = ls_htab_find(&a->threads, &tid);
 	bool created;
-	struct ls_thread *t = ls_htab_get(&a->threads, &tid, &created);
 
-	if (!t || !created)
+	if (t)
 		return t;
-	if (a->threads.nr > LS_THREADS_MAX) {
+	if (a->threads.nr >= LS_THREADS_MAX) {
 		a->too_many_threads = true;
 		return NULL;
 	}
+	t = ls_htab_get(&a->threads, &tid, &created);
+	if (!t)
+		return NULL;
 	/* the first threads get a timeline lane: its memory is 8 KB a thread */
 	if (a->threads.nr <= LS_TL_THREADS) {
 		t->timeline = calloc(LS_TL_CELLS, sizeof(*t->timeline));
@@ -235,6 +278,15 @@ static struct ls_thread *thread_get(struct ls_analysis *a, __u32 tid, __u64 ts)
 	t->alive = true;
 	alive_change(a, +1, t->start);
 	return t;
+}
+
+/* A record whose thread thread_get refused: left out past the limit, else out of memory. */
+static int no_thread(struct ls_analysis *a)
+{
+	if (a->threads.nr < LS_THREADS_MAX)
+		return -ENOMEM;
+	a->records_left_out++;
+	return 0;
 }
 
 /* The state a thread of unknown state must have been in, given what happens to it now. */
@@ -254,18 +306,37 @@ static bool thread_dead(const struct ls_thread *t)
 	return !t->alive;
 }
 
+/* The lock, or beyond LS_LOCKS_MAX, the one entry of all the others. */
 static struct ls_lock *lock_get(struct ls_analysis *a, __u32 tgid, __u64 uaddr)
 {
 	struct ls_lock_key key = { .tgid = tgid, .uaddr = uaddr };
+	struct ls_lock *l = ls_htab_find(&a->locks, &key);
 
+	if (l)
+		return l;
+	if (a->locks.nr >= LS_LOCKS_MAX) {
+		a->locks_folded = true;
+		key = LS_LOCK_OTHERS;
+	}
 	return ls_htab_get(&a->locks, &key, NULL);
+}
+
+/* The entry of key in a table of pairs, added unless it holds LS_PAIRS_MAX: NULL then. */
+static void *pair_get(struct ls_analysis *a, struct ls_htab *h, const void *key)
+{
+	void *e = ls_htab_find(h, key);
+
+	if (e || h->nr < LS_PAIRS_MAX)
+		return e ?: ls_htab_get(h, key, NULL);
+	a->pairs_left_out = true;
+	return NULL;
 }
 
 static int on_cmdline(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
 	const struct ls_cmdline *c = (const void *)rec;
 
-	snprintf(a->cmdline, sizeof(a->cmdline), "%s", c->text);
+	ls_escape(a->cmdline, sizeof(a->cmdline), c->text); /* a trace's strings reach terminals */
 	return 0;
 }
 
@@ -285,9 +356,9 @@ static int on_task(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	}
 	t = thread_get(a, rec->tid, in->ts_start);
 	if (!t)
-		return -ENOMEM;
+		return no_thread(a);
 	t->tgid = in->tgid;
-	memcpy(t->comm, in->comm, LS_COMM_LEN);
+	set_comm(t, in->comm);
 	/* METRICS.md: a launched command is traced from its exec */
 	t->pre_exec = a->hdr.mode == LS_MODE_LAUNCH && !(in->flags & LS_TASK_AT_START) &&
 		      in->hdr.tid == a->hdr.target_pid;
@@ -311,7 +382,7 @@ static struct ls_thread *task_seen(struct ls_analysis *a, __u32 tid, __u64 ts, _
 	seen(a, ts);
 	if (t) {
 		t->tgid = tgid;
-		memcpy(t->comm, comm, LS_COMM_LEN);
+		set_comm(t, comm);
 	}
 	return t;
 }
@@ -322,7 +393,7 @@ static int on_task_new(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	struct ls_thread *t = task_seen(a, rec->tid, e->ts, e->tgid, e->comm);
 
 	if (!t)
-		return -ENOMEM;
+		return no_thread(a);
 	/* born in the window: the kernel's switch counters started at zero */
 	t->counters_known = true;
 	if (t->state == LS_ST_UNKNOWN)
@@ -336,7 +407,7 @@ static int on_exec(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	struct ls_thread *t = task_seen(a, rec->tid, e->ts, e->tgid, e->comm);
 
 	if (!t)
-		return -ENOMEM;
+		return no_thread(a);
 	t->pre_exec = false;
 	return 0;
 }
@@ -360,8 +431,8 @@ static int on_comm(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 
 	seen(a, e->ts);
 	if (!t)
-		return -ENOMEM;
-	memcpy(t->comm, e->comm, LS_COMM_LEN);
+		return no_thread(a);
+	set_comm(t, e->comm);
 	return 0;
 }
 
@@ -371,7 +442,7 @@ static int on_task_exit(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	struct ls_thread *t = task_seen(a, rec->tid, e->ts, e->tgid, e->comm);
 
 	if (!t)
-		return -ENOMEM;
+		return no_thread(a);
 	t->exited = true;
 	t->exit_code = e->exit_code;
 	thread_end(a, t, e->ts);
@@ -487,16 +558,19 @@ static int on_switch(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	seen(a, e->ts);
 	if (e->flags & LS_SW_PREV_TRACED) {
 		t = thread_get(a, rec->tid, e->ts);
-		if (!t)
+		if (t) {
+			ls_gil_left_cpu(a, t, e->flags);
+			switch_out(a, t, e);
+		} else if (no_thread(a)) {
 			return -ENOMEM;
-		ls_gil_left_cpu(a, t, e->flags);
-		switch_out(a, t, e);
+		}
 	}
 	if (e->flags & LS_SW_NEXT_TRACED) {
 		t = thread_get(a, e->next_tid, e->ts);
-		if (!t)
+		if (t)
+			switch_in(a, t, e->ts);
+		else if (no_thread(a))
 			return -ENOMEM;
-		switch_in(a, t, e->ts);
 	}
 	if (e->cpu < LS_CPUS_MAX)
 		a->cpu_untraced_since[e->cpu] = e->flags & LS_SW_NEXT_TRACED ? 0 : e->ts;
@@ -510,7 +584,7 @@ static int on_wakeup(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 
 	seen(a, e->ts);
 	if (!t)
-		return -ENOMEM;
+		return no_thread(a);
 	if (thread_dead(t))
 		return 0;
 	resolve_unknown(a, t, LS_ST_OTHER_WAIT);
@@ -531,7 +605,7 @@ static int on_wakeup_new(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 
 	seen(a, e->ts);
 	if (!t)
-		return -ENOMEM;
+		return no_thread(a);
 	if (!thread_dead(t) && t->state != LS_ST_RUNNING)
 		set_state(a, t, LS_ST_RUNNABLE, e->ts);
 	return 0;
@@ -577,10 +651,11 @@ static int count_handoff(struct ls_analysis *a, struct ls_lock *l, struct ls_thr
 {
 	struct ls_handoff key = { .key = { l->key.tgid, t->waker, l->key.uaddr, t->tid } }, *h;
 
-	h = ls_htab_get(&a->handoffs, &key.key, NULL);
-	if (!h)
+	h = pair_get(a, &a->handoffs, &key.key);
+	if (h)
+		h->count++;
+	else if (!a->pairs_left_out)
 		return -ENOMEM;
-	h->count++;
 	l->handoffs++;
 	ls_hist_add(&l->handoff_latency, t->woken_ran_at - t->woken_at);
 	if (a->obs && a->obs->on_handoff)
@@ -594,11 +669,12 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 {
 	struct ls_lock *l = lock_get(a, t->tgid, uaddr);
 	enum ls_outcome o = ls_wait_outcome(ret);
-	struct ls_thread_lock *tl, key = { .key = { t->tid, t->tgid, uaddr } };
+	struct ls_thread_lock *tl, key;
 	__u64 ns;
 
 	if (!l)
 		return -ENOMEM;
+	key = (struct ls_thread_lock){ .key = { t->tid, t->tgid, l->key.uaddr } };
 	l->waits++;
 	l->outcomes[o]++;
 	l->waits_val2 += val == 2;
@@ -616,13 +692,14 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 	enter = not_before(enter, a->start_ns);
 	ns = not_before(exit, enter) - enter;
 	ls_hist_add(&l->wait, ns);
-	tl = ls_htab_get(&a->thread_locks, &key.key, NULL);
-	if (!tl)
+	tl = pair_get(a, &a->thread_locks, &key.key);
+	if (!tl && !a->pairs_left_out)
 		return -ENOMEM;
-	tl->wait_ns += ns;
 	if (ls_stacks_on_wait(a, t, l, enter, exit, ns))
 		return -ENOMEM;
-	if (tl->wait_ns > t->top_lock_ns) {
+	if (tl)
+		tl->wait_ns += ns;
+	if (tl && tl->wait_ns > t->top_lock_ns) {
 		t->top_lock_ns = tl->wait_ns;
 		t->top_lock = l;
 	}
@@ -675,7 +752,7 @@ static int on_futex_wait(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 
 	seen(a, e->ts_exit);
 	if (!t)
-		return -ENOMEM;
+		return no_thread(a);
 	ran_at(a, t, e->ts_exit);
 	/* the lock-wait since the previous wait record belongs to this wait */
 	gil = ls_gil_on_wait(a, t, e);
@@ -696,7 +773,7 @@ static int on_futex_waitv(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 
 	seen(a, e->ts_exit);
 	if (!t)
-		return -ENOMEM;
+		return no_thread(a);
 	ran_at(a, t, e->ts_exit);
 	/* its lock-wait is its own, on the word that woke it (the first one if none did) */
 	if (e->ret > 0 && (__u32)e->ret < e->nr && e->ret < LS_WAITV_MAX)
@@ -736,7 +813,7 @@ static int on_futex_wake(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 
 	seen(a, e->ts_exit);
 	if (!t)
-		return -ENOMEM;
+		return no_thread(a);
 	ran_at(a, t, e->ts_enter);
 	err = ls_gil_on_wake(a, t, e->uaddr, e->ts_enter);
 	if (!err)
@@ -771,6 +848,16 @@ static int on_maps_failed(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	return 0;
 }
 
+/* A GIL_INFO record: a new interpreter, unless LS_GILS_MAX are followed already */
+static int on_gil_info(struct ls_analysis *a, const struct ls_rec_hdr *rec)
+{
+	if (a->gils.nr >= LS_GILS_MAX && !ls_htab_find(&a->gils, &rec->tid)) {
+		a->gils_left_out = true;
+		return 0;
+	}
+	return ls_gil_on_info(a, rec);
+}
+
 typedef int (*record_handler)(struct ls_analysis *a, const struct ls_rec_hdr *rec);
 
 static const record_handler handlers[LS_REC_MAX] = {
@@ -787,7 +874,7 @@ static const record_handler handlers[LS_REC_MAX] = {
 	[LS_REC_TASK] = on_task,
 	[LS_REC_LOST] = on_lost,
 	[LS_REC_MAPS_FAILED] = on_maps_failed,
-	[LS_REC_GIL_INFO] = ls_gil_on_info,
+	[LS_REC_GIL_INFO] = on_gil_info,
 	[LS_REC_GIL_TAKE] = ls_gil_on_take,
 	[LS_REC_GIL_DROP] = ls_gil_on_drop,
 	[LS_REC_GIL_SAMPLE] = ls_gil_on_sample,
@@ -848,11 +935,7 @@ int ls_analyze_file_observed(FILE *f, struct ls_analysis *a, const struct ls_obs
 	a->obs = obs;
 	while ((st = ls_reader_next(&r, &rec)) == LS_READ_RECORD) {
 		if (ls_analysis_feed(a, rec)) {
-			if (a->too_many_threads)
-				snprintf(err, errlen, "more than %d threads: too many to analyse",
-					 LS_THREADS_MAX);
-			else
-				snprintf(err, errlen, "out of memory");
+			snprintf(err, errlen, "out of memory");
 			ls_reader_close(&r);
 			ls_analysis_free(a);
 			return -1;

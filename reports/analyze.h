@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Analysis of a recording in one streaming pass: feed it records in file order, then finish it.
- * Memory grows with the number of threads and locks, never with the number of records.
+ * Memory grows with the number of threads and locks, never with the number of records, and is
+ * bounded on any input (the *_MAX below).
  * Every figure is defined in ../shared/METRICS.md; the names below follow it.
  */
 #ifndef LS_ANALYZE_H
@@ -35,17 +36,27 @@ enum ls_state {
 	LS_ST_UNKNOWN = LS_ST_NR, /* before the first event that tells */
 };
 
-#define LS_TL_CELLS    200	 /* timeline resolution kept while streaming */
-#define LS_BUSY_MAX    64	 /* the concurrency profile counts up to this many busy threads */
-#define LS_HELD_MAX    4	 /* contended acquisitions a thread may hold at once */
-#define LS_TL_THREADS  4096	 /* threads with a timeline lane */
-#define LS_THREADS_MAX (1 << 18) /* threads analysed: memory stays bounded on any input */
+#define LS_TL_CELLS    200  /* timeline resolution kept while streaming */
+#define LS_BUSY_MAX    64   /* the concurrency profile counts up to this many busy threads */
+#define LS_HELD_MAX    4    /* contended acquisitions a thread may hold at once */
+#define LS_TL_THREADS  4096 /* threads with a timeline lane */
+/*
+ * Memory stays bounded on any input: beyond these, threads are left out (their records skipped),
+ * locks are counted together in one entry, and pairs are not itemized; the report says so.
+ */
+#define LS_THREADS_MAX (1 << 18) /* threads analysed */
+#define LS_LOCKS_MAX   (1 << 16) /* locks kept apart; the others are LS_LOCK_OTHERS */
+#define LS_PAIRS_MAX   (1 << 19) /* (thread, lock) pairs, hand-off pairs, wait sites */
+#define LS_GILS_MAX    (1 << 12) /* CPython interpreters followed */
 
 struct ls_lock_key {
 	__u32 tgid;
-	__u32 pad;
+	__u32 others; /* 1: LS_LOCK_OTHERS, else 0 */
 	__u64 uaddr;
 };
+
+/* The entry of the locks beyond LS_LOCKS_MAX (uaddr: no futex word is at an odd address) */
+#define LS_LOCK_OTHERS ((struct ls_lock_key){ 0, 1, ~0ULL })
 
 struct ls_lock {
 	struct ls_lock_key key;
@@ -187,6 +198,10 @@ struct ls_analysis {
 	__u32 nr_lost_cpus; /* CPUs that lost records */
 	bool complete;	    /* the END record was read */
 	bool too_many_threads;
+	__u64 records_left_out; /* of threads beyond LS_THREADS_MAX */
+	bool locks_folded;	/* locks beyond LS_LOCKS_MAX are in LS_LOCK_OTHERS */
+	bool pairs_left_out;	/* pairs beyond LS_PAIRS_MAX were not itemized */
+	bool gils_left_out;	/* interpreters beyond LS_GILS_MAX were not followed */
 	struct ls_end end;
 	char status[192]; /* why the file is incomplete, when it is */
 
@@ -231,5 +246,7 @@ const char *ls_state_name(enum ls_state s);
 __u64 ls_thread_lifetime(const struct ls_analysis *a, const struct ls_thread *t);
 /* METRICS.md "Kind": mutex when used with PI ops or every wait expected 2. */
 bool ls_lock_is_mutex(const struct ls_lock *l);
+/* The entry of the locks beyond LS_LOCKS_MAX */
+bool ls_lock_is_others(const struct ls_lock *l);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "compare.h"
+#include "escape.h"
 #include "render.h"
 #include "render_json.h"
 #include "summary.h"
@@ -131,11 +132,15 @@ static const struct {
 	{ "speed-up vs first", CELL(c_speedup) },
 };
 
+/* A file's base name, escaped: a file name can hold escape sequences too (4 at a time). */
 static const char *base(const char *path)
 {
+	static char bufs[4][128];
+	static int i;
 	const char *s = strrchr(path, '/');
 
-	return s ? s + 1 : path;
+	i = (i + 1) % 4;
+	return ls_escape(bufs[i], sizeof(bufs[i]), s ? s + 1 : path);
 }
 
 static void table(FILE *out, const struct ls_compared *r, const struct ls_summary *s, int from,

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
 #include <string.h>
 #include "hist.h"
 
@@ -27,15 +28,80 @@ static void bucket_range(unsigned int b, __u64 *low, __u64 *high)
 	*high = *low + (1ULL << (e - 3)) - 1;
 }
 
+static __u16 *bucket_ids(const struct ls_hist *h)
+{
+	return (__u16 *)(h->counts + h->cap);
+}
+
+/* Room for one more bucket: 2, 4, 8, ... up to every bucket. */
+static int grow(struct ls_hist *h)
+{
+	unsigned int cap = h->cap ? h->cap * 2 : 2;
+	__u64 *counts;
+
+	if (cap > LS_HIST_BUCKETS)
+		cap = LS_HIST_BUCKETS;
+	counts = malloc(cap * (sizeof(__u64) + sizeof(__u16)));
+	if (!counts)
+		return -1;
+	if (h->nr) {
+		memcpy(counts, h->counts, h->nr * sizeof(__u64));
+		memcpy((__u16 *)(counts + cap), bucket_ids(h), h->nr * sizeof(__u16));
+	}
+	free(h->counts);
+	h->counts = counts;
+	h->cap = cap;
+	return 0;
+}
+
+/* The position of bucket b among those used, or where it would go. */
+static unsigned int find(const struct ls_hist *h, unsigned int b)
+{
+	const __u16 *ids = h->nr ? bucket_ids(h) : NULL;
+	unsigned int lo = 0, hi = h->nr;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (ids[mid] < b)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void ls_hist_add(struct ls_hist *h, __u64 v)
 {
+	unsigned int b = bucket_of(v), i;
+	__u16 *ids;
+
 	if (!h->count || v < h->min)
 		h->min = v;
 	if (v > h->max)
 		h->max = v;
 	h->count++;
 	h->total += v;
-	h->buckets[bucket_of(v)]++;
+	i = find(h, b);
+	if (i < h->nr && bucket_ids(h)[i] == b) {
+		h->counts[i]++;
+		return;
+	}
+	if (h->nr == h->cap && grow(h))
+		return;
+	ids = bucket_ids(h);
+	memmove(h->counts + i + 1, h->counts + i, (h->nr - i) * sizeof(__u64));
+	memmove(ids + i + 1, ids + i, (h->nr - i) * sizeof(__u16));
+	h->counts[i] = 1;
+	ids[i] = b;
+	h->nr++;
+}
+
+void ls_hist_free(struct ls_hist *h)
+{
+	free(h->counts);
+	h->counts = NULL;
+	h->nr = h->cap = 0;
 }
 
 __u64 ls_hist_mean(const struct ls_hist *h)
@@ -54,10 +120,10 @@ __u64 ls_hist_quantile(const struct ls_hist *h, double q)
 	rank = (__u64)(q * h->count);
 	if (rank >= h->count)
 		rank = h->count - 1;
-	for (unsigned int b = 0; b < LS_HIST_BUCKETS; b++) {
-		seen += h->buckets[b];
+	for (unsigned int i = 0; i < h->nr; i++) {
+		seen += h->counts[i];
 		if (seen > rank) {
-			bucket_range(b, &low, &high);
+			bucket_range(bucket_ids(h)[i], &low, &high);
 			v = low + (high - low) / 2;
 			return v < h->min ? h->min : v > h->max ? h->max : v;
 		}
@@ -72,16 +138,14 @@ void ls_hist_print_log2(FILE *out, const struct ls_hist *h, const char *indent, 
 	int first = -1, last = -1;
 
 	/* fold the buckets into powers of two of the unit */
-	for (unsigned int b = 0; b < LS_HIST_BUCKETS; b++) {
+	for (unsigned int i = 0; i < h->nr; i++) {
 		__u64 low, high, v;
 		int s;
 
-		if (!h->buckets[b])
-			continue;
-		bucket_range(b, &low, &high);
+		bucket_range(bucket_ids(h)[i], &low, &high);
 		v = low / unit_ns;
 		s = v ? 64 - __builtin_clzll(v) : 0;
-		slots[s] += h->buckets[b];
+		slots[s] += h->counts[i];
 	}
 	for (int s = 0; s < 65; s++) {
 		if (!slots[s])

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <math.h>
+#include <string.h>
+#include "escape.h"
 #include "json.h"
 
 void ls_json_init(struct ls_json *j, FILE *out)
@@ -9,16 +11,24 @@ void ls_json_init(struct ls_json *j, FILE *out)
 	j->has_items[0] = false;
 }
 
+/* Valid JSON whatever the bytes: a byte that is not UTF-8 becomes U+FFFD. */
 void ls_json_put_string(FILE *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
+	while (p < end) {
+		size_t n = ls_utf8_len(p, end);
+
+		if (!n)
+			fputs("\\ufffd", out);
+		else if (*p == '"' || *p == '\\')
 			fprintf(out, "\\%c", *p);
 		else if (*p < 0x20 || *p == 0x7f)
 			fprintf(out, "\\u%04x", *p);
 		else
-			fputc(*p, out);
+			fwrite(p, 1, n, out);
+		p += n ? n : 1;
 	}
 	fputc('"', out);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "escape.h"
 #include "htab.h"
 #include "names.h"
 
@@ -20,10 +21,24 @@ struct snap {
 	struct ls_map **maps;
 	size_t nr;
 	size_t cap;
+	struct ls_htab bases; /* struct file_base by path: where each file is loaded */
 };
 
-/* A thread's stack pointer at creation; when threads reuse a stack, the latest (seq) owns it. */
+/* The start of a file's mapping at offset 0, the first in address order (its load address) */
+struct file_base {
+	__u64 path_hash; /* key */
+	__u64 start;
+};
+
+/*
+ * A thread's stack pointer at creation; when threads reuse a stack, the latest (seq) owns it.
+ * Keyed by its stack: the start of the snapshot's mapping that holds sp, else sp itself.
+ */
 struct thread {
+	struct {
+		__u64 where;
+		__u64 in_map; /* where is a mapping's start */
+	} key;
 	__u64 sp;
 	__u64 seq;
 	__u32 tid;
@@ -34,9 +49,7 @@ struct proc {
 	struct snap cur;  /* the latest complete snapshot */
 	struct snap next; /* being read: replaces cur once its want records are in */
 	__u32 want;
-	struct thread *threads;
-	size_t nr_threads;
-	size_t cap_threads;
+	struct ls_htab threads; /* struct thread, one per stack */
 };
 
 struct sym {
@@ -46,9 +59,8 @@ struct sym {
 	int rank; /* binding: among aliases, the lowest is shown */
 };
 
-/* One ELF file's symbols, read once per path; not usable when it could not be read. */
+/* One ELF file's symbols, read once per file; not usable when it could not be read. */
 struct elf_file {
-	struct elf_file *next;
 	char *path;
 	bool usable;
 	bool exec;  /* ET_EXEC: loaded at its link addresses */
@@ -57,6 +69,16 @@ struct elf_file {
 	size_t nr;
 	char *strs;
 };
+
+/* An ELF file by a key: its path's hash, or its device and inode */
+struct file_ref {
+	struct {
+		__u64 a, b;
+	} key;
+	struct elf_file *file;
+};
+
+#define ELF_FILES_MAX 4096 /* files whose symbols are read: beyond, names fall back to mappings */
 
 /* A file's build ID as recorded, by a hash of its path */
 struct recorded_id {
@@ -69,7 +91,8 @@ struct ls_names {
 	struct ls_htab procs;  /* struct proc by tgid */
 	struct ls_htab ids;    /* struct recorded_id */
 	struct proc *building; /* the process whose MAP records come next */
-	struct elf_file *files;
+	struct ls_htab files;  /* struct file_ref by path */
+	struct ls_htab inodes; /* struct file_ref by device and inode: one read per file */
 	__u64 seq;
 	__u64 page_mask;
 	bool have_libelf;
@@ -82,6 +105,7 @@ static void snap_free(struct snap *s)
 	for (size_t i = 0; i < s->nr; i++)
 		free(s->maps[i]);
 	free(s->maps);
+	ls_htab_free(&s->bases);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -133,33 +157,22 @@ static ssize_t snap_find(const struct snap *s, __u64 addr)
 
 /* Threads */
 
-static bool in_map(const struct ls_map *m, __u64 addr)
+/* The key of the stack sp lies in: the same pointer, or one mapping of the snapshot. */
+static struct thread stack_key(const struct snap *s, __u64 sp)
 {
-	return addr >= m->start && addr < m->end;
-}
+	ssize_t i = snap_find(s, sp);
+	struct thread t = { .key = { sp, 0 } };
 
-/* The same stack: the same pointer, or two pointers in one mapping of the snapshot. */
-static bool same_stack(const struct snap *s, __u64 a, __u64 b)
-{
-	ssize_t i;
-
-	if (a == b)
-		return true;
-	i = snap_find(s, a);
-	return i >= 0 && in_map(s->maps[i], b);
+	if (i >= 0)
+		t.key.where = s->maps[i]->start, t.key.in_map = 1;
+	return t;
 }
 
 static const struct thread *stack_owner(const struct proc *p, const struct ls_map *m)
 {
-	const struct thread *best = NULL;
+	struct thread key = { .key = { m->start, 1 } };
 
-	for (size_t i = 0; i < p->nr_threads; i++) {
-		const struct thread *t = &p->threads[i];
-
-		if (in_map(m, t->sp) && (!best || t->seq > best->seq))
-			best = t;
-	}
-	return best;
+	return ls_htab_find(&p->threads, &key.key);
 }
 
 /*
@@ -168,51 +181,79 @@ static const struct thread *stack_owner(const struct proc *p, const struct ls_ma
  */
 static struct thread *thread_slot(struct proc *p, __u64 sp)
 {
-	struct thread *threads;
+	struct thread key = stack_key(&p->cur, sp);
 
-	for (size_t i = 0; i < p->nr_threads; i++)
-		if (same_stack(&p->cur, p->threads[i].sp, sp))
-			return &p->threads[i];
-	if (p->nr_threads == p->cap_threads) {
-		size_t cap = p->cap_threads ? p->cap_threads * 2 : 16;
+	return ls_htab_get(&p->threads, &key.key, NULL);
+}
 
-		threads = realloc(p->threads, cap * sizeof(*threads));
-		if (!threads)
-			return NULL;
-		p->threads = threads;
-		p->cap_threads = cap;
-	}
-	return &p->threads[p->nr_threads++];
+static void threads_init(struct ls_htab *h)
+{
+	ls_htab_init(h, sizeof(struct thread), offsetof(struct thread, key),
+		     sizeof(((struct thread *)0)->key));
 }
 
 /* A new snapshot: stacks it does not hold are gone, and each stack keeps its latest thread. */
-static void prune_threads(struct proc *p)
+static int prune_threads(struct proc *p)
 {
-	size_t kept = 0, j;
+	struct ls_htab kept;
+	struct thread *t, *k;
+	size_t pos = 0;
 
-	for (size_t i = 0; i < p->nr_threads; i++) {
-		struct thread t = p->threads[i];
+	threads_init(&kept);
+	while ((t = ls_htab_next(&p->threads, &pos))) {
+		struct thread key = stack_key(&p->cur, t->sp);
 
-		if (snap_find(&p->cur, t.sp) < 0)
+		if (!key.key.in_map)
 			continue;
-		for (j = 0; j < kept && !same_stack(&p->cur, p->threads[j].sp, t.sp); j++)
-			;
-		if (j == kept)
-			p->threads[kept++] = t;
-		else if (p->threads[j].seq < t.seq)
-			p->threads[j] = t;
+		k = ls_htab_get(&kept, &key.key, NULL);
+		if (!k) {
+			ls_htab_free(&kept);
+			return -ENOMEM;
+		}
+		if (k->seq < t->seq)
+			*k = (struct thread){ key.key, t->sp, t->seq, t->tid };
 	}
-	p->nr_threads = kept;
+	ls_htab_free(&p->threads);
+	p->threads = kept;
+	return 0;
 }
 
 /* Feeding */
 
 static struct proc *proc_get(struct ls_names *n, __u32 tgid)
 {
-	return ls_htab_get(&n->procs, &tgid, NULL);
+	bool created;
+	struct proc *p = ls_htab_get(&n->procs, &tgid, &created);
+
+	if (p && created)
+		threads_init(&p->threads);
+	return p;
 }
 
-static void commit(struct ls_names *n, struct proc *p)
+static __u64 path_hash(const char *path);
+
+/* Where each file of the snapshot is loaded: its first mapping at offset 0. */
+static int index_bases(struct snap *s)
+{
+	ls_htab_init(&s->bases, sizeof(struct file_base), offsetof(struct file_base, path_hash),
+		     sizeof(__u64));
+	for (size_t i = 0; i < s->nr; i++) {
+		__u64 key = path_hash(s->maps[i]->path);
+		struct file_base *b;
+		bool created;
+
+		if (s->maps[i]->pgoff || s->maps[i]->path[0] != '/')
+			continue;
+		b = ls_htab_get(&s->bases, &key, &created);
+		if (!b)
+			return -ENOMEM;
+		if (created)
+			b->start = s->maps[i]->start;
+	}
+	return 0;
+}
+
+static int commit(struct ls_names *n, struct proc *p)
 {
 	if (p->next.nr) /* an empty snapshot has no array to sort */
 		qsort(p->next.maps, p->next.nr, sizeof(*p->next.maps), map_cmp);
@@ -220,7 +261,7 @@ static void commit(struct ls_names *n, struct proc *p)
 	p->cur = p->next;
 	memset(&p->next, 0, sizeof(p->next));
 	n->building = NULL;
-	prune_threads(p);
+	return index_bases(&p->cur) ?: prune_threads(p);
 }
 
 static int maps_begin(struct ls_names *n, const struct ls_maps_begin *b)
@@ -233,7 +274,7 @@ static int maps_begin(struct ls_names *n, const struct ls_maps_begin *b)
 	p->want = b->nr;
 	n->building = p;
 	if (!b->nr)
-		commit(n, p);
+		return commit(n, p);
 	return 0;
 }
 
@@ -247,7 +288,7 @@ static int map_add(struct ls_names *n, const struct ls_map *rec)
 		return 0;
 	err = snap_add(&p->next, rec);
 	if (!err && p->next.nr == p->want)
-		commit(n, p);
+		err = commit(n, p);
 	return err;
 }
 
@@ -264,17 +305,16 @@ static int task_new(struct ls_names *n, const struct ls_task_new *e)
 	t = thread_slot(p, e->user_sp);
 	if (!t)
 		return -ENOMEM;
-	*t = (struct thread){ .sp = e->user_sp, .seq = ++n->seq, .tid = e->hdr.tid };
+	t->sp = e->user_sp;
+	t->seq = ++n->seq;
+	t->tid = e->hdr.tid;
 	return 0;
 }
 
+/* keyed: a trace cannot make two paths share a recorded build ID */
 static __u64 path_hash(const char *path)
 {
-	__u64 h = 14695981039346656037ULL; /* FNV-1a */
-
-	for (; *path; path++)
-		h = (h ^ (unsigned char)*path) * 1099511628211ULL;
-	return h;
+	return ls_hash(path, strlen(path));
 }
 
 static int build_id_add(struct ls_names *n, const struct ls_build_id *b)
@@ -514,13 +554,11 @@ static bool same_build(const struct ls_names *n, Elf *e, const char *path)
 	return len == r->len && !memcmp(id, r->id, len);
 }
 
-static int elf_load(struct ls_names *n, struct elf_file *f, __u32 tgid, const struct ls_map *m)
+static int elf_load(struct ls_names *n, struct elf_file *f, int fd, const struct ls_map *m)
 {
-	int fd = open_mapped(tgid, m), err;
+	int err;
 	Elf *e;
 
-	if (fd < 0)
-		return -ENOENT;
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	err = e ? read_layout(f, e, n->page_mask) : -EINVAL;
 	if (!err && !same_build(n, e, m->path))
@@ -528,30 +566,58 @@ static int elf_load(struct ls_names *n, struct elf_file *f, __u32 tgid, const st
 	if (!err)
 		err = read_syms(f, e);
 	elf_end(e);
-	close(fd);
 	return err;
 }
 
-/* The cached symbols of m's file, read on first use; NULL when out of memory. */
+static struct file_ref *file_ref(struct ls_htab *h, __u64 a, __u64 b)
+{
+	struct file_ref key = { .key = { a, b } };
+
+	return ls_htab_get(h, &key.key, NULL);
+}
+
+/* A file that names nothing, for a path once too many files were read */
+static struct elf_file no_file;
+
+/*
+ * The cached symbols of m's file, read on first use; NULL when out of memory. The same file under
+ * another path (a trace may spell it many ways) is read once.
+ */
 static struct elf_file *elf_get(struct ls_names *n, __u32 tgid, const struct ls_map *m)
 {
+	struct file_ref *by_path = file_ref(&n->files, path_hash(m->path), 0), *by_inode;
 	struct elf_file *f;
+	struct stat st;
+	int fd;
 
-	for (f = n->files; f; f = f->next)
-		if (!strcmp(f->path, m->path))
-			return f;
-	f = calloc(1, sizeof(*f));
-	if (!f)
+	if (!by_path)
 		return NULL;
-	f->path = strdup(m->path);
-	if (!f->path) {
+	if (by_path->file)
+		return by_path->file;
+	if (n->inodes.nr >= ELF_FILES_MAX || !n->have_libelf)
+		return by_path->file = &no_file;
+	fd = open_mapped(tgid, m);
+	if (fd < 0 || fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
+		return by_path->file = &no_file;
+	}
+	by_inode = file_ref(&n->inodes, st.st_dev, st.st_ino);
+	if (!by_inode || by_inode->file) {
+		close(fd);
+		return by_inode ? by_path->file = by_inode->file : NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (f)
+		f->path = strdup(m->path);
+	if (!f || !f->path) {
 		free(f);
+		close(fd);
 		return NULL;
 	}
-	f->usable = n->have_libelf && !elf_load(n, f, tgid, m);
-	f->next = n->files;
-	n->files = f;
-	return f;
+	f->usable = !elf_load(n, f, fd, m);
+	close(fd);
+	return by_path->file = by_inode->file = f;
 }
 
 static void elf_free(struct elf_file *f)
@@ -612,19 +678,19 @@ static void put_name(char *buf, size_t len, const char *name, int name_len, __u6
 }
 
 /* Where the file is linked to be, and where it was loaded: the first page of each. */
-static bool load_bias(const struct snap *s, const struct elf_file *f, __u64 *bias)
+static bool load_bias(const struct snap *s, const struct elf_file *f, const char *path, __u64 *bias)
 {
+	__u64 key = path_hash(path);
+	const struct file_base *b;
+
 	if (f->exec) {
 		*bias = 0;
 		return true;
 	}
-	for (size_t i = 0; i < s->nr; i++) {
-		if (!s->maps[i]->pgoff && !strcmp(s->maps[i]->path, f->path)) {
-			*bias = s->maps[i]->start - f->base;
-			return true;
-		}
-	}
-	return false;
+	b = ls_htab_find(&s->bases, &key);
+	if (b)
+		*bias = b->start - f->base;
+	return b;
 }
 
 static bool name_symbol(struct ls_names *n, __u32 tgid, const struct snap *s,
@@ -635,7 +701,7 @@ static bool name_symbol(struct ls_names *n, __u32 tgid, const struct snap *s,
 	const struct sym *sym;
 	__u64 bias;
 
-	if (!f || !f->usable || !load_bias(s, f, &bias))
+	if (!f || !f->usable || !load_bias(s, f, file->path, &bias))
 		return false;
 	sym = sym_find(f, addr - bias);
 	if (!sym)
@@ -701,7 +767,8 @@ static const char *lookup(struct ls_names *n, __u32 tgid, __u64 addr, bool func_
 	file = file_map(p, i);
 	if (!file || !name_symbol(n, tgid, &p->cur, file, addr, func_only, buf, len))
 		name_mapping(p, i, file, addr, buf, len);
-	return buf;
+	/* paths and symbols come from the trace and the files it names */
+	return ls_escape_inplace(buf, len);
 }
 
 const char *ls_names_lookup(struct ls_names *n, __u32 tgid, __u64 addr, char *buf, size_t len)
@@ -732,6 +799,10 @@ struct ls_names *ls_names_new(void)
 	ls_htab_init(&n->procs, sizeof(struct proc), offsetof(struct proc, tgid), sizeof(__u32));
 	ls_htab_init(&n->ids, sizeof(struct recorded_id), offsetof(struct recorded_id, path_hash),
 		     sizeof(__u64));
+	ls_htab_init(&n->files, sizeof(struct file_ref), offsetof(struct file_ref, key),
+		     sizeof(((struct file_ref *)0)->key));
+	ls_htab_init(&n->inodes, sizeof(struct file_ref), offsetof(struct file_ref, key),
+		     sizeof(((struct file_ref *)0)->key));
 	n->page_mask = ~(__u64)((page > 0 ? page : 4096) - 1);
 	/* without libelf, names fall back to mappings */
 	n->have_libelf = elf_version(EV_CURRENT) != EV_NONE;
@@ -740,6 +811,7 @@ struct ls_names *ls_names_new(void)
 
 void ls_names_free(struct ls_names *n)
 {
+	struct file_ref *r;
 	struct proc *p;
 	size_t pos = 0;
 
@@ -748,15 +820,15 @@ void ls_names_free(struct ls_names *n)
 	while ((p = ls_htab_next(&n->procs, &pos))) {
 		snap_free(&p->cur);
 		snap_free(&p->next);
-		free(p->threads);
+		ls_htab_free(&p->threads);
 	}
+	pos = 0;
+	while ((r = ls_htab_next(&n->inodes, &pos)))
+		if (r->file)
+			elf_free(r->file);
 	ls_htab_free(&n->procs);
 	ls_htab_free(&n->ids);
-	while (n->files) {
-		struct elf_file *f = n->files;
-
-		n->files = f->next;
-		elf_free(f);
-	}
+	ls_htab_free(&n->files);
+	ls_htab_free(&n->inodes);
 	free(n);
 }

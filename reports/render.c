@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include "escape.h"
 #include "render.h"
 #include "summary.h"
 
@@ -38,6 +39,10 @@ const char *ls_addr_label(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, 
 const char *ls_lock_label(const struct ls_analysis *a, const struct ls_lock *l, char *buf,
 			  size_t len)
 {
+	if (ls_lock_is_others(l)) {
+		snprintf(buf, len, "(other locks)");
+		return buf;
+	}
 	return ls_addr_label(a, l->key.tgid, l->key.uaddr, buf, len);
 }
 
@@ -110,11 +115,11 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 					       [LS_STOP_DURATION] = "the duration elapsed",
 					       [LS_STOP_SIGNAL] = "a signal" };
 	time_t t = a->hdr.start_real_ns / 1000000000ULL;
-	char when[64], st[96];
+	char when[64], st[96], path[256];
 	struct tm tm;
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
-	fprintf(out, "lockscope report: %s\n", o->path ? o->path : "-");
+	fprintf(out, "lockscope report: %s\n", ls_escape(path, sizeof(path), o->path ?: "-"));
 	fprintf(out, "  %-9s %.88s\n",
 		a->hdr.mode == LS_MODE_PID ? "pid:" : "command:", a->cmdline);
 	if (a->hdr.mode == LS_MODE_PID)
@@ -154,6 +159,30 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 			"map.\n",
 			(unsigned long long)a->nr_maps_failed, a->maps_failed_tgid,
 			strerror(a->maps_failed_err));
+	if (a->too_many_threads)
+		fprintf(out,
+			"\n  WARNING: more than %d threads: the %llu records of the others were "
+			"left "
+			"out.\n  The figures cover the first %d threads seen.\n",
+			LS_THREADS_MAX, (unsigned long long)a->records_left_out, LS_THREADS_MAX);
+	if (a->locks_folded)
+		fprintf(out,
+			"\n  NOTE: more than %d locks: those seen after the first %d are counted "
+			"together\n  as \"(other locks)\".\n",
+			LS_LOCKS_MAX, LS_LOCKS_MAX);
+	if (a->pairs_left_out)
+		fprintf(out,
+			"\n  NOTE: more than %d thread-lock pairs, hand-off pairs or wait sites: "
+			"the "
+			"others\n  are counted in each lock's totals but not itemized (top lock "
+			"per "
+			"thread,\n  hand-off matrix, call sites).\n",
+			LS_PAIRS_MAX);
+	if (a->gils_left_out)
+		fprintf(out,
+			"\n  NOTE: more than %d CPython interpreters: the others were not "
+			"followed.\n",
+			LS_GILS_MAX);
 }
 
 static void render_parallelism(FILE *out, const struct ls_analysis *a, const struct ls_summary *s)
@@ -327,9 +356,15 @@ static void render_lock_detail(FILE *out, const struct ls_analysis *a, const str
 {
 	char name[64], b[4][32];
 
-	fprintf(out, "\n  %s (pid %u, 0x%llx), %s\n", ls_lock_label(a, l, name, sizeof(name)),
-		l->key.tgid, (unsigned long long)l->key.uaddr,
-		ls_lock_is_mutex(l) ? "mutex" : "condition/other");
+	if (ls_lock_is_others(l))
+		fprintf(out, "\n  %s (beyond the first %d), %s\n",
+			ls_lock_label(a, l, name, sizeof(name)), LS_LOCKS_MAX,
+			ls_lock_is_mutex(l) ? "mutex" : "condition/other");
+	else
+		fprintf(out, "\n  %s (pid %u, 0x%llx), %s\n",
+			ls_lock_label(a, l, name, sizeof(name)), l->key.tgid,
+			(unsigned long long)l->key.uaddr,
+			ls_lock_is_mutex(l) ? "mutex" : "condition/other");
 	fprintf(out,
 		"    waits %llu: woken %llu, timed out %llu, no block %llu, interrupted %llu, "
 		"error %llu\n",
@@ -401,6 +436,7 @@ static void render_locks(FILE *out, const struct ls_analysis *a, unsigned int to
 	free(v);
 }
 
+/* by process, then GIL hold and wait */
 static int cmp_thread_gil_hold(const void *pa, const void *pb)
 {
 	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
@@ -408,14 +444,33 @@ static int cmp_thread_gil_hold(const void *pa, const void *pb)
 	__u64 xh = x->gil ? x->gil->hold_ns + x->gil->wait_ns : 0;
 	__u64 yh = y->gil ? y->gil->hold_ns + y->gil->wait_ns : 0;
 
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
 	if (xh != yh)
 		return xh > yh ? -1 : 1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_gil *g)
+/* The first of the threads v (n of them, sorted by process first) of process tgid. */
+size_t ls_threads_of(struct ls_thread *const *v, size_t n, __u32 tgid)
 {
-	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_gil_hold);
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid]->tgid < tgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* v: the threads sorted by process, then GIL hold, each process's found by a binary search */
+static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_gil *g,
+		       struct ls_thread *const *v, size_t n)
+{
 	double wall = (a->end_ns - a->start_ns) / 1e9;
 	bool probes = g->source == LS_GIL_SRC_PROBES;
 	struct ls_gil_load load = ls_gil_load(a, g);
@@ -429,7 +484,6 @@ static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_g
 			: "INFERRED from the futex traffic on its words");
 	if (g->source == LS_GIL_SRC_DISABLED) {
 		fprintf(out, "  GIL load n/a, acquisitions n/a, hand-offs n/a: there is no GIL\n");
-		free(v);
 		return;
 	}
 	fprintf(out, "  switch interval %s", ls_fmt_duration(b[0], 32, g->interval_us * 1000ULL));
@@ -466,10 +520,10 @@ static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_g
 			fmt_hist(b[1], 32, &g->handoff_latency, 0.99));
 	fprintf(out, "  %-9s %-12s %10s %8s %10s %10s %10s\n", "TID", "COMM", "HELD", "SHARE",
 		"TAKES", "WAITED", "WAIT p99");
-	for (size_t i = 0; v && v[i]; i++) {
+	for (size_t i = ls_threads_of(v, n, g->tgid); i < n && v[i]->tgid == g->tgid; i++) {
 		const struct ls_thread_gil *tg = v[i]->gil;
 
-		if (v[i]->tgid != g->tgid || !tg)
+		if (!tg)
 			continue;
 		fprintf(out, "  %-9u %-12.12s %10s %7.1f%% %10llu %10s %10s\n", v[i]->tid,
 			v[i]->comm, probes ? ls_fmt_duration(b[0], 32, tg->hold_ns) : "n/a",
@@ -486,18 +540,23 @@ static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_g
 		fprintf(out, "  GIL hold, all threads:\n");
 		ls_hist_print_log2(out, &g->hold, "  ", 1000, "usecs");
 	}
-	free(v);
 }
 
 static void render_gils(FILE *out, const struct ls_analysis *a)
 {
+	struct ls_thread **v;
 	const struct ls_gil *g;
 	size_t pos = 0;
 
-	if (!a->gils.nr)
+	if (!a->gils.nr) {
 		fprintf(out, "\nGIL: no CPython interpreter was found in the traced processes\n");
-	while ((g = ls_htab_next(&a->gils, &pos)))
-		render_gil(out, a, g);
+		return;
+	}
+	/* sorted once for every GIL: a trace may hold thousands */
+	v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_gil_hold);
+	while (v && (g = ls_htab_next(&a->gils, &pos)))
+		render_gil(out, a, g, v, a->threads.nr);
+	free(v);
 }
 
 static int cmp_thread_oncpu(const void *pa, const void *pb)

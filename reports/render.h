@@ -27,5 +27,7 @@ const char *ls_addr_label(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, 
 /* The entries of a table sorted by cmp, NULL-terminated; the caller frees the array. */
 void **ls_sorted(const struct ls_htab *h, int (*cmp)(const void *, const void *));
 int ls_cmp_lock_wait(const void *pa, const void *pb);
+/* The index of the first thread of process tgid in v, n threads sorted by process first. */
+size_t ls_threads_of(struct ls_thread *const *v, size_t n, __u32 tgid);
 
 #endif

@@ -70,6 +70,10 @@ void ls_json_recording(struct ls_json *j, const char *key, const struct ls_analy
 		ls_json_i64(j, "exit_status", a->end.exit_status);
 	else
 		ls_json_null(j, "exit_status");
+	ls_json_u64(j, "records_left_out", a->records_left_out);
+	ls_json_bool(j, "locks_folded", a->locks_folded);
+	ls_json_bool(j, "pairs_left_out", a->pairs_left_out);
+	ls_json_bool(j, "gils_left_out", a->gils_left_out);
 	ls_json_end(j, '}');
 }
 
@@ -179,6 +183,7 @@ static void json_lock(struct ls_json *j, const struct ls_analysis *a, const stru
 	ls_json_u64(j, "pid", l->key.tgid);
 	ls_json_u64(j, "address", l->key.uaddr);
 	ls_json_str(j, "name", ls_lock_label(a, l, name, sizeof(name)));
+	ls_json_bool(j, "other_locks", ls_lock_is_others(l));
 	ls_json_str(j, "kind", mutex ? "mutex" : "condition/other");
 	ls_json_u64(j, "waits", l->waits);
 	ls_json_u64(j, "blocked_waits", l->blocked);
@@ -221,13 +226,13 @@ static void json_gil_load(struct ls_json *j, const char *name, struct ls_gil_loa
 	}
 }
 
-static void json_gil(struct ls_json *j, const struct ls_analysis *a, const struct ls_gil *g)
+/* threads: sorted by process, then tid; n of them */
+static void json_gil(struct ls_json *j, const struct ls_analysis *a, const struct ls_gil *g,
+		     struct ls_thread *const *threads, size_t n)
 {
 	double wall = (a->end_ns - a->start_ns) / 1e9;
 	bool probes = g->source == LS_GIL_SRC_PROBES, known = g->source != LS_GIL_SRC_DISABLED;
-	const struct ls_thread *t;
 	char version[16];
-	size_t pos = 0;
 
 	ls_json_object(j, NULL);
 	ls_json_u64(j, "pid", g->tgid);
@@ -262,8 +267,11 @@ static void json_gil(struct ls_json *j, const struct ls_analysis *a, const struc
 	json_hist(j, "hold_ns", &g->hold);
 	json_hist(j, "handoff_latency_ns", &g->handoff_latency);
 	ls_json_array(j, "threads");
-	while ((t = ls_htab_next(&a->threads, &pos))) {
-		if (t->tgid != g->tgid || !t->gil)
+	for (size_t i = ls_threads_of(threads, n, g->tgid); i < n && threads[i]->tgid == g->tgid;
+	     i++) {
+		const struct ls_thread *t = threads[i];
+
+		if (!t->gil)
 			continue;
 		ls_json_object(j, NULL);
 		ls_json_u64(j, "tid", t->tid);
@@ -281,23 +289,36 @@ static void json_gil(struct ls_json *j, const struct ls_analysis *a, const struc
 	ls_json_end(j, '}');
 }
 
-static void json_gils(struct ls_json *j, const struct ls_analysis *a)
-{
-	const struct ls_gil *g;
-	size_t pos = 0;
-
-	ls_json_array(j, "gil");
-	while ((g = ls_htab_next(&a->gils, &pos)))
-		json_gil(j, a, g);
-	ls_json_end(j, ']');
-}
-
 static int cmp_tid(const void *pa, const void *pb)
 {
 	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
 	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
 
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static int cmp_tgid_tid(const void *pa, const void *pb)
+{
+	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
+	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
+
+	return x->tgid != y->tgid ? (x->tgid < y->tgid ? -1 : 1) : cmp_tid(pa, pb);
+}
+
+static void json_gils(struct ls_json *j, const struct ls_analysis *a)
+{
+	struct ls_thread **v = NULL;
+	const struct ls_gil *g;
+	size_t pos = 0;
+
+	/* sorted once for every GIL: a trace may hold thousands */
+	if (a->gils.nr)
+		v = (struct ls_thread **)ls_sorted(&a->threads, cmp_tgid_tid);
+	ls_json_array(j, "gil");
+	while (v && (g = ls_htab_next(&a->gils, &pos)))
+		json_gil(j, a, g, v, a->threads.nr);
+	ls_json_end(j, ']');
+	free(v);
 }
 
 void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path)

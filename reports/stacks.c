@@ -20,10 +20,25 @@ int ls_stacks_on_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 		return -ENOMEM;
 	if (!created) /* ids are unique in a file: a second one is damage, the first stands */
 		return 0;
-	e->nr = s->nr;
 	e->flags = s->flags;
+	if (!s->nr)
+		return 0;
+	e->ips = malloc(s->nr * sizeof(s->ips[0]));
+	if (!e->ips)
+		return -ENOMEM;
+	e->nr = s->nr;
 	memcpy(e->ips, s->ips, s->nr * sizeof(s->ips[0]));
 	return 0;
+}
+
+void ls_stacks_free(struct ls_analysis *a)
+{
+	struct ls_stack_entry *e;
+	size_t pos = 0;
+
+	while ((e = ls_htab_next(&a->stacks, &pos)))
+		free(e->ips);
+	ls_htab_free(&a->stacks);
 }
 
 int ls_stacks_on_wait_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec)
@@ -52,6 +67,10 @@ int ls_stacks_on_wait(struct ls_analysis *a, struct ls_thread *t, struct ls_lock
 		key.key.stack_id = t->wait_stack;
 	else
 		a->waits_without_stack++;
+	if (a->wait_sites.nr >= LS_PAIRS_MAX && !ls_htab_find(&a->wait_sites, &key.key)) {
+		a->pairs_left_out = true; /* bounded: the lock's call sites miss this wait */
+		return 0;
+	}
 	s = ls_htab_get(&a->wait_sites, &key.key, &created);
 	if (!s)
 		return -ENOMEM;

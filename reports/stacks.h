@@ -27,7 +27,7 @@ struct ls_stack_entry {
 	__u16 flags;   /* LS_STACK_* */
 	__s16 caller;  /* the first frame outside the C library, -1 if none; see resolved */
 	bool resolved; /* caller is set */
-	__u64 ips[LS_STACK_MAX];
+	__u64 *ips;    /* nr of them: as long as the record, not LS_STACK_MAX */
 };
 
 /* Blocked wait time of one thread on one lock from one stack */
@@ -45,6 +45,7 @@ struct ls_wait_site {
 };
 
 int ls_stacks_on_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec);
+void ls_stacks_free(struct ls_analysis *a);
 int ls_stacks_on_wait_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec);
 /* A blocked wait of t on lock l, [enter, exit], ns of it in the window. -ENOMEM or 0. */
 int ls_stacks_on_wait(struct ls_analysis *a, struct ls_thread *t, struct ls_lock *l, __u64 enter,

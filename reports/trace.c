@@ -473,6 +473,8 @@ static enum ls_read_status corrupt(struct ls_reader *r, const char *what, __u16 
 /* Checks of variable-length records beyond their minimum size. */
 static enum ls_read_status check_record(struct ls_reader *r, struct ls_rec_hdr *h)
 {
+	if (h->type == LS_REC_BUILD_ID && ((struct ls_build_id *)h)->len > LS_BUILD_ID_MAX)
+		return corrupt(r, "build ID longer than its field", h->type, h->size);
 	if (h->type == LS_REC_CMDLINE || h->type == LS_REC_MAP || h->type == LS_REC_BUILD_ID) {
 		((char *)h)[h->size - 1] = '\0'; /* a string runs to the end of these */
 	} else if (h->type == LS_REC_LOST) {
@@ -481,8 +483,6 @@ static enum ls_read_status check_record(struct ls_reader *r, struct ls_rec_hdr *
 		if (l->nr_cpus > LS_CPUS_MAX ||
 		    sizeof(*l) + (size_t)l->nr_cpus * sizeof(__u64) > h->size)
 			return corrupt(r, "lost counts overrun the record", h->type, h->size);
-		if (h->type == LS_REC_BUILD_ID && ((struct ls_build_id *)h)->len > LS_BUILD_ID_MAX)
-			return corrupt(r, "build ID longer than its field", h->type, h->size);
 	} else if (h->type == LS_REC_STACK) {
 		struct ls_stack *st = (struct ls_stack *)h;
 

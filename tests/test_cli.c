@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* lockscope report and compare as a user runs them: good files, bad files, usage, JSON. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -169,13 +170,114 @@ static void test_usage(void **state)
 	expect(lockscope("u.out", "frobnicate", NULL, NULL, NULL), 2, "u.out", "unknown command");
 }
 
+/* A trace whose strings are escape sequences, new lines and bytes that are not UTF-8. */
+static void write_hostile_strings(const char *name)
+{
+	static const char evil[] = "\x1b[2J\x1b]0;pwn\x07\n\xff\xc2\x9b;x y";
+	struct ls_file_header h = { .version = LS_TRACE_VERSION,
+				    .header_size = sizeof(h),
+				    .byte_order = LS_BYTE_ORDER,
+				    .nr_cpus = 2,
+				    .start_mono_ns = 1000000,
+				    .mode = LS_MODE_LAUNCH,
+				    .target_pid = 10 };
+	struct ls_end end = { .end_mono_ns = 3000000, .stop_reason = LS_STOP_EXITED };
+	char *argv[] = { (char *)evil, (char *)evil };
+	struct ls_task_new t = { .hdr = { LS_REC_TASK_NEW, sizeof(t), 11 },
+				 .ts = 1000000,
+				 .tgid = 10 };
+	struct ls_maps_begin mb = { .hdr = { LS_REC_MAPS_BEGIN, sizeof(mb), 10 }, .nr = 1 };
+	struct {
+		struct ls_map m;
+		char path[40];
+	} map = { .m = { .hdr = { LS_REC_MAP, sizeof(map), 10 },
+			 .start = 0x400000,
+			 .end = 0x500000,
+			 .prot = LS_MAP_READ | LS_MAP_EXEC } };
+	struct {
+		struct ls_stack s;
+		__u64 ips[2];
+	} st = { .s = { .hdr = { LS_REC_STACK, sizeof(st), 10 }, .id = 1, .nr = 2 },
+		 .ips = { 0x401000, 0x402000 } };
+	struct ls_wait_stack ws = { .hdr = { LS_REC_WAIT_STACK, sizeof(ws), 11 },
+				    .ts = 1500000,
+				    .stack_id = 1 };
+	struct ls_futex wait = { .hdr = { LS_REC_FUTEX_WAIT, sizeof(wait), 11 },
+				 .ts_enter = 1200000,
+				 .ts_exit = 1800000,
+				 .uaddr = 0x401234,
+				 .op = LS_FUTEX_WAIT | LS_FUTEX_PRIVATE_FLAG };
+	struct ls_writer w;
+	FILE *f = fopen(test_path(name), "w");
+
+	assert_non_null(f);
+	memcpy(h.magic, LS_TRACE_MAGIC, 8);
+	memcpy(h.kernel, evil, sizeof(evil));
+	memcpy(t.comm, evil, LS_COMM_LEN - 1);
+	snprintf(map.path, sizeof(map.path), "/nonexistent/%s", evil);
+	ls_writer_init(&w, f, &h);
+	ls_writer_cmdline(&w, 2, argv);
+	ls_writer_put(&w, &t, sizeof(t));
+	ls_writer_put(&w, &mb, sizeof(mb));
+	ls_writer_put(&w, &map, sizeof(map));
+	ls_writer_put(&w, &st, sizeof(st));
+	ls_writer_put(&w, &ws, sizeof(ws));
+	ls_writer_put(&w, &wait, sizeof(wait));
+	ls_writer_finish(&w, &end);
+	fclose(f);
+}
+
+/* No control character but new lines (and tabs), and nothing that is not UTF-8. */
+static bool terminal_safe(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+			return false;
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0)
+			return false; /* a C1 control */
+		if (*p >= 0x80 && *p < 0xc2)
+			return false; /* a stray continuation or an invalid lead */
+	}
+	return true;
+}
+
+/* Escape sequences in a trace's strings never reach the terminal: text, folded, JSON, compare. */
+static void test_report_hostile_strings(void **state)
+{
+	const char *out;
+	int lines = 0;
+
+	write_hostile_strings("evil.data");
+	expect(lockscope("r.out", "report", "--stacks", (char *)test_path("evil.data"), NULL), 0,
+	       "r.out", "\\x1b[2J");
+	out = slurp(test_path("r.out"));
+	assert_true(terminal_safe(out));
+	/* the lock, named by its mapping */
+	assert_non_null(strstr(out, "\\x1b[2J\\x1b]0;pwn\\x07\\x0a\\xff\\xc2\\x9b;x y+0x1234"));
+	expect(lockscope("f.out", "report", "--format", "folded", (char *)test_path("evil.data")),
+	       0, "f.out", "\\x1b[2J");
+	out = slurp(test_path("f.out"));
+	assert_true(terminal_safe(out));
+	for (const char *p = out; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 1); /* one line per stack */
+	expect(lockscope("j.out", "report", "--format", "json", (char *)test_path("evil.data")), 0,
+	       "j.out", "\"verdict\"");
+	out = slurp(test_path("j.out"));
+	assert_true(json_valid(out));
+	assert_true(terminal_safe(out));
+	expect(lockscope("c.out", "compare", (char *)test_path("evil.data"),
+			 (char *)test_path("evil.data"), NULL),
+	       0, "c.out", "speed-up");
+	assert_true(terminal_safe(slurp(test_path("c.out"))));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_report_good_file),
-		cmocka_unit_test(test_report_chrome),
-		cmocka_unit_test(test_report_bad_files),
-		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_report_good_file),       cmocka_unit_test(test_report_chrome),
+		cmocka_unit_test(test_report_bad_files),       cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_report_hostile_strings),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

@@ -494,6 +494,35 @@ static void test_version1(void **state)
 	free(data);
 }
 
+/* A build ID longer than its field is corrupt; one that fits is read. */
+static void test_build_id_length(void **state)
+{
+	struct ls_file_header h = test_header();
+	struct {
+		struct ls_build_id b;
+		char path[8];
+	} rec = { .b = { .hdr = { LS_REC_BUILD_ID, sizeof(rec), 42 }, .len = 20 }, .path = "/lib" };
+	struct ls_end end = { .hdr = { LS_REC_END, sizeof(end), 0 }, .nr_records = 1 };
+	struct ls_reader r;
+	size_t len;
+	char *data;
+	FILE *f;
+
+	for (int bad = 0; bad < 2; bad++) {
+		f = open_memstream(&data, &len);
+		rec.b.len = bad ? LS_BUILD_ID_MAX + 1 : LS_BUILD_ID_MAX;
+		fwrite(&h, sizeof(h), 1, f);
+		fwrite(&rec, sizeof(rec), 1, f);
+		fwrite(&end, sizeof(end), 1, f);
+		fclose(f);
+		assert_int_equal(read_all(data, len, &r), bad ? LS_READ_CORRUPT : LS_READ_END);
+		if (bad)
+			assert_non_null(strstr(r.err, "build ID longer than its field"));
+		ls_reader_close(&r);
+		free(data);
+	}
+}
+
 /* A packed block whose count or bytes disagree is corrupt, said so, never read past. */
 static void test_packed_corrupt(void **state)
 {
@@ -551,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_packed_size),
 		cmocka_unit_test(test_version1),
 		cmocka_unit_test(test_packed_corrupt),
+		cmocka_unit_test(test_build_id_length),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

@@ -219,6 +219,15 @@ class Bench:
         self.say(f"   4K buffer, {wakes} wakes at full speed: {n} kept + {lost} lost = {n + lost} "
                  f"records ({(n + lost) / secs / 1e6:.2f}M/s offered)")
 
+    def report_usage(self, argv):
+        """Wall time, peak RSS (MB) and exit status of one lockscope report. Its own RSS: a child
+        forked from Python starts with Python's RSS as its peak (ru_maxrss survives exec), so
+        GNU time (a small process) forks it."""
+        out = subprocess.run(["/usr/bin/time", "-f", "%e %M", *argv], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        secs, kb = out.stderr.split()[-2:]
+        return float(secs), int(kb) / 1024, out.returncode
+
     def reporter(self):
         self.say()
         self.say("4. Reporter: lockscope report on synthetic recordings (one core)")
@@ -227,16 +236,21 @@ class Bench:
             trace = self.path("big.data")
             subprocess.run([gen, trace, str(n)], check=True)
             size = os.path.getsize(trace)
-            t0 = time.monotonic()
-            rss = subprocess.run([sys.executable, "-c",
-                                  "import resource, subprocess, sys\n"
-                                  "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
-                                  "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
-                                  self.lockscope, "report", trace], check=True,
-                                 capture_output=True, text=True).stdout
-            secs = time.monotonic() - t0
+            secs, rss, _ = self.report_usage([self.lockscope, "report", trace])
             self.say(f"   {n / 1e6:4.0f}M records: {n / secs / 1e6:5.1f}M records/s, peak "
-                     f"{int(rss) / 1024:5.1f} MB, {size / n:4.1f} bytes/record")
+                     f"{rss:5.1f} MB, {size / n:4.1f} bytes/record")
+            os.unlink(trace)
+        # files crafted to make a reporter slow or fat (tests/bench/hostile.h)
+        self.say("   hostile traces of 10 MB (text report; json):")
+        for kind in ("reference", "locks", "collide", "gils", "sps", "threads", "stacks"):
+            trace = self.path("hostile.data")
+            subprocess.run([gen, "--hostile", kind, trace, str(10 << 20)], check=True)
+            cells = []
+            for fmt in ("text", "json"):
+                secs, rss, rc = self.report_usage([self.lockscope, "report", "--format", fmt,
+                                                   trace])
+                cells.append(f"{secs:5.2f} s {rss:6.1f} MB" + ("" if rc == 0 else f" exit {rc}"))
+            self.say(f"   {kind:10} " + "; ".join(cells))
             os.unlink(trace)
         demo = os.path.join(self.build, "demo", "c-gil-threads.data")
         if os.path.exists(demo):

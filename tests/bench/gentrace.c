@@ -3,11 +3,14 @@
  * gentrace FILE RECORDS: a synthetic trace for the reporter benchmark: 8 threads of one process
  * taking turns on a lock, in the record mix a real recording has (switches, wakeups, futex waits
  * and wakes), with time moving forward. Memory for reading it must not depend on its length.
+ *
+ * gentrace --hostile KIND FILE BYTES: a hostile trace of about that size (hostile.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "trace.h"
+#include "hostile.h"
 
 #define THREADS 8
 #define TGID	1000
@@ -27,8 +30,17 @@ int main(int argc, char **argv)
 	struct ls_writer w;
 	FILE *f;
 
+	if (argc == 5 && !strcmp(argv[1], "--hostile")) {
+		f = fopen(argv[3], "w");
+		if (!f || hostile_write(f, argv[2], strtoull(argv[4], NULL, 10)) || fclose(f)) {
+			fprintf(stderr, "gentrace: cannot write %s of kind %s\n", argv[3], argv[2]);
+			return 1;
+		}
+		return 0;
+	}
 	if (argc != 3 || !(n = strtoull(argv[2], NULL, 10))) {
-		fprintf(stderr, "usage: gentrace FILE RECORDS\n");
+		fprintf(stderr, "usage: gentrace FILE RECORDS\n"
+				"       gentrace --hostile KIND FILE BYTES\n");
 		return 2;
 	}
 	f = fopen(argv[1], "w");
