@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* lockscope report and compare as a user runs them: good files, bad files, usage, JSON. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <strings.h>
 #include <cmocka.h>
 #include "jsoncheck.h"
 #include "testutil.h"
@@ -169,6 +171,44 @@ static void test_usage(void **state)
 	expect(lockscope("u.out", "frobnicate", NULL, NULL, NULL), 2, "u.out", "unknown command");
 }
 
+/*
+ * Every line of each --help fits 80 columns, and argp's wrapping breaks no example: each line of
+ * an EXAMPLES block starts with the two spaces of an example or of its continuation.
+ */
+static void test_help_width(void **state)
+{
+	static char *const cmds[][4] = {
+		{ LOCKSCOPE, "--help", NULL },
+		{ LOCKSCOPE, "record", "--help", NULL },
+		{ LOCKSCOPE, "report", "--help", NULL },
+		{ LOCKSCOPE, "compare", "--help", NULL },
+	};
+	char *env[] = { "COLUMNS=80", NULL };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		const char *out = test_path("help.out"), *line, *next;
+		bool examples = false;
+
+		assert_int_equal(run(cmds[i], out, env), 0);
+		for (line = slurp(out); *line; line = next + (*next == '\n')) {
+			int len;
+
+			next = strchrnul(line, '\n');
+			len = next - line;
+			if (len > 80 || (examples && len && strncmp(line, "  ", 2)))
+				print_message("%s %s: %d columns: %.*s\n", cmds[i][1],
+					      cmds[i][2] ? cmds[i][2] : "", len, len, line);
+			assert_true(len <= 80);
+			if (examples && len)
+				assert_memory_equal(line, "  ", 2);
+			if (!strncasecmp(line, "EXAMPLES:", 9))
+				examples = true;
+			else if (!len)
+				examples = false;
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_report_chrome),
 		cmocka_unit_test(test_report_bad_files),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_help_width),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
