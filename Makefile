@@ -215,8 +215,11 @@ valgrind: check-deps
 			{ cat $(OUTPUT)/valgrind.log; echo "valgrind: $$t failed"; exit 1; }; \
 		echo "valgrind: $$t clean"; done
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary and its man page (tracer/lockscope.1)
+MANDIR ?= $(PREFIX)/share/man
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/lockscope
+	install -D -m 0644 tracer/lockscope.1 $(DESTDIR)$(MANDIR)/man1/lockscope.1
 
 format:
 	clang-format -i bpf/*.[ch] tracer/*.[ch] reports/*.[ch] tests/*.[ch] tests/bench/*.c workloads/*.[ch]

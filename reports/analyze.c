@@ -359,7 +359,7 @@ static int on_task(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 		return no_thread(a);
 	t->tgid = in->tgid;
 	set_comm(t, in->comm);
-	/* METRICS.md: a launched command is traced from its exec */
+	/* reports/METRICS.md: a launched command is traced from its exec */
 	t->pre_exec = a->hdr.mode == LS_MODE_LAUNCH && !(in->flags & LS_TASK_AT_START) &&
 		      in->hdr.tid == a->hdr.target_pid;
 	if (t->state != LS_ST_UNKNOWN)

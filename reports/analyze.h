@@ -3,7 +3,7 @@
  * Analysis of a recording in one streaming pass: feed it records in file order, then finish it.
  * Memory grows with the number of threads and locks, never with the number of records, and is
  * bounded on any input (the *_MAX below).
- * Every figure is defined in ../shared/METRICS.md; the names below follow it.
+ * Every figure is defined in reports/METRICS.md; the names below follow it.
  */
 #ifndef LS_ANALYZE_H
 #define LS_ANALYZE_H
@@ -157,7 +157,7 @@ struct ls_handoff {
  * - on_wait: a futex wait record of t on uaddr: the lock-wait slices t left since its previous
  *   wait record belong to this wait, and are gil-wait instead when gil is true (state_ns moved
  *   likewise);
- * - on_handoff: a hand-off counted (METRICS.md), from the waker's waking op (release, the
+ * - on_handoff: a hand-off counted (reports/METRICS.md), from the waker's waking op (release, the
  *   wakeup's time) to the waiter's first switch onto a CPU after it (acquire);
  * - on_busy: busy(t) changed to busy at ts (ts never goes back);
  * - on_switch: a switch away from t at ts, counted voluntary or not in its vol_switches or
@@ -244,7 +244,7 @@ const char *ls_outcome_name(enum ls_outcome o);
 const char *ls_state_name(enum ls_state s);
 /* The thread's lifetime inside the window. */
 __u64 ls_thread_lifetime(const struct ls_analysis *a, const struct ls_thread *t);
-/* METRICS.md "Kind": mutex when used with PI ops or every wait expected 2. */
+/* reports/METRICS.md "Kind": mutex when used with PI ops or every wait expected 2. */
 bool ls_lock_is_mutex(const struct ls_lock *l);
 /* The entry of the locks beyond LS_LOCKS_MAX */
 bool ls_lock_is_others(const struct ls_lock *l);

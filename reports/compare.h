@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* lockscope compare: recordings side by side (METRICS.md "Comparing recordings"). */
+/* lockscope compare: recordings side by side (reports/METRICS.md "Comparing recordings"). */
 #ifndef LS_COMPARE_H
 #define LS_COMPARE_H
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * CPython's GIL (METRICS.md "The GIL"), per traced interpreter: from take_gil/drop_gil probes
- * (exact), or inferred from the futex traffic on the GIL's words when the interpreter has no
- * symbols. Fed by the analysis (analyze.c); rendered by render.c and render_json.c.
+ * CPython's GIL (reports/METRICS.md "The GIL"), per traced interpreter: from take_gil/drop_gil
+ * probes (exact), or inferred from the futex traffic on the GIL's words when the interpreter has
+ * no symbols. Fed by the analysis (analyze.c); rendered by render.c and render_json.c.
  */
 #ifndef LS_GIL_H
 #define LS_GIL_H

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Names for user addresses (METRICS.md, "Locks"): a symbol and offset in the ELF file the address
- * lies in, else the mapping ("libc.so.6+0x1d2a40", "[heap]+0x2a0", "[stack:TID]", "[anon]").
+ * Names for user addresses (reports/METRICS.md, "Locks"): a symbol and offset in the ELF file the
+ * address lies in, else the mapping ("libc.so.6+0x1d2a40", "[heap]+0x2a0", "[stack:TID]",
+ * "[anon]").
  * Fed the trace's records in file order: memory map snapshots (LS_REC_MAPS_BEGIN, LS_REC_MAP) and
  * new tasks (their stack pointers name thread stacks). Symbols are read from the files named in
  * the snapshot, through /proc/TGID/root when the process is still there; a file whose inode is

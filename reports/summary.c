@@ -14,7 +14,7 @@ static double ratio(double x, double y)
 	return y > 0 ? x / y : 0;
 }
 
-/* METRICS.md "Verdict": the first that applies. */
+/* reports/METRICS.md "Verdict": the first that applies. */
 static enum ls_verdict verdict(const struct ls_summary *s)
 {
 	if (s->peak_alive >= 2 && s->parallelism < 1.2 && s->sync_wait_blocked >= 0.5)

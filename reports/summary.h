@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The headline figures of a recording (METRICS.md "Parallelism" and "Comparing recordings"). */
+/*
+ * The headline figures of a recording (reports/METRICS.md "Parallelism" and "Comparing
+ * recordings").
+ */
 #ifndef LS_SUMMARY_H
 #define LS_SUMMARY_H
 

@@ -41,10 +41,10 @@ struct workload {
 #define MIN_WAIT_US 200 /* 2 us of entry and return stay within 1% of the 2% allowed */
 
 /*
- * The verdicts expected are those of an otherwise idle machine: METRICS.md's verdict is the run's,
- * and other load changes it (4 processes beside one CPU hog get 1.6 of 2 CPUs: utilization 0.8,
- * parallel or mixed by a hair; threads waiting for a CPU are not waiting for the lock). A verdict
- * is checked when the CPU time of everything but the test's own children stayed below
+ * The verdicts expected are those of an otherwise idle machine: reports/METRICS.md's verdict is the
+ * run's, and other load changes it (4 processes beside one CPU hog get 1.6 of 2 CPUs: utilization
+ * 0.8, parallel or mixed by a hair; threads waiting for a CPU are not waiting for the lock). A
+ * verdict is checked when the CPU time of everything but the test's own children stayed below
  * MAX_OTHER_CPUS during the run (/proc/stat, the kernel's count, against getrusage).
  */
 #define MAX_OTHER_CPUS 0.2

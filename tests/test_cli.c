@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <strings.h>
 #include <cmocka.h>
 #include "jsoncheck.h"
 #include "testutil.h"
@@ -272,12 +273,114 @@ static void test_report_hostile_strings(void **state)
 	assert_true(terminal_safe(slurp(test_path("c.out"))));
 }
 
+/*
+ * Every line of each --help fits 80 columns, and argp's wrapping breaks no example: each line of
+ * an EXAMPLES block starts with the two spaces of an example or of its continuation.
+ */
+static void test_help_width(void **state)
+{
+	static char *const cmds[][4] = {
+		{ LOCKSCOPE, "--help", NULL },
+		{ LOCKSCOPE, "record", "--help", NULL },
+		{ LOCKSCOPE, "report", "--help", NULL },
+		{ LOCKSCOPE, "compare", "--help", NULL },
+	};
+	char *env[] = { "COLUMNS=80", NULL };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		const char *out = test_path("help.out"), *line, *next;
+		bool examples = false;
+
+		assert_int_equal(run(cmds[i], out, env), 0);
+		for (line = slurp(out); *line; line = next + (*next == '\n')) {
+			int len;
+
+			next = strchrnul(line, '\n');
+			len = next - line;
+			if (len > 80 || (examples && len && strncmp(line, "  ", 2)))
+				print_message("%s %s: %d columns: %.*s\n", cmds[i][1],
+					      cmds[i][2] ? cmds[i][2] : "", len, len, line);
+			assert_true(len <= 80);
+			if (examples && len)
+				assert_memory_equal(line, "  ", 2);
+			if (!strncasecmp(line, "EXAMPLES:", 9))
+				examples = true;
+			else if (!len)
+				examples = false;
+		}
+	}
+}
+
+#ifndef LS_SOURCE_DIR
+#define LS_SOURCE_DIR "."
+#endif
+#define MAN_PAGE LS_SOURCE_DIR "/tracer/lockscope.1"
+
+/* The man page: every long option of every command's --help in it, and groff's -ww silent on it */
+static void test_man_page(void **state)
+{
+	static const char *const cmds[] = { "record", "report", "compare" };
+	char *groff[] = { "groff", "-man", "-ww", "-z", MAN_PAGE, NULL };
+	char man[1 << 16], opt[64];
+	const char *out = test_path("man.out"), *p;
+	size_t n;
+	FILE *f;
+	int rc;
+
+	f = fopen(MAN_PAGE, "r");
+	assert_non_null(f);
+	n = fread(man, 1, sizeof(man) - 1, f);
+	fclose(f);
+	man[n] = 0;
+	/* troff's \- as the hyphen it prints */
+	for (char *r = man, *w = man;; r++) {
+		if (r[0] == '\\' && r[1] == '-')
+			r++;
+		if (!(*w++ = *r))
+			break;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char *argv[] = { LOCKSCOPE, (char *)cmds[i], "--help", NULL };
+
+		assert_int_equal(run(argv, out, NULL), 0);
+		/* option lines: "  -o, --output=FILE  ..." or "      --usage  ..." */
+		for (p = slurp(out); (p = strstr(p, "\n  ")); p++) {
+			const char *o = p + 1 + strspn(p + 1, " ");
+			int len;
+
+			if (o[0] == '-' && o[1] != '-')
+				o = strstr(o, ", --") ? strstr(o, ", --") + 2 : o;
+			if (strncmp(o, "--", 2))
+				continue;
+			len = strcspn(o + 2, "=[ \n");
+			snprintf(opt, sizeof(opt), "--%.*s", len, o + 2);
+			if (!strstr(man, opt))
+				print_message("%s --%.*s is not in %s\n", cmds[i], len, o + 2,
+					      MAN_PAGE);
+			assert_non_null(strstr(man, opt));
+		}
+	}
+	rc = run(groff, out, NULL);
+	if (rc == 122) {
+		print_message("SKIP: groff is not installed (apt-get install groff-base)\n");
+		skip();
+	}
+	if (rc || *slurp(out))
+		print_message("groff -man -ww -z %s: exit %d\n%s\n", MAN_PAGE, rc, slurp(out));
+	assert_int_equal(rc, 0);
+	assert_string_equal(slurp(out), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_report_good_file),       cmocka_unit_test(test_report_chrome),
-		cmocka_unit_test(test_report_bad_files),       cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_report_good_file),
+		cmocka_unit_test(test_report_chrome),
+		cmocka_unit_test(test_report_bad_files),
+		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_report_hostile_strings),
+		cmocka_unit_test(test_help_width),
+		cmocka_unit_test(test_man_page),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Every METRICS.md figure on small synthetic streams whose answers are worked out by hand. */
+/* Every reports/METRICS.md figure on small synthetic streams, their answers worked out by hand. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>

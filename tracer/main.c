@@ -57,21 +57,14 @@ static int parse_size(const char *s, __u64 *out)
 static const char record_doc[] =
 	"Record lock waits, hand-offs and context switches of a command or a running process.\n"
 	"\n"
-	"USAGE: lockscope record [-o FILE] [-d SECONDS] [-b SIZE] [--gil MODE] [--stacks[=MODE]] "
-	"[-v] -- CMD "
-	"[ARGS...]\n"
-	"       lockscope record [-o FILE] [-d SECONDS] [-b SIZE] [--gil MODE] [-v] -p PID\n"
-	"\n"
 	"EXAMPLES:\n"
-	"  sudo lockscope record -- python3 app.py      # launch and trace, as the invoking user\n"
+	"  sudo lockscope record -- python3 app.py     # run as the invoking user\n"
 	"  sudo lockscope record -o gil.data -- ./build/workloads/gil\n"
-	"  sudo lockscope record -d 10 -p 1234          # attach to PID 1234 for 10 seconds\n"
-	"  sudo lockscope record -p $(pgrep -f app.py)  # a running Python: where do threads "
-	"wait?\n"
-	"  sudo lockscope record --gil=futex -- python3 app.py   # no uprobes, GIL inferred\n"
-	"  sudo lockscope record --stacks -- ./server   # which code waits: stacks of blocking "
-	"waits\n"
-	"  lockscope report                             # then read lockscope.data\n"
+	"  sudo lockscope record -d 10 -p 1234         # attach to PID 1234 for 10 s\n"
+	"  sudo lockscope record -p $(pgrep -f app.py) # where do its threads wait?\n"
+	"  sudo lockscope record --gil=probes -- python3 app.py  # the exact GIL\n"
+	"  sudo lockscope record --stacks -- ./server  # and the stacks of the waits\n"
+	"  lockscope report                            # then read lockscope.data\n"
 	"\n"
 	"Recording stops when the command and all its descendants have exited (or the PID has "
 	"exited), when -d elapses, or at the first Ctrl-C (SIGINT or SIGTERM); a second one kills "
@@ -185,6 +178,7 @@ static int cmd_record(int argc, char **argv)
 {
 	static const struct argp argp = { .options = record_options,
 					  .parser = record_parse,
+					  .args_doc = "-- CMD [ARGS...]\n-p PID",
 					  .doc = record_doc };
 	struct record_opts o = {
 		.output = DEFAULT_OUTPUT,
@@ -255,19 +249,17 @@ static int load(const char *cmd, const char *path, struct ls_analysis *a,
 static const char report_doc[] =
 	"Print a report of a recording: text, JSON, or a timeline for ui.perfetto.dev.\n"
 	"\n"
-	"USAGE: lockscope report [--top N] [--lanes N] [--no-timeline] [--stacks] [-f FMT] [FILE]\n"
-	"\n"
 	"EXAMPLES:\n"
 	"  lockscope report                  # reads lockscope.data\n"
 	"  lockscope report --top 5 gil.data\n"
 	"  lockscope report --format json gil.data > gil.json\n"
 	"  lockscope report --format chrome gil.data > trace.json  # ui.perfetto.dev\n"
-	"  lockscope report --stacks app.data           # each call site's top stack (record "
-	"--stacks)\n"
-	"  lockscope report --format folded app.data | flamegraph.pl --countname=ns > waits.svg\n"
+	"  lockscope report --stacks app.data  # call sites' stacks (record --stacks)\n"
+	"  lockscope report --format folded app.data |\n"
+	"      flamegraph.pl --countname=ns > waits.svg\n"
 	"\n"
-	"Exit status: 0, or 1 when the file cannot be read or was cut short (the report of what "
-	"it holds is still printed).\v";
+	"EXIT STATUS: 0; 1 when the file cannot be read or was cut short (the report of what it "
+	"holds is still printed); 64 for bad usage.\v";
 
 static const struct argp_option report_options[] = {
 	{ "top", 't', "N", 0, "Show the N futex words with the most wait time (default 10)", 0 },
@@ -354,6 +346,7 @@ static int cmd_report(int argc, char **argv)
 {
 	static const struct argp argp = { .options = report_options,
 					  .parser = report_parse,
+					  .args_doc = "[FILE]",
 					  .doc = report_doc };
 	struct report_opts o = { .input = DEFAULT_OUTPUT, .top = 10, .lanes = 16 };
 	struct ls_render_opts ro;
@@ -408,11 +401,11 @@ static const char compare_doc[] =
 	"Put recordings side by side: parallelism, lock and GIL waits, hand-offs, switches, the "
 	"verdict, and the speed-up of each against the first.\n"
 	"\n"
-	"USAGE: lockscope compare [--format json] A B [C ...]\n"
-	"\n"
 	"EXAMPLES:\n"
 	"  lockscope compare threads.data procs.data\n"
-	"  lockscope compare --format json a.data b.data c.data\v";
+	"  lockscope compare --format json a.data b.data c.data\n"
+	"\n"
+	"EXIT STATUS: 0; 1 when a file cannot be read or was cut short; 64 for bad usage.\v";
 
 static const struct argp_option compare_options[] = {
 	{ "format", 'f', "FORMAT", 0, "text (default) or json (keys: reports/JSON.md)", 0 },
@@ -447,6 +440,7 @@ static int cmd_compare(int argc, char **argv)
 {
 	static const struct argp argp = { .options = compare_options,
 					  .parser = compare_parse,
+					  .args_doc = "A B [C ...]",
 					  .doc = compare_doc };
 	struct ls_analysis a[COMPARE_MAX];
 	struct ls_compared c[COMPARE_MAX];

@@ -30,7 +30,7 @@ struct futexlock_stats {
 	unsigned long acquisitions;
 	unsigned long contended;     /* acquisitions during which a FUTEX_WAIT returned 0 (woken) */
 	unsigned long owner_changes; /* acquisitions by another thread than the previous holder */
-	unsigned long handoffs;	     /* waiters woken by its unlocks (METRICS.md "Hand-off") */
+	unsigned long handoffs;	     /* waiters woken by its unlocks (reports/METRICS.md) */
 	unsigned long long wait_ns; /* FUTEX_WAIT calls that slept: woken, timed out, interrupted */
 	unsigned long long hold_ns; /* contended acquisitions only: lock return to unlock call */
 	unsigned long long held_since; /* nonzero while holding after a contended acquisition */
