@@ -40,9 +40,11 @@ int ls_open_regular_at(int dirfd, const char *path, bool in_root, __u64 inode)
 	struct open_how how = {
 		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
 		/* inside a process's root, its absolute symbolic links mean its root, not ours */
-		.resolve = in_root ? RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS : 0,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	int fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	/* openat2 only where its resolution is needed (valgrind, for one, does not know it) */
+	int fd = in_root ? syscall(SYS_openat2, dirfd, path, &how, sizeof(how))
+			 : openat(dirfd, path, how.flags);
 
 	if (fd < 0)
 		return -errno;
