@@ -302,8 +302,9 @@ static int attach_to_exiting(pid_t target, bool stopped)
 	if (status == 1) {
 		const char *msg = slurp(out);
 
-		assert_true(strstr(msg, "has exited") || strstr(msg, "exited while") ||
-			    strstr(msg, "no process with PID"));
+		if (!strstr(msg, "has exited") && !strstr(msg, "exited while") &&
+		    !strstr(msg, "no process with PID"))
+			fail_msg("status 1 with: %s", msg);
 		assert_int_equal(stat(test_path("x.data"), &st), -1);
 		return 1;
 	}
@@ -622,9 +623,12 @@ static void test_stacks_many_processes(void **state)
 	/*
 	 * 180 sessions kept took 57 MB and 387 descriptors here. What stays, about 3.5 kB a
 	 * process (650 kB), is by design: each task, for the final task table, and each distinct
-	 * stack, which is keyed by its process.
+	 * stack, which is keyed by its process. ASan keeps what is freed in quarantine: there, the
+	 * descriptors tell.
 	 */
+#ifndef __SANITIZE_ADDRESS__
 	assert_true(rss2 - rss1 < 2048);
+#endif
 }
 
 static void test_many_tasks(void **state)

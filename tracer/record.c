@@ -249,6 +249,9 @@ static int check_pid(pid_t pid, int *pidfd)
 	}
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	err = read_proc_stat(path, &st);
+	/* a process reaped as we read reads as nothing: the pidfd says which it was */
+	if (err && pid_exited(*pidfd))
+		return error(-ESRCH, "PID %d has exited: nothing to record", pid);
 	if (err == -ENOENT)
 		return error(-ESRCH, "no process with PID %d", pid);
 	if (err)
