@@ -42,16 +42,23 @@ static void c_profile(char *b, size_t n, const struct ls_analysis *a, const stru
 			len += snprintf(b + len, n - len, "%s%.0f", i ? "/" : "", p[i] * 100);
 }
 
-/* The interpreter that held its GIL longest, or handed it over most when inferred. */
+/* The interpreter whose GIL was held the most of the window, or handed over most. */
 static const struct ls_gil *busiest_gil(const struct ls_analysis *a)
 {
 	const struct ls_gil *g, *best = NULL;
+	double load, best_load = -1;
 	size_t pos = 0;
 
-	while ((g = ls_htab_next(&a->gils, &pos)))
-		if (!best || g->held_ns > best->held_ns ||
-		    (g->held_ns == best->held_ns && g->handoffs > best->handoffs))
+	while ((g = ls_htab_next(&a->gils, &pos))) {
+		struct ls_gil_load l = ls_gil_load(a, g);
+
+		load = l.known ? l.load : 0;
+		if (!best || load > best_load ||
+		    (load == best_load && g->handoffs > best->handoffs)) {
 			best = g;
+			best_load = load;
+		}
+	}
 	return best;
 }
 
