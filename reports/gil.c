@@ -14,12 +14,15 @@ const char *ls_gil_word_name(const struct ls_analysis *a, __u32 tgid, __u64 uadd
 	if (!g || !g->addr || uaddr < g->addr || uaddr >= g->addr + LS_GIL_SIZE)
 		return NULL;
 	off = uaddr - g->addr;
+	/* a condition variable has several futex words (glibc: two signal words, an internal
+	 * lock): each gets its own name, by its offset in the condition */
 	if (off >= LS_GIL_COND_LO && off < LS_GIL_COND_HI)
-		snprintf(buf, len, "GIL cond");
+		snprintf(buf, len, "GIL cond+%llu", (unsigned long long)(off - LS_GIL_COND_LO));
 	else if (off >= LS_GIL_MUTEX && off < LS_GIL_MUTEX + 40)
 		snprintf(buf, len, "GIL mutex");
 	else if (off >= LS_GIL_SWITCH_LO && off < LS_GIL_SWITCH_HI)
-		snprintf(buf, len, "GIL switch");
+		snprintf(buf, len, "GIL switch_cond+%llu",
+			 (unsigned long long)(off - LS_GIL_SWITCH_LO));
 	else
 		snprintf(buf, len, "GIL+0x%llx", (unsigned long long)off);
 	return buf;

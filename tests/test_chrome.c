@@ -381,7 +381,7 @@ static void test_gil_wait(void **state)
 	expect_slice(&x, 92, 10 * US, 60 * US, "gil-wait");
 	expect_slice(&x, 92, 61 * US, 100 * US, "gil-wait");
 	expect_slice(&x, 91, 150 * US, 200 * US, "gil-wait");
-	assert_string_equal(slice_at(&x, 92, 61 * US)->lock_name, "GIL cond");
+	assert_string_equal(slice_at(&x, 92, 61 * US)->lock_name, "GIL cond+40");
 	assert_int_equal(thread(a, 92)->state_ns[LS_ST_GIL_WAIT], (50 + 39) * US);
 	check_slices(a, &x);
 	check_flows(a, &x);
