@@ -123,13 +123,14 @@ static void test_folded(void **state)
 	synth_free(a);
 }
 
-/* Wait time of the folded lines whose stack has frame ";name;" */
+/* Wait time of the folded lines whose stack has the frame name (";name;" or ";name" last) */
 static long long folded_wait(const char *folded, const char *frame)
 {
-	char pat[64];
+	char pat[64], last[64];
 	long long sum = 0;
 
 	snprintf(pat, sizeof(pat), ";%s;", frame);
+	snprintf(last, sizeof(last), ";%s ", frame);
 	for (const char *l = folded; *l;) {
 		const char *nl = strchr(l, '\n'), *sp;
 		size_t n = nl ? (size_t)(nl - l) : strlen(l);
@@ -137,7 +138,7 @@ static long long folded_wait(const char *folded, const char *frame)
 
 		snprintf(line, sizeof(line), "%.*s", (int)n, l);
 		sp = strrchr(line, ' ');
-		if (strstr(line, pat) && sp)
+		if ((strstr(line, pat) || strstr(line, last)) && sp)
 			sum += strtoll(sp + 1, NULL, 10);
 		l += n + (nl != NULL);
 	}
@@ -149,7 +150,7 @@ static void check_sites(const char *data, const char *truth, const char *module)
 {
 	char *rep[] = { LOCKSCOPE, "report", "--no-timeline", (char *)data, NULL };
 	char *fold[] = { LOCKSCOPE, "report", "--format", "folded", (char *)data, NULL };
-	long long want_a, want_b, got_a, got_b;
+	long long want_a, want_b, got_a, got_b, unknown;
 	char site[64];
 	const char *out;
 
@@ -169,14 +170,27 @@ static void check_sites(const char *data, const char *truth, const char *module)
 	out = slurp(test_path("folded.txt"));
 	got_a = folded_wait(out, "site_a");
 	got_b = folded_wait(out, "site_b");
-	print_message("site_a: %lld ns traced, %lld measured; site_b: %lld, %lld\n", got_a, want_a,
-		      got_b, want_b);
+	/*
+	 * Waits whose stack was never taken ([unknown]): the kernel reports no switch away from
+	 * this VM's agent threads, and a stack is taken at a wait's first reported switch. They are
+	 * some site's, which one unknown: each site is held to what it measured less those.
+	 */
+	unknown = folded_wait(out, "[unknown]");
+	print_message("site_a: %lld ns traced, %lld measured; site_b: %lld, %lld; %lld without a "
+		      "stack\n",
+		      got_a, want_a, got_b, want_b, unknown);
+	/* most have one: 1-5% had none here, beside a busy machine and a sanitized recorder */
+	assert_true(unknown * 10 <= want_a + want_b);
 	/*
 	 * 5%, but not less than 200 us: the kernel times a wait a few us shorter than the site does
 	 * around its call, which tells when a site happened to wait only a handful of times.
 	 */
-	assert_true(within(got_a, want_a, 200000, 5));
-	assert_true(within(got_b, want_b, 200000, 5));
+	assert_true(within(got_a, want_a, 200000, 5) ||
+		    within(got_a + unknown, want_a, 200000, 5) ||
+		    (got_a < want_a && got_a + unknown > want_a));
+	assert_true(within(got_b, want_b, 200000, 5) ||
+		    within(got_b + unknown, want_b, 200000, 5) ||
+		    (got_b < want_b && got_b + unknown > want_b));
 	/* the caller of pthread_mutex_lock, unwound by CFI through a libc without frame pointers */
 	assert_non_null(strstr(out, ";site_a;pthread_mutex_lock;"));
 }
