@@ -391,8 +391,12 @@ static void test_inferred_without_symbols(void **state)
 		      s.state_ns[LS_ST_GIL_WAIT] * 100.0 /
 			      (s.offcpu_ns - s.state_ns[LS_ST_RUNNABLE]),
 		      ls_verdict_name(s.verdict));
-	/* 4 threads x 200 ms of work, 5 ms interval: about 160 turns */
-	assert_true(g->handoffs > 80 && g->handoffs < 400);
+	/*
+	 * 4 threads x 200 ms of work, 5 ms interval: about 160 turns on an idle machine, 62 beside
+	 * a CPU hog (the holder preempted, its waiters time out together). How many is the load's;
+	 * that they are seen is what this checks (their count against switch_number: test_version).
+	 */
+	assert_true(g->handoffs > 20 && g->handoffs < 400);
 	/* while not running or runnable (the machine's other load), they waited for the GIL */
 	assert_true(s.state_ns[LS_ST_GIL_WAIT] * 2 > s.offcpu_ns - s.state_ns[LS_ST_RUNNABLE]);
 	assert_int_equal(s.verdict, LS_VERDICT_SERIALIZED);
