@@ -11,16 +11,22 @@
 #include "testutil.h"
 #include "trace.h"
 
+/* The header of the small traces below: a launched command, pid 10, on 2 CPUs */
+static struct ls_file_header small_header(void)
+{
+	return (struct ls_file_header){ .version = LS_TRACE_VERSION,
+					.header_size = sizeof(struct ls_file_header),
+					.byte_order = LS_BYTE_ORDER,
+					.nr_cpus = 2,
+					.start_mono_ns = 1000000,
+					.mode = LS_MODE_LAUNCH,
+					.target_pid = 10 };
+}
+
 /* A small complete trace: one process, two threads taking turns; version and cut adjustable. */
 static void write_trace(const char *name, __u32 version, long cut, int threads)
 {
-	struct ls_file_header h = { .version = LS_TRACE_VERSION,
-				    .header_size = sizeof(h),
-				    .byte_order = LS_BYTE_ORDER,
-				    .nr_cpus = 2,
-				    .start_mono_ns = 1000000,
-				    .mode = LS_MODE_LAUNCH,
-				    .target_pid = 10 };
+	struct ls_file_header h = small_header();
 	struct ls_end end = { .end_mono_ns = 3000000, .stop_reason = LS_STOP_EXITED };
 	char *argv[] = { "./workload", "--threads", "2" };
 	struct ls_writer w;
@@ -175,13 +181,7 @@ static void test_usage(void **state)
 static void write_hostile_strings(const char *name)
 {
 	static const char evil[] = "\x1b[2J\x1b]0;pwn\x07\n\xff\xc2\x9b;x y";
-	struct ls_file_header h = { .version = LS_TRACE_VERSION,
-				    .header_size = sizeof(h),
-				    .byte_order = LS_BYTE_ORDER,
-				    .nr_cpus = 2,
-				    .start_mono_ns = 1000000,
-				    .mode = LS_MODE_LAUNCH,
-				    .target_pid = 10 };
+	struct ls_file_header h = small_header();
 	struct ls_end end = { .end_mono_ns = 3000000, .stop_reason = LS_STOP_EXITED };
 	char *argv[] = { (char *)evil, (char *)evil };
 	struct ls_task_new t = { .hdr = { LS_REC_TASK_NEW, sizeof(t), 11 },
