@@ -48,6 +48,7 @@ void ls_analysis_free(struct ls_analysis *a)
 
 	while ((t = ls_htab_next(&a->threads, &pos))) {
 		free(t->timeline);
+		free(t->turn_cells);
 		if (t->gil) {
 			ls_hist_free(&t->gil->wait);
 			ls_hist_free(&t->gil->hold);
@@ -143,10 +144,74 @@ static __u32 min_u32(__u32 x, __u32 y)
 	return x < y ? x : y;
 }
 
+/* Halve n cells of stride values each (and zero the upper half): the resolution of a timeline. */
+static void cells_halve(__u64 *cells, size_t stride)
+{
+	for (size_t i = 0; i < LS_TL_CELLS; i++)
+		for (size_t s = 0; s < stride; s++)
+			cells[i * stride + s] = i < LS_TL_CELLS / 2 ? cells[2 * i * stride + s] +
+									     cells[(2 * i + 1) * stride + s]
+								   : 0;
+}
+
+/* Halve the timeline's resolution until it reaches ts. */
+static void timeline_reach(struct ls_analysis *a, __u64 ts)
+{
+	while (ts - a->start_ns >= a->cell_ns * LS_TL_CELLS && a->cell_ns < (1ULL << 50)) {
+		struct ls_thread *t;
+		size_t pos = 0;
+
+		a->cell_ns *= 2;
+		cells_halve(&a->state_cells[0][0], LS_ST_NR);
+		cells_halve(a->ceiling_cells, 1);
+		cells_halve(a->handoff_cells, 1);
+		while ((t = ls_htab_next(&a->threads, &pos))) {
+			if (t->timeline)
+				cells_halve(&t->timeline[0][0], LS_ST_NR);
+			if (t->turn_cells)
+				cells_halve(&t->turn_cells[0][0], 2);
+		}
+	}
+}
+
+/* The cell of ts, after the timeline has reached it */
+static size_t cell_of(struct ls_analysis *a, __u64 ts)
+{
+	__u64 i;
+
+	ts = not_before(ts, a->start_ns);
+	timeline_reach(a, ts);
+	i = (ts - a->start_ns) / a->cell_ns;
+	return i < LS_TL_CELLS ? i : LS_TL_CELLS - 1;
+}
+
+/* Spread weight * (to - from) over the cells [from, to) covers: cells[i * stride] */
+static void cells_add(struct ls_analysis *a, __u64 *cells, size_t stride, __u64 from, __u64 to,
+		      __u64 weight)
+{
+	__u64 i;
+
+	from = not_before(from, a->start_ns);
+	if (to <= from)
+		return;
+	timeline_reach(a, to - 1);
+	for (i = (from - a->start_ns) / a->cell_ns; from < to && i < LS_TL_CELLS; i++) {
+		__u64 cell_end = a->start_ns + (i + 1) * a->cell_ns;
+		__u64 seg = (to < cell_end ? to : cell_end) - from;
+
+		cells[i * stride] += seg * weight;
+		from += seg;
+	}
+}
+
 static void alive_change(struct ls_analysis *a, int delta, __u64 ts)
 {
+	__u32 width;
+
 	ts = not_before(ts, a->alive_since);
-	a->ceiling_ns += (ts - a->alive_since) * min_u32(a->alive, a->hdr.nr_cpus);
+	width = min_u32(a->alive, a->hdr.nr_cpus);
+	a->ceiling_ns += (ts - a->alive_since) * width;
+	cells_add(a, a->ceiling_cells, 1, a->alive_since, ts, width);
 	a->alive += delta;
 	a->alive_since = ts;
 	if (a->alive > a->peak_alive)
@@ -163,50 +228,12 @@ static void busy_change(struct ls_analysis *a, int delta, __u64 ts)
 		a->obs->on_busy(a->obs->ctx, a, ts, a->busy);
 }
 
-/* Halve the timeline's resolution until it reaches ts. */
-static void timeline_reach(struct ls_analysis *a, __u64 ts)
-{
-	while (ts - a->start_ns >= a->cell_ns * LS_TL_CELLS && a->cell_ns < (1ULL << 50)) {
-		struct ls_thread *t;
-		size_t pos = 0;
-
-		a->cell_ns *= 2;
-		for (int i = 0; i < LS_TL_CELLS; i++)
-			a->busy_cells[i] = i < LS_TL_CELLS / 2
-						   ? a->busy_cells[2 * i] + a->busy_cells[2 * i + 1]
-						   : 0;
-		while ((t = ls_htab_next(&a->threads, &pos))) {
-			for (int i = 0; t->timeline && i < LS_TL_CELLS; i++) {
-				for (int s = 0; s < LS_ST_NR; s++)
-					t->timeline[i][s] =
-						i < LS_TL_CELLS / 2
-							? t->timeline[2 * i][s] +
-								  t->timeline[2 * i + 1][s]
-							: 0;
-			}
-		}
-	}
-}
-
 static void timeline_add(struct ls_analysis *a, struct ls_thread *t, enum ls_state s, __u64 from,
 			 __u64 to)
 {
-	__u64 i;
-
-	from = not_before(from, a->start_ns);
-	if (to <= from)
-		return;
-	timeline_reach(a, to - 1);
-	for (i = (from - a->start_ns) / a->cell_ns; from < to && i < LS_TL_CELLS; i++) {
-		__u64 cell_end = a->start_ns + (i + 1) * a->cell_ns;
-		__u64 seg = (to < cell_end ? to : cell_end) - from;
-
-		if (t->timeline)
-			t->timeline[i][s] += seg;
-		if (s == LS_ST_RUNNING)
-			a->busy_cells[i] += seg;
-		from += seg;
-	}
+	if (t->timeline)
+		cells_add(a, &t->timeline[0][s], LS_ST_NR, from, to, 1);
+	cells_add(a, &a->state_cells[0][s], LS_ST_NR, from, to, 1);
 }
 
 /* Leave the current state at ts for another; the time spent goes to the state left. */
@@ -269,7 +296,8 @@ static struct ls_thread *thread_get(struct ls_analysis *a, __u32 tid, __u64 ts)
 	/* the first threads get a timeline lane: its memory is 8 KB a thread */
 	if (a->threads.nr <= LS_TL_THREADS) {
 		t->timeline = calloc(LS_TL_CELLS, sizeof(*t->timeline));
-		if (!t->timeline)
+		t->turn_cells = calloc(LS_TL_CELLS, sizeof(*t->turn_cells));
+		if (!t->timeline || !t->turn_cells)
 			return NULL;
 	}
 	t->start = not_before(ts, a->start_ns);
@@ -657,11 +685,35 @@ static int count_handoff(struct ls_analysis *a, struct ls_lock *l, struct ls_thr
 	else if (!a->pairs_left_out)
 		return -ENOMEM;
 	l->handoffs++;
+	a->handoff_cells[cell_of(a, t->woken_at)]++;
 	ls_hist_add(&l->handoff_latency, t->woken_ran_at - t->woken_at);
 	if (a->obs && a->obs->on_handoff)
 		a->obs->on_handoff(a->obs->ctx, a, l, t->waker, t->tid, t->woken_at,
 				   t->woken_ran_at);
 	return 0;
+}
+
+/* t was woken from a blocked lock or GIL wait at ts: a turn begins */
+static void turn_begin(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
+{
+	t->turns++;
+	if (t->turn_cells)
+		t->turn_cells[cell_of(a, ts)][0]++;
+	t->turn_open = true;
+	t->turn_mark = t->state_ns[LS_ST_RUNNING];
+}
+
+/* t waits again, or its life or the window ends, at ts: its open turn's work is done */
+static void turn_end(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
+{
+	__u64 ns = t->state_ns[LS_ST_RUNNING] - t->turn_mark;
+
+	if (!t->turn_open)
+		return;
+	t->turn_open = false;
+	t->turn_cpu_ns += ns;
+	if (t->turn_cells)
+		t->turn_cells[cell_of(a, ts)][1] += ns;
 }
 
 static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, __u32 op, __u32 val,
@@ -675,6 +727,7 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 	if (!l)
 		return -ENOMEM;
 	key = (struct ls_thread_lock){ .key = { t->tid, t->tgid, l->key.uaddr } };
+	turn_end(a, t, enter);
 	l->waits++;
 	l->outcomes[o]++;
 	l->waits_val2 += val == 2;
@@ -705,6 +758,7 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 	}
 	if (o != LS_OUT_WOKEN)
 		return 0;
+	turn_begin(a, t, exit);
 	hold_begin(t, l, exit);
 	if (t->waker && t->waker_uaddr == uaddr && t->woken_at >= enter && t->woken_at <= exit &&
 	    t->woken_ran_at && count_handoff(a, l, t))
@@ -731,6 +785,8 @@ static void lock_wait_to_gil(struct ls_analysis *a, struct ls_thread *t, __u64 e
 
 		t->timeline[i][LS_ST_LOCK_WAIT] -= m;
 		t->timeline[i][LS_ST_GIL_WAIT] += m;
+		a->state_cells[i][LS_ST_LOCK_WAIT] -= m;
+		a->state_cells[i][LS_ST_GIL_WAIT] += m;
 		moved -= m;
 	}
 }
@@ -908,6 +964,9 @@ void ls_analysis_finish(struct ls_analysis *a)
 		resolve_unknown(a, t, LS_ST_OTHER_WAIT);
 		set_state(a, t, t->state, a->end_ns);
 	}
+	pos = 0;
+	while ((t = ls_htab_next(&a->threads, &pos)))
+		turn_end(a, t, t->end ? t->end : a->end_ns);
 	busy_change(a, 0, a->end_ns);
 	alive_change(a, 0, a->end_ns);
 	ls_gil_finish(a);

@@ -100,6 +100,15 @@ struct ls_thread {
 	__u64 state_since;
 	__u64 state_ns[LS_ST_NR];
 	__u64 (*timeline)[LS_ST_NR]; /* LS_TL_CELLS cells */
+	/*
+	 * Turns (reports/METRICS.md "Verdict"): its blocked lock or GIL waits that ended woken,
+	 * and its on-CPU time from each such wait's return to its next wait: the work it did with
+	 * the turn it was given. Per cell beside timeline: [0] turns, [1] their on-CPU time.
+	 */
+	__u64 turns, turn_cpu_ns;
+	__u64 turn_mark; /* state_ns[LS_ST_RUNNING] when its open turn began */
+	bool turn_open;
+	__u64 (*turn_cells)[2];
 
 	__u64 vol_switches; /* as the kernel counts them: nvcsw */
 	__u64 invol_switches;
@@ -219,9 +228,15 @@ struct ls_analysis {
 	__u64 ceiling_ns;		   /* integral of min(alive, CPUs) */
 	struct ls_hist runq;		   /* run-queue latency, all threads */
 
-	/* timeline: cell i covers [start + i * cell_ns, start + (i + 1) * cell_ns) */
+	/*
+	 * timeline: cell i covers [start + i * cell_ns, start + (i + 1) * cell_ns); the phases
+	 * (phases.h) are made of cells. Time in each state summed over threads (on-CPU time:
+	 * LS_ST_RUNNING), the ceiling's integral and the hand-offs, per cell.
+	 */
 	__u64 cell_ns;
-	__u64 busy_cells[LS_TL_CELLS]; /* on-CPU time summed over threads, per cell */
+	__u64 state_cells[LS_TL_CELLS][LS_ST_NR];
+	__u64 ceiling_cells[LS_TL_CELLS];
+	__u64 handoff_cells[LS_TL_CELLS];
 };
 
 void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr);

@@ -210,7 +210,7 @@ static void conclusion(FILE *out, const struct ls_compared *r, const struct ls_s
 		fprintf(out,
 			"  %s: %s, %.2f CPUs busy; lock waits %.0f%%, other waits %.0f%% of "
 			"thread time.\n",
-			base(r[i].path), s[i].verdict == LS_VERDICT_WAITING ? "WAITING" : "MIXED",
+			base(r[i].path), ls_verdict_title(s[i].verdict),
 			s[i].parallelism, (s[i].lock_wait_share + s[i].gil_wait_share) * 100,
 			s[i].other_wait_share * 100);
 }

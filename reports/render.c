@@ -628,7 +628,7 @@ static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int
 		__u64 from = wall * c / TL_COLS, to = wall * (c + 1) / TL_COLS;
 		double busy = 0;
 
-		column_sum(a, a->busy_cells, 1, 1, from, to, &busy);
+		column_sum(a, &a->state_cells[0][LS_ST_RUNNING], LS_ST_NR, 1, from, to, &busy);
 		busy = to > from ? busy / (to - from) : 0;
 		fputc(busy < 0.05 ? ' ' : busy >= 9.5 ? '+' : '0' + (int)(busy + 0.5), out);
 	}

@@ -60,7 +60,12 @@ static const struct workload workloads[] = {
 	  LS_VERDICT_WAITING,
 	  0 },
 	{ "procs", { "--procs", "4", "--work-ms", "400" }, LS_VERDICT_PARALLEL, 0 },
+	{ "straggler",
+	  { "--threads", "4", "--rounds", "4", "--work-ms", "100", "--skew", "20" },
+	  LS_VERDICT_IMBALANCED,
+	  0 },
 };
+
 
 static const char *path(const char *name, const char *ext)
 {
@@ -80,6 +85,19 @@ static int compare(const char *what, double got, double want, double floor, doub
 	print_message("  %-26s lockscope %14.3f  workload %14.3f  (+-%.3g) %s\n", what, got, want,
 		      tol, ok ? "ok" : "MISMATCH");
 	return ok;
+}
+
+/* straggler: the thread that did the work is the busiest, with the CPU time its own clock says */
+static int check_straggler(const struct ls_analysis *a, const char *truth)
+{
+	const struct ls_thread *t, *busiest = NULL;
+	size_t pos = 0;
+
+	while ((t = ls_htab_next(&a->threads, &pos)))
+		if (!busiest || t->state_ns[LS_ST_RUNNING] > busiest->state_ns[LS_ST_RUNNING])
+			busiest = t;
+	return compare("straggler on-CPU (ms)", busiest->state_ns[LS_ST_RUNNING] / 1e6,
+		       json_num(truth, "straggler_cpu_ns") / 1e6, 1, 2);
 }
 
 static void check_lock(const struct ls_analysis *a, const struct workload *w, const char *truth,
@@ -229,6 +247,8 @@ static void run_workload(const struct workload *w)
 	ok &= compare("involuntary switches", iv.invol, json_num(truth, "invol_switches"), 2, 1);
 	if (json_num(truth, "lock_addr") > 0)
 		check_lock(&a, w, truth, &ok);
+	if (json_num(truth, "straggler_cpu_ns") > 0)
+		ok &= check_straggler(&a, truth);
 	print_message("  (window %.3f s, workload %.3f s from %.1f ms after its start; "
 		      "parallelism over the window %.3f)\n",
 		      s.wall_ns / 1e9, (iv.to - iv.from) / 1e9, (iv.from - a.start_ns) / 1e6,
@@ -272,6 +292,12 @@ static void test_procs(void **state)
 	run_workload(&workloads[3]);
 }
 
+static void test_straggler(void **state)
+{
+	SKIP_WITHOUT_BPF();
+	run_workload(&workloads[4]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_mutex),
 		cmocka_unit_test(test_io),
 		cmocka_unit_test(test_procs),
+		cmocka_unit_test(test_straggler),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

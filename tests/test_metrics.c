@@ -296,8 +296,11 @@ static enum ls_verdict verdict_of(struct ls_analysis *a)
 static void test_verdict_serialized(void **state)
 {
 	struct ls_analysis *a = scenario_turns();
+	struct ls_summary s;
 
-	assert_int_equal(verdict_of(a), LS_VERDICT_SERIALIZED);
+	ls_summarize(a, &s);
+	assert_int_equal(s.turn_takers, 2);
+	assert_int_equal(s.verdict, LS_VERDICT_SERIALIZED);
 	synth_free(a);
 }
 
@@ -321,6 +324,53 @@ static void test_verdict_parallel_and_waiting(void **state)
 	sw(a, T0 + 20 * US, 82, 0, 1, false, 1, 0);
 	synth_finish(a, T0 + 1000 * US);
 	assert_int_equal(verdict_of(a), LS_VERDICT_WAITING);
+	synth_free(a);
+}
+
+/*
+ * A straggler (process 90, 2 CPUs): 91 works all along; every 100 us it wakes 92 and 93 from
+ * their condition variable (C), each of which works 2 us of its 3 us on a CPU and waits again.
+ * They are given turns, but do no work on them: imbalanced, not serialized.
+ */
+#define COND 0x6000
+
+static void test_verdict_imbalanced(void **state)
+{
+	struct ls_analysis *a = synth_start(2);
+	__u64 enter92 = T0 + 1 * US, enter93 = T0 + 2 * US;
+	struct ls_summary s;
+
+	task_new(a, 91, 90, T0);
+	task_new(a, 92, 90, T0);
+	task_new(a, 93, 90, T0);
+	sw(a, T0, 0, 91, 0, false, 0, 0);
+	sw(a, T0, 0, 92, 0, false, 0, 0);
+	sw_full(a, enter92, 92, 93, 1, SW_FUTEX, 1, 0);
+	sw_full(a, enter93, 93, 0, 1, SW_FUTEX, 1, 0);
+	for (int i = 0; i < 10; i++) {
+		__u64 t = T0 + (i + 1) * 100 * US;
+
+		wakeup(a, t, 92, 91, COND);
+		wakeup(a, t, 93, 91, COND);
+		wake_rec(a, 91, COND, t, 2);
+		sw(a, t + 1 * US, 0, 92, 0, false, 0, 0);
+		wait_val(a, 92, COND, 0, enter92, t + 2 * US, 0);
+		enter92 = t + 4 * US;
+		sw_full(a, enter92, 92, 93, 1, SW_FUTEX, i + 2, 0);
+		wait_val(a, 93, COND, 0, enter93, t + 5 * US, 0);
+		enter93 = t + 7 * US;
+		sw_full(a, enter93, 93, 0, 1, SW_FUTEX, i + 2, 0);
+	}
+	synth_finish(a, T0 + 1100 * US);
+	ls_summarize(a, &s);
+	/* a turn's work runs from the woken wait's return to the next wait: 3 us on a CPU each */
+	assert_int_equal(thread(a, 92)->turns, 10);
+	assert_int_equal(thread(a, 92)->turn_cpu_ns, 10 * 3 * US);
+	assert_int_equal(thread(a, 91)->turns, 0);
+	assert_int_equal(s.working, 1);
+	assert_int_equal(s.turn_takers, 0);
+	assert_int_equal(s.sync_waiters, 2);
+	assert_int_equal(s.verdict, LS_VERDICT_IMBALANCED);
 	synth_free(a);
 }
 
@@ -453,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_uncontended),
 		cmocka_unit_test(test_verdict_serialized),
 		cmocka_unit_test(test_verdict_parallel_and_waiting),
+		cmocka_unit_test(test_verdict_imbalanced),
 		cmocka_unit_test(test_gil_probes),
 		cmocka_unit_test(test_gil_inferred),
 		cmocka_unit_test(test_observer),
