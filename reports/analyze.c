@@ -149,9 +149,10 @@ static void cells_halve(__u64 *cells, size_t stride)
 {
 	for (size_t i = 0; i < LS_TL_CELLS; i++)
 		for (size_t s = 0; s < stride; s++)
-			cells[i * stride + s] = i < LS_TL_CELLS / 2 ? cells[2 * i * stride + s] +
-									     cells[(2 * i + 1) * stride + s]
-								   : 0;
+			cells[i * stride + s] = i < LS_TL_CELLS / 2
+							? cells[2 * i * stride + s] +
+								  cells[(2 * i + 1) * stride + s]
+							: 0;
 }
 
 /* Halve the timeline's resolution until it reaches ts. */
@@ -296,8 +297,7 @@ static struct ls_thread *thread_get(struct ls_analysis *a, __u32 tid, __u64 ts)
 	/* the first threads get a timeline lane: its memory is 8 KB a thread */
 	if (a->threads.nr <= LS_TL_THREADS) {
 		t->timeline = calloc(LS_TL_CELLS, sizeof(*t->timeline));
-		t->turn_cells = calloc(LS_TL_CELLS, sizeof(*t->turn_cells));
-		if (!t->timeline || !t->turn_cells)
+		if (!t->timeline)
 			return NULL;
 	}
 	t->start = not_before(ts, a->start_ns);
@@ -694,13 +694,20 @@ static int count_handoff(struct ls_analysis *a, struct ls_lock *l, struct ls_thr
 }
 
 /* t was woken from a blocked lock or GIL wait at ts: a turn begins */
-static void turn_begin(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
+static int turn_begin(struct ls_analysis *a, struct ls_thread *t, __u64 ts)
 {
+	/* a lane's turn cells, from its first turn: most threads of a big recording take none */
+	if (t->timeline && !t->turn_cells) {
+		t->turn_cells = calloc(LS_TL_CELLS, sizeof(*t->turn_cells));
+		if (!t->turn_cells)
+			return -ENOMEM;
+	}
 	t->turns++;
 	if (t->turn_cells)
 		t->turn_cells[cell_of(a, ts)][0]++;
 	t->turn_open = true;
 	t->turn_mark = t->state_ns[LS_ST_RUNNING];
+	return 0;
 }
 
 /* t waits again, or its life or the window ends, at ts: its open turn's work is done */
@@ -758,7 +765,8 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 	}
 	if (o != LS_OUT_WOKEN)
 		return 0;
-	turn_begin(a, t, exit);
+	if (turn_begin(a, t, exit))
+		return -ENOMEM;
 	hold_begin(t, l, exit);
 	if (t->waker && t->waker_uaddr == uaddr && t->woken_at >= enter && t->woken_at <= exit &&
 	    t->woken_ran_at && count_handoff(a, l, t))

@@ -204,15 +204,15 @@ static void conclusion(FILE *out, const struct ls_compared *r, const struct ls_s
 	else if (par >= 0)
 		fprintf(out, "  %s: PARALLEL, %.2f CPUs busy (utilization %.0f%%).\n",
 			base(r[par].path), s[par].parallelism, s[par].utilization * 100);
-	if (ser >= 0 || par >= 0)
-		return;
 	for (int i = 0; i < n; i++)
-		fprintf(out,
-			"  %s: %s, %.2f CPUs busy; lock waits %.0f%%, other waits %.0f%% of "
-			"thread time.\n",
-			base(r[i].path), ls_verdict_title(s[i].verdict),
-			s[i].parallelism, (s[i].lock_wait_share + s[i].gil_wait_share) * 100,
-			s[i].other_wait_share * 100);
+		if (i != ser && i != par)
+			fprintf(out,
+				"  %s: %s, %.2f CPUs busy; lock waits %.0f%%, other waits %.0f%% "
+				"of "
+				"thread time.\n",
+				base(r[i].path), ls_verdict_title(s[i].verdict), s[i].parallelism,
+				(s[i].lock_wait_share + s[i].gil_wait_share) * 100,
+				s[i].other_wait_share * 100);
 }
 
 void ls_compare_text(FILE *out, const struct ls_compared *r, int n)

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include "escape.h"
+#include "phases.h"
 #include "render.h"
 #include "summary.h"
 
@@ -185,12 +186,38 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 			LS_GILS_MAX);
 }
 
-static void render_parallelism(FILE *out, const struct ls_analysis *a, const struct ls_summary *s)
+/* Listed when there are two or more: one verdict for the window would hide the one that matters */
+static void render_phases(FILE *out, const struct ls_analysis *a, const struct ls_phases *p)
+{
+	char b1[32], b2[32];
+
+	if (p->nr < 2)
+		return;
+	fprintf(out,
+		"\nPHASES (the window split where the behaviour changed; times from its start)\n");
+	fprintf(out, "  %-10s %-10s %-11s %5s %8s %8s %10s\n", "FROM", "TO", "VERDICT", "CPUs",
+		"CEILING", "SYNC", "HANDOFFS/s");
+	for (size_t i = 0; i < p->nr; i++) {
+		const struct ls_phase *ph = &p->v[i];
+
+		fprintf(out, "  %-10s %-10s %-11s %5.2f %8.2f %7.0f%% %10.0f\n",
+			ls_fmt_duration(b1, sizeof(b1), ph->start_ns - a->start_ns),
+			ls_fmt_duration(b2, sizeof(b2), ph->end_ns - a->start_ns),
+			ls_verdict_name(ph->s.verdict), ph->s.parallelism, ph->s.ceiling,
+			ph->s.sync_wait_blocked * 100, ph->s.handoffs_per_s);
+	}
+	fprintf(out, "  SYNC: lock and GIL waits, of the time threads were blocked\n");
+}
+
+static void render_parallelism(FILE *out, const struct ls_analysis *a, const struct ls_summary *s,
+			       const struct ls_phases *p)
 {
 	char b1[32], b2[32];
 
 	fprintf(out, "\nVERDICT\n");
 	ls_verdict_explain(out, s, "  ");
+	if (p)
+		render_phases(out, a, p);
 	fprintf(out, "\nPARALLELISM\n");
 	fprintf(out, "  effective parallelism %6.2f CPUs  (on-CPU time %s over %s of wall time)\n",
 		s->parallelism, ls_fmt_duration(b1, sizeof(b1), s->cpu_ns),
@@ -586,7 +613,27 @@ static void column_sum(const struct ls_analysis *a, const __u64 *cells, int stri
 	}
 }
 
-static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int lanes)
+/* The phase of each column, by the verdict's initial: where the PHASES table's rows fall */
+static void phase_lane(FILE *out, const struct ls_analysis *a, const struct ls_phases *p)
+{
+	__u64 wall = a->end_ns - a->start_ns;
+	size_t k = 0;
+
+	if (!p || p->nr < 2)
+		return;
+	fprintf(out, "  %-14s |", "phase");
+	for (int c = 0; c < TL_COLS; c++) {
+		__u64 mid = a->start_ns + wall * (2 * c + 1) / (2 * TL_COLS);
+
+		while (k + 1 < p->nr && p->v[k].end_ns <= mid)
+			k++;
+		fputc(ls_verdict_title(p->v[k].s.verdict)[0], out);
+	}
+	fprintf(out, "|\n");
+}
+
+static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int lanes,
+			    const struct ls_phases *p)
 {
 	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_oncpu);
 	__u64 wall = a->end_ns - a->start_ns;
@@ -633,19 +680,26 @@ static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int
 		fputc(busy < 0.05 ? ' ' : busy >= 9.5 ? '+' : '0' + (int)(busy + 0.5), out);
 	}
 	fprintf(out, "|\n");
+	phase_lane(out, a, p);
 	free(v);
 }
 
 void ls_render_text(FILE *out, const struct ls_analysis *a, const struct ls_render_opts *o)
 {
+	struct ls_phases *p = calloc(1, sizeof(*p));
 	struct ls_summary s;
 
 	ls_summarize(a, &s);
+	if (p && ls_phases_find(a, p)) {
+		free(p);
+		p = NULL; /* without memory, no phases */
+	}
 	render_header(out, a, o);
-	render_parallelism(out, a, &s);
+	render_parallelism(out, a, &s, p);
 	render_threads(out, a);
 	render_locks(out, a, o->top ? o->top : 10, o->stacks);
 	render_gils(out, a);
 	if (!o->no_timeline)
-		render_timeline(out, a, o->lanes ? o->lanes : 16);
+		render_timeline(out, a, o->lanes ? o->lanes : 16, p);
+	free(p);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdlib.h>
 #include <string.h>
+#include "phases.h"
 #include "render.h"
 #include "render_json.h"
 #include "version.h"
@@ -108,6 +109,9 @@ void ls_json_summary(struct ls_json *j, const char *key, const struct ls_analysi
 	ls_json_u64(j, "threads", s->threads);
 	ls_json_u64(j, "processes", s->processes);
 	ls_json_u64(j, "peak_threads", s->peak_alive);
+	ls_json_u64(j, "working_threads", s->working);
+	ls_json_u64(j, "turn_takers", s->turn_takers);
+	ls_json_u64(j, "sync_waiters", s->sync_waiters);
 	if (s->top_lock)
 		ls_json_str(j, "top_lock", ls_lock_label(a, s->top_lock, name, sizeof(name)));
 	else
@@ -321,6 +325,39 @@ static void json_gils(struct ls_json *j, const struct ls_analysis *a)
 	free(v);
 }
 
+static void json_phases(struct ls_json *j, const struct ls_analysis *a)
+{
+	struct ls_phases *p = calloc(1, sizeof(*p));
+
+	if (!p || ls_phases_find(a, p)) {
+		ls_json_null(j, "phases"); /* out of memory */
+		free(p);
+		return;
+	}
+	ls_json_array(j, "phases");
+	for (size_t i = 0; i < p->nr; i++) {
+		const struct ls_summary *s = &p->v[i].s;
+
+		ls_json_object(j, NULL);
+		ls_json_u64(j, "start_ns", p->v[i].start_ns);
+		ls_json_u64(j, "end_ns", p->v[i].end_ns);
+		ls_json_str(j, "verdict", ls_verdict_name(s->verdict));
+		ls_json_double(j, "effective_parallelism", s->parallelism);
+		ls_json_double(j, "ceiling", s->ceiling);
+		ls_json_double(j, "utilization", s->utilization);
+		json_states(j, "state_ns", s->state_ns);
+		ls_json_double(j, "sync_wait_share_of_blocked", s->sync_wait_blocked);
+		ls_json_double(j, "other_wait_share", s->other_wait_share);
+		ls_json_u64(j, "handoffs", s->handoffs);
+		ls_json_double(j, "handoffs_per_s", s->handoffs_per_s);
+		ls_json_u64(j, "threads", s->threads);
+		ls_json_u64(j, "turn_takers", s->turn_takers);
+		ls_json_end(j, '}');
+	}
+	ls_json_end(j, ']');
+	free(p);
+}
+
 void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path)
 {
 	struct ls_thread **threads = (struct ls_thread **)ls_sorted(&a->threads, cmp_tid);
@@ -337,6 +374,7 @@ void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path)
 	ls_json_u64(&j, "json_format", LS_JSON_FORMAT);
 	ls_json_recording(&j, "recording", a, path);
 	ls_json_summary(&j, "summary", a, &s);
+	json_phases(&j, a);
 	json_hist(&j, "runq_latency_ns", &a->runq);
 	ls_json_array(&j, "threads");
 	for (size_t i = 0; threads && threads[i]; i++)

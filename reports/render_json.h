@@ -8,7 +8,7 @@
 #include "json.h"
 #include "summary.h"
 
-#define LS_JSON_FORMAT 1 /* bumped when a key changes meaning or goes away */
+#define LS_JSON_FORMAT 2 /* bumped when a key changes meaning or goes away */
 
 void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path);
 /* The "recording" and "summary" objects, as report and compare both print them. */

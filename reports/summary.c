@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 #include "summary.h"
 
@@ -41,19 +40,24 @@ static enum ls_verdict verdict(const struct ls_summary *s)
 	return LS_VERDICT_MIXED;
 }
 
-void ls_summary_count_threads(struct ls_summary *s, const struct ls_thread_figures *f, size_t n)
+void ls_summary_count_thread(struct ls_summary *s, const struct ls_thread_figures *f, __u64 busiest)
 {
-	__u64 busiest = 0;
+	s->working += busiest && f->cpu_ns >= LS_WORKING_SHARE * busiest;
+	s->turn_takers +=
+		busiest && f->turns >= LS_TURNS_MIN && f->turn_cpu_ns >= LS_WORKING_SHARE * busiest;
+	s->sync_waiters += f->lifetime_ns && f->sync_ns * 2 > f->lifetime_ns;
+}
 
-	for (size_t i = 0; i < n; i++)
-		if (f[i].cpu_ns > busiest)
-			busiest = f[i].cpu_ns;
-	for (size_t i = 0; i < n; i++) {
-		s->working += busiest && f[i].cpu_ns >= LS_WORKING_SHARE * busiest;
-		s->turn_takers += busiest && f[i].turns >= LS_TURNS_MIN &&
-				  f[i].turn_cpu_ns >= LS_WORKING_SHARE * busiest;
-		s->sync_waiters += f[i].lifetime_ns && f[i].sync_ns * 2 > f[i].lifetime_ns;
-	}
+static struct ls_thread_figures thread_figures(const struct ls_analysis *a,
+					       const struct ls_thread *t)
+{
+	return (struct ls_thread_figures){
+		.cpu_ns = t->state_ns[LS_ST_RUNNING],
+		.turns = t->turns,
+		.turn_cpu_ns = t->turn_cpu_ns,
+		.sync_ns = t->state_ns[LS_ST_LOCK_WAIT] + t->state_ns[LS_ST_GIL_WAIT],
+		.lifetime_ns = ls_thread_lifetime(a, t),
+	};
 }
 
 void ls_summary_derive(struct ls_summary *s)
@@ -82,23 +86,16 @@ void ls_summarize(const struct ls_analysis *a, struct ls_summary *s)
 {
 	const struct ls_thread *t;
 	const struct ls_lock *l;
-	struct ls_thread_figures *f;
 	struct ls_htab tgids;
+	__u64 busiest = 0;
 	size_t pos = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->wall_ns = a->end_ns - a->start_ns;
 	ls_htab_init(&tgids, sizeof(__u32), 0, sizeof(__u32));
-	f = calloc(a->threads.nr + 1, sizeof(*f)); /* without it, no thread counts as working */
 	while ((t = ls_htab_next(&a->threads, &pos))) {
-		if (f)
-			f[s->threads] = (struct ls_thread_figures){
-				.cpu_ns = t->state_ns[LS_ST_RUNNING],
-				.turns = t->turns,
-				.turn_cpu_ns = t->turn_cpu_ns,
-				.sync_ns = t->state_ns[LS_ST_LOCK_WAIT] + t->state_ns[LS_ST_GIL_WAIT],
-				.lifetime_ns = ls_thread_lifetime(a, t),
-			};
+		if (t->state_ns[LS_ST_RUNNING] > busiest)
+			busiest = t->state_ns[LS_ST_RUNNING];
 		for (int i = 0; i < LS_ST_NR; i++)
 			s->state_ns[i] += t->state_ns[i];
 		s->lifetime_ns += ls_thread_lifetime(a, t);
@@ -109,9 +106,12 @@ void ls_summarize(const struct ls_analysis *a, struct ls_summary *s)
 	}
 	s->processes = tgids.nr;
 	ls_htab_free(&tgids);
-	if (f)
-		ls_summary_count_threads(s, f, s->threads);
-	free(f);
+	pos = 0;
+	while ((t = ls_htab_next(&a->threads, &pos))) {
+		struct ls_thread_figures f = thread_figures(a, t);
+
+		ls_summary_count_thread(s, &f, busiest);
+	}
 	s->ceiling_ns = a->ceiling_ns;
 	for (int i = 0; i <= LS_BUSY_MAX; i++) {
 		s->profile[i] = ratio(a->profile_ns[i], s->wall_ns);
@@ -143,7 +143,8 @@ void ls_verdict_explain(FILE *out, const struct ls_summary *s, const char *inden
 		break;
 	case LS_VERDICT_IMBALANCED:
 		fprintf(out,
-			"%sIMBALANCED: %.2f CPUs busy of a ceiling of %.2f: fewer threads worked than "
+			"%sIMBALANCED: %.2f CPUs busy of a ceiling of %.2f: fewer threads worked "
+			"than "
 			"could,\n%sand %u waited for them (%.0f%% of blocked time in lock waits, "
 			"%.1f hand-offs/s: not turns).\n",
 			indent, s->parallelism, s->ceiling, indent, s->sync_waiters,

@@ -57,8 +57,8 @@ struct ls_summary {
 	__u64 vol_switches, invol_switches;
 	double vol_per_s, invol_per_s;
 	unsigned int threads, processes, peak_alive;
-	unsigned int working;	  /* threads that worked (LS_WORKING_SHARE) */
-	unsigned int turn_takers; /* ... and took turns (LS_TURNS_MIN) */
+	unsigned int working;	   /* threads that worked (LS_WORKING_SHARE) */
+	unsigned int turn_takers;  /* ... and took turns (LS_TURNS_MIN) */
 	unsigned int sync_waiters; /* threads that spent most of their time in lock or GIL waits */
 	const struct ls_lock *top_lock; /* most blocked wait time, or NULL */
 	enum ls_verdict verdict;
@@ -70,8 +70,10 @@ void ls_summarize(const struct ls_analysis *a, struct ls_summary *s);
  * handoffs, switches, peak_alive, working, turn_takers, sync_waiters. For a phase too.
  */
 void ls_summary_derive(struct ls_summary *s);
-/* working, turn_takers and sync_waiters, from the figures of the n threads of the interval */
-void ls_summary_count_threads(struct ls_summary *s, const struct ls_thread_figures *f, size_t n);
+/* A thread's part in working, turn_takers and sync_waiters; busiest: the most on-CPU time of a
+ * thread in the same interval */
+void ls_summary_count_thread(struct ls_summary *s, const struct ls_thread_figures *f,
+			     __u64 busiest);
 const char *ls_verdict_name(enum ls_verdict v);
 const char *ls_verdict_title(enum ls_verdict v); /* the name in capitals, as the report heads it */
 /* One sentence: the verdict and the figures behind it. */

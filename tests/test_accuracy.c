@@ -66,7 +66,6 @@ static const struct workload workloads[] = {
 	  0 },
 };
 
-
 static const char *path(const char *name, const char *ext)
 {
 	static char bufs[2][256];
@@ -87,17 +86,28 @@ static int compare(const char *what, double got, double want, double floor, doub
 	return ok;
 }
 
-/* straggler: the thread that did the work is the busiest, with the CPU time its own clock says */
+/*
+ * straggler: the thread that did the work is the busiest, with the share of the process's CPU
+ * time that its own clock says. A share, not a time: in this VM the time between sched_switch
+ * records runs a few % above the CPU clock beside other load (steal and interrupt time).
+ */
 static int check_straggler(const struct ls_analysis *a, const char *truth)
 {
 	const struct ls_thread *t, *busiest = NULL;
+	__u64 cpu = 0;
 	size_t pos = 0;
 
-	while ((t = ls_htab_next(&a->threads, &pos)))
+	while ((t = ls_htab_next(&a->threads, &pos))) {
+		cpu += t->state_ns[LS_ST_RUNNING];
 		if (!busiest || t->state_ns[LS_ST_RUNNING] > busiest->state_ns[LS_ST_RUNNING])
 			busiest = t;
-	return compare("straggler on-CPU (ms)", busiest->state_ns[LS_ST_RUNNING] / 1e6,
-		       json_num(truth, "straggler_cpu_ns") / 1e6, 1, 2);
+	}
+	print_message("  busiest thread              lockscope %14u  workload %14lld\n",
+		      busiest->tid, json_num(truth, "straggler_tid"));
+	return busiest->tid == json_num(truth, "straggler_tid") &&
+	       compare("straggler's share of CPU", (double)busiest->state_ns[LS_ST_RUNNING] / cpu,
+		       (double)json_num(truth, "straggler_cpu_ns") / json_num(truth, "cpu_ns"),
+		       0.03, 0);
 }
 
 static void check_lock(const struct ls_analysis *a, const struct workload *w, const char *truth,
@@ -301,10 +311,8 @@ static void test_straggler(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gil),
-		cmocka_unit_test(test_mutex),
-		cmocka_unit_test(test_io),
-		cmocka_unit_test(test_procs),
+		cmocka_unit_test(test_gil),	  cmocka_unit_test(test_mutex),
+		cmocka_unit_test(test_io),	  cmocka_unit_test(test_procs),
 		cmocka_unit_test(test_straggler),
 	};
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include "synth.h"
+#include "phases.h"
 #include "summary.h"
 
 #define X SYNTH_X
@@ -374,6 +375,44 @@ static void test_verdict_imbalanced(void **state)
 	synth_free(a);
 }
 
+/*
+ * Phases (process 60, 2 CPUs, 20 us cells): both threads compute for 1 ms, sleep for 1 ms but for
+ * a 20 us blip of 61's, compute for 1 ms. The blip is a flicker: three phases, split exactly.
+ */
+static void test_phases(void **state)
+{
+	static const enum ls_verdict want[] = { LS_VERDICT_PARALLEL, LS_VERDICT_WAITING,
+						LS_VERDICT_PARALLEL };
+	struct ls_analysis *a = synth_start(2);
+	struct ls_phases p;
+
+	task_new(a, 61, 60, T0);
+	task_new(a, 62, 60, T0);
+	sw(a, T0, 0, 61, 0, false, 0, 0);
+	sw(a, T0, 0, 62, 0, false, 0, 0);
+	sw(a, T0 + 1000 * US, 61, 0, 1, false, 1, 0);
+	sw(a, T0 + 1000 * US, 62, 0, 1, false, 1, 0);
+	wakeup(a, T0 + 1500 * US, 61, 0, 0);
+	sw(a, T0 + 1500 * US, 0, 61, 0, false, 0, 0);
+	sw(a, T0 + 1520 * US, 61, 0, 1, false, 2, 0);
+	wakeup(a, T0 + 2000 * US, 61, 0, 0);
+	wakeup(a, T0 + 2000 * US, 62, 0, 0);
+	sw(a, T0 + 2000 * US, 0, 61, 0, false, 0, 0);
+	sw(a, T0 + 2000 * US, 0, 62, 0, false, 0, 0);
+	synth_finish(a, T0 + 3000 * US);
+	assert_int_equal(a->cell_ns, 20 * US);
+	assert_int_equal(ls_phases_find(a, &p), 0);
+	assert_int_equal(p.nr, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(p.v[i].start_ns, T0 + i * 1000 * US);
+		assert_int_equal(p.v[i].end_ns, T0 + (i + 1) * 1000 * US);
+		assert_int_equal(p.v[i].s.verdict, want[i]);
+	}
+	assert_true(p.v[0].s.parallelism == 2.0 && p.v[2].s.parallelism == 2.0);
+	assert_int_equal(p.v[1].s.cpu_ns, 20 * US);
+	synth_free(a);
+}
+
 static void test_gil_probes(void **state)
 {
 	struct ls_analysis *a = gil_turns(LS_GIL_SRC_PROBES);
@@ -504,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_verdict_serialized),
 		cmocka_unit_test(test_verdict_parallel_and_waiting),
 		cmocka_unit_test(test_verdict_imbalanced),
+		cmocka_unit_test(test_phases),
 		cmocka_unit_test(test_gil_probes),
 		cmocka_unit_test(test_gil_inferred),
 		cmocka_unit_test(test_observer),

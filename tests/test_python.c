@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <sys/stat.h>
+#include "phases.h"
 #include "summary.h"
 #include "testutil.h"
 
@@ -421,6 +422,66 @@ static void test_launch_probed(void **state)
 	ls_analysis_free(&a);
 }
 
+/* Idle, 4 GIL-bound threads for 0.5 s, idle: the spinners' interval, by the script's own clock */
+#define IDLE_SPIN_IDLE                                                                             \
+	"import sys, threading, time\n"                                                            \
+	"def spin():\n"                                                                            \
+	"    end = time.monotonic() + 0.5\n"                                                       \
+	"    while time.monotonic() < end: pass\n"                                                 \
+	"time.sleep(1)\n"                                                                          \
+	"t0 = time.monotonic_ns()\n"                                                               \
+	"ts = [threading.Thread(target=spin) for _ in range(4)]\n"                                 \
+	"for t in ts: t.start()\n"                                                                 \
+	"for t in ts: t.join()\n"                                                                  \
+	"t1 = time.monotonic_ns()\n"                                                               \
+	"time.sleep(1)\n"                                                                          \
+	"open(sys.argv[1], 'w').write('{\"start_ns\": %d, \"end_ns\": %d}' % (t0, t1))\n"
+
+/*
+ * One verdict for that window hides the one that matters: the phases show it. The serialized
+ * phase must cover the spinners' interval (their clock and the trace's are both CLOCK_MONOTONIC)
+ * to within the resolution phases have: a timeline cell, and the flickers they ignore.
+ */
+static void test_phases(void **state)
+{
+	char *rec[] = { LOCKSCOPE, "record", "-o",	     (char *)test_path("p.data"), "--",
+			PYENV_311, "-c",     IDLE_SPIN_IDLE, (char *)test_path("p.json"), NULL };
+	const struct ls_phase *ser = NULL;
+	struct ls_analysis a;
+	struct ls_phases p;
+	__u64 from, to, slack, overlap_lo, overlap_hi;
+	const char *truth;
+
+	need(PYENV_311);
+	assert_int_equal(run(rec, test_path("p.out"), NULL), 0);
+	assert_int_equal(load_trace(test_path("p.data"), &a), 0);
+	analysis = &a; /* freed by the teardown */
+	assert_int_equal(ls_phases_find(&a, &p), 0);
+	truth = slurp(test_path("p.json"));
+	from = json_num(truth, "start_ns");
+	to = json_num(truth, "end_ns");
+	slack = a.cell_ns + (a.end_ns - a.start_ns) * LS_PHASE_MIN_SHARE;
+	for (size_t i = 0; i < p.nr; i++) {
+		print_message("  phase %zu: %8.3f s to %8.3f s  %-10s %.2f CPUs\n", i,
+			      (p.v[i].start_ns - a.start_ns) / 1e9,
+			      (p.v[i].end_ns - a.start_ns) / 1e9, ls_verdict_name(p.v[i].s.verdict),
+			      p.v[i].s.parallelism);
+		if (p.v[i].s.verdict == LS_VERDICT_SERIALIZED && !ser)
+			ser = &p.v[i];
+	}
+	print_message("  the spinners: %.3f s to %.3f s\n", (from - a.start_ns) / 1e9,
+		      (to - a.start_ns) / 1e9);
+	assert_true(p.nr >= 2);
+	assert_non_null(ser);
+	overlap_lo = ser->start_ns > from ? ser->start_ns : from;
+	overlap_hi = ser->end_ns < to ? ser->end_ns : to;
+	assert_true(overlap_hi > overlap_lo && (overlap_hi - overlap_lo) * 10 >= (to - from) * 8);
+	assert_true(ser->start_ns + slack >= from && ser->start_ns <= from + slack);
+	assert_true(ser->end_ns + slack >= to && ser->end_ns <= to + slack);
+	assert_int_equal(p.v[0].s.verdict, LS_VERDICT_WAITING);
+	assert_int_equal(p.v[p.nr - 1].s.verdict, LS_VERDICT_WAITING);
+}
+
 /* Without the list, the per-interpreter tests cannot run: say how to make it. */
 static void test_no_list(void **state)
 {
@@ -479,6 +540,7 @@ int main(void)
 		cmocka_unit_test(test_not_python),
 		cmocka_unit_test(test_inferred_without_symbols),
 		cmocka_unit_test(test_launch_probed),
+		cmocka_unit_test_teardown(test_phases, cleanup),
 	};
 	size_t nr_others = sizeof(others) / sizeof(others[0]);
 	struct python *py = NULL;

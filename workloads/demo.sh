@@ -36,12 +36,15 @@ record py-threads "$python" "$here/cpu_threads.py" --threads 4 --work-ms 300
 record py-procs "$python" "$here/cpu_procs.py" --procs 4 --work-ms 300
 record py-io-threads "$python" "$here/io_threads.py" --threads 4
 record c-io-threads "$bin/io" --threads 4
+record c-straggler "$bin/straggler" --threads 4 --rounds 4 --work-ms 100
 
 section "C: GIL-style threads vs processes" "$out/c-gil-threads.data" "$out/c-procs.data"
 section "Python ($($python -c 'import sys; print(sys.version.split()[0])')): threads vs multiprocessing" \
 	"$out/py-threads.data" "$out/py-procs.data"
 section "I/O-bound threads (Python, C): they wait for I/O, not for each other" \
 	"$out/py-io-threads.data" "$out/c-io-threads.data"
+section "Serialized vs imbalanced (C): threads that take turns on a lock, and a straggler" \
+	"$out/c-gil-threads.data" "$out/c-straggler.data"
 
 printf '\nFull reports: %s report FILE, with FILE one of\n' "$lockscope"
 for f in "$out"/*.data; do

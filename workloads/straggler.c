@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include "args.h"
 #include "truth.h"
 #include "work.h"
@@ -30,6 +31,7 @@ struct pool {
 struct worker {
 	pthread_t thread;
 	int id; /* 0 is the straggler */
+	pid_t tid;
 	struct pool *pool;
 	unsigned long long cpu_ns; /* its own CPU clock, over its whole life */
 	unsigned long sink;
@@ -41,6 +43,7 @@ static void *worker_main(void *arg)
 	struct pool *p = w->pool;
 	unsigned long x = w->id;
 
+	w->tid = gettid();
 	for (long round = 1; round <= p->rounds; round++) {
 		pthread_mutex_lock(&p->mutex);
 		while (p->round < round)
@@ -91,6 +94,7 @@ static int write_truth(const char *path, const struct truth_start *start, const 
 	truth_write_process(f, start);
 	truth_kv(f, "threads", n);
 	truth_kv(f, "rounds", p->rounds);
+	truth_kv(f, "straggler_tid", w[0].tid);
 	truth_kv(f, "straggler_cpu_ns", w[0].cpu_ns);
 	truth_kv(f, "others_cpu_ns", others);
 	truth_kv(f, "main_wait_ns", waited);
