@@ -30,7 +30,7 @@ void ls_elf_close(struct ls_elf *e);
 bool ls_elf_is_exec(const struct ls_elf *e);
 /* The lowest PT_LOAD address, page aligned: 0, or -ENOEXEC when it has no PT_LOAD. */
 int ls_elf_load_base(const struct ls_elf *e, __u64 *base);
-/* The file offset of vaddr (what a uprobe wants): 0, or -ENOENT when no PT_LOAD's file part holds it. */
+/* The file offset of vaddr (what a uprobe wants): 0, or -ENOENT when no PT_LOAD's file holds it. */
 int ls_elf_file_offset(const struct ls_elf *e, __u64 vaddr, __u64 *off);
 /* len bytes at vaddr, from the file: 0, -ENOENT (not in the file), -EIO (the file is short). */
 int ls_elf_read(const struct ls_elf *e, __u64 vaddr, void *buf, size_t len);
