@@ -28,9 +28,11 @@ const char *ls_gil_word_name(const struct ls_analysis *a, __u32 tgid, __u64 uadd
 	return buf;
 }
 
-const char *ls_gil_source_name(__u32 source)
+const char *ls_gil_source_name(enum ls_gil_source source)
 {
 	switch (source) {
+	case LS_GIL_SRC_NONE:
+		break;
 	case LS_GIL_SRC_PROBES:
 		return "probes";
 	case LS_GIL_SRC_FUTEX:

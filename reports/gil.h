@@ -23,8 +23,8 @@ struct ls_thread;
 #define LS_GIL_SIZE	 208
 
 struct ls_gil {
-	__u32 tgid;   /* key: the main interpreter of this process */
-	__u32 source; /* enum ls_gil_source */
+	__u32 tgid;		   /* key: the main interpreter of this process */
+	enum ls_gil_source source; /* as the trace says: may be none of its values */
 	__u64 addr;
 	__u32 interval_us;
 	__u32 version;
@@ -120,7 +120,7 @@ struct ls_gil_load ls_gil_load(const struct ls_analysis *a, const struct ls_gil 
 struct ls_gil_load ls_gil_load_sampled(const struct ls_analysis *a, const struct ls_gil *g);
 /* Close what is open at the window's end. */
 void ls_gil_finish(struct ls_analysis *a);
-const char *ls_gil_source_name(__u32 source);
+const char *ls_gil_source_name(enum ls_gil_source source);
 /* "GIL cond", "GIL mutex", "GIL+0x18" for a word of tgid's GIL, else NULL */
 const char *ls_gil_word_name(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
 			     size_t len);

@@ -2,16 +2,15 @@
 /* Naming addresses from memory map snapshots and ELF symbols (see names.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "elffile.h"
 #include "escape.h"
 #include "htab.h"
 #include "names.h"
@@ -52,22 +51,13 @@ struct proc {
 	struct ls_htab threads; /* struct thread, one per stack */
 };
 
-struct sym {
-	__u64 value;
-	__u64 size;
-	const char *name;
-	int rank; /* binding: among aliases, the lowest is shown */
-};
-
 /* One ELF file's symbols, read once per file; not usable when it could not be read. */
 struct elf_file {
 	char *path;
 	bool usable;
 	bool exec;  /* ET_EXEC: loaded at its link addresses */
 	__u64 base; /* lowest PT_LOAD address, page aligned */
-	struct sym *syms;
-	size_t nr;
-	char *strs;
+	struct ls_elf_syms *syms;
 };
 
 /* An ELF file by a key: its path's hash, or its device and inode */
@@ -94,8 +84,6 @@ struct ls_names {
 	struct ls_htab files;  /* struct file_ref by path */
 	struct ls_htab inodes; /* struct file_ref by device and inode: one read per file */
 	__u64 seq;
-	__u64 page_mask;
-	bool have_libelf;
 };
 
 /* Snapshots */
@@ -385,163 +373,8 @@ static int open_mapped(__u32 tgid, const struct ls_map *m)
 	return fd >= 0 ? fd : ls_open_regular(m->path, m->inode);
 }
 
-static int read_layout(struct elf_file *f, Elf *e, __u64 page_mask)
-{
-	__u64 lowest = UINT64_MAX;
-	GElf_Ehdr eh;
-	GElf_Phdr ph;
-	size_t nr;
-
-	if (elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh) || elf_getphdrnum(e, &nr))
-		return -EINVAL;
-	for (size_t i = 0; i < nr; i++)
-		if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < lowest)
-			lowest = ph.p_vaddr;
-	if (lowest == UINT64_MAX)
-		return -ENOENT;
-	f->exec = eh.e_type == ET_EXEC;
-	f->base = lowest & page_mask;
-	return 0;
-}
-
-/* .symtab has the local and static symbols too; a stripped file keeps only .dynsym. */
-static Elf_Scn *symtab_scn(Elf *e, GElf_Shdr *sh)
-{
-	Elf_Scn *scn = NULL, *dyn = NULL;
-	GElf_Shdr dyn_sh;
-
-	while ((scn = elf_nextscn(e, scn))) {
-		if (!gelf_getshdr(scn, sh))
-			continue;
-		if (sh->sh_type == SHT_SYMTAB)
-			return scn;
-		if (sh->sh_type == SHT_DYNSYM) {
-			dyn = scn;
-			dyn_sh = *sh;
-		}
-	}
-	if (dyn)
-		*sh = dyn_sh;
-	return dyn;
-}
-
-static bool sym_wanted(const GElf_Sym *s)
-{
-	if (s->st_shndx == SHN_UNDEF)
-		return false;
-	switch (GELF_ST_TYPE(s->st_info)) {
-	case STT_OBJECT:
-	case STT_FUNC:
-	case STT_COMMON:
-		return true;
-	case STT_NOTYPE:
-		return s->st_size > 0;
-	default: /* STT_TLS values are offsets in each thread's block, not addresses */
-		return false;
-	}
-}
-
-static int sym_rank(const GElf_Sym *s)
-{
-	switch (GELF_ST_BIND(s->st_info)) {
-	case STB_GLOBAL:
-		return 0;
-	case STB_WEAK:
-		return 1;
-	default:
-		return 2;
-	}
-}
-
-static int sym_cmp(const void *a, const void *b)
-{
-	const struct sym *x = a, *y = b;
-
-	if (x->value != y->value)
-		return x->value < y->value ? -1 : 1;
-	/* the public alias ("environ", weak) before the internal one ("__environ") */
-	if (strspn(x->name, "_") != strspn(y->name, "_"))
-		return strspn(x->name, "_") < strspn(y->name, "_") ? -1 : 1;
-	if (x->rank != y->rank)
-		return x->rank - y->rank;
-	return strcmp(x->name, y->name);
-}
-
-static size_t collect_syms(Elf_Data *data, size_t nr, const char *strs, size_t strs_len,
-			   struct sym *syms)
-{
-	size_t kept = 0;
-	GElf_Sym s;
-
-	for (size_t i = 0; i < nr; i++) {
-		if (!gelf_getsym(data, i, &s) || !sym_wanted(&s) || s.st_name >= strs_len)
-			continue;
-		syms[kept++] =
-			(struct sym){ s.st_value, s.st_size, strs + s.st_name, sym_rank(&s) };
-	}
-	return kept;
-}
-
-static int read_syms(struct elf_file *f, Elf *e)
-{
-	Elf_Data *data, *str;
-	struct sym *syms;
-	GElf_Shdr sh;
-	size_t nr;
-	char *strs;
-	Elf_Scn *scn = symtab_scn(e, &sh);
-
-	if (!scn || !sh.sh_entsize)
-		return -ENOENT;
-	data = elf_getdata(scn, NULL);
-	str = elf_getdata(elf_getscn(e, sh.sh_link), NULL);
-	if (!data || !str || !str->d_buf)
-		return -EINVAL;
-	nr = sh.sh_size / sh.sh_entsize;
-	syms = calloc(nr ? nr : 1, sizeof(*syms));
-	strs = malloc(str->d_size + 1);
-	if (!syms || !strs) {
-		free(syms);
-		free(strs);
-		return -ENOMEM;
-	}
-	memcpy(strs, str->d_buf, str->d_size);
-	strs[str->d_size] = '\0';
-	f->nr = collect_syms(data, nr, strs, str->d_size, syms);
-	qsort(syms, f->nr, sizeof(*syms), sym_cmp);
-	f->syms = syms;
-	f->strs = strs;
-	return 0;
-}
-
-size_t ls_elf_build_id(struct Elf *e, __u8 *id, size_t max)
-{
-	GElf_Phdr ph;
-	size_t nr;
-
-	if (elf_getphdrnum(e, &nr))
-		return 0;
-	for (size_t i = 0; i < nr; i++) {
-		Elf_Data *d;
-		GElf_Nhdr nh;
-		size_t off = 0, name, desc;
-
-		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_NOTE)
-			continue;
-		d = elf_getdata_rawchunk(e, ph.p_offset, ph.p_filesz, ELF_T_NHDR);
-		while (d && (off = gelf_getnote(d, off, &nh, &name, &desc)) > 0) {
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    !memcmp((char *)d->d_buf + name, "GNU", 4) && nh.n_descsz <= max) {
-				memcpy(id, (char *)d->d_buf + desc, nh.n_descsz);
-				return nh.n_descsz;
-			}
-		}
-	}
-	return 0;
-}
-
 /* The file is the one the recording saw, as far as its build ID tells. */
-static bool same_build(const struct ls_names *n, Elf *e, const char *path)
+static bool same_build(const struct ls_names *n, struct ls_elf *e, const char *path)
 {
 	__u64 key = path_hash(path);
 	const struct recorded_id *r = ls_htab_find(&n->ids, &key);
@@ -556,16 +389,19 @@ static bool same_build(const struct ls_names *n, Elf *e, const char *path)
 
 static int elf_load(struct ls_names *n, struct elf_file *f, int fd, const struct ls_map *m)
 {
+	struct ls_elf *e;
 	int err;
-	Elf *e;
 
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	err = e ? read_layout(f, e, n->page_mask) : -EINVAL;
+	err = ls_elf_open(&e, fd);
+	if (err)
+		return err;
+	f->exec = ls_elf_is_exec(e);
+	err = ls_elf_load_base(e, &f->base);
 	if (!err && !same_build(n, e, m->path))
 		err = -ESTALE;
 	if (!err)
-		err = read_syms(f, e);
-	elf_end(e);
+		err = ls_elf_syms_read(e, LS_ELF_BEST, LS_ELF_BY_ADDR, &f->syms);
+	ls_elf_close(e);
 	return err;
 }
 
@@ -594,7 +430,7 @@ static struct elf_file *elf_get(struct ls_names *n, __u32 tgid, const struct ls_
 		return NULL;
 	if (by_path->file)
 		return by_path->file;
-	if (n->inodes.nr >= ELF_FILES_MAX || !n->have_libelf)
+	if (n->inodes.nr >= ELF_FILES_MAX)
 		return by_path->file = &no_file;
 	fd = open_mapped(tgid, m);
 	if (fd < 0 || fstat(fd, &st)) {
@@ -622,38 +458,9 @@ static struct elf_file *elf_get(struct ls_names *n, __u32 tgid, const struct ls_
 
 static void elf_free(struct elf_file *f)
 {
-	free(f->syms);
-	free(f->strs);
+	ls_elf_syms_free(f->syms);
 	free(f->path);
 	free(f);
-}
-
-static bool sym_holds(const struct sym *s, __u64 va)
-{
-	return s->size ? va - s->value < s->size : va == s->value;
-}
-
-/* The symbol holding va, among the aliases of the nearest symbol at or below it. */
-static const struct sym *sym_find(const struct elf_file *f, __u64 va)
-{
-	size_t lo = 0, hi = f->nr, first;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f->syms[mid].value <= va)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo)
-		return NULL;
-	for (first = lo - 1; first && f->syms[first - 1].value == f->syms[lo - 1].value; first--)
-		;
-	for (; first < lo; first++)
-		if (sym_holds(&f->syms[first], va))
-			return &f->syms[first];
-	return NULL;
 }
 
 /* Naming */
@@ -698,12 +505,12 @@ static bool name_symbol(struct ls_names *n, __u32 tgid, const struct snap *s,
 			size_t len)
 {
 	struct elf_file *f = elf_get(n, tgid, file);
-	const struct sym *sym;
+	const struct ls_elf_sym *sym;
 	__u64 bias;
 
 	if (!f || !f->usable || !load_bias(s, f, file->path, &bias))
 		return false;
-	sym = sym_find(f, addr - bias);
+	sym = ls_elf_sym_at(f->syms, addr - bias);
 	if (!sym)
 		return false;
 	/* .symtab spells a copy-relocated import with its version: "stdout@GLIBC_2.2.5" */
@@ -792,7 +599,6 @@ const char *ls_names_module(struct ls_names *n, __u32 tgid, __u64 addr)
 struct ls_names *ls_names_new(void)
 {
 	struct ls_names *n = calloc(1, sizeof(*n));
-	long page = sysconf(_SC_PAGESIZE);
 
 	if (!n)
 		return NULL;
@@ -803,9 +609,6 @@ struct ls_names *ls_names_new(void)
 		     sizeof(((struct file_ref *)0)->key));
 	ls_htab_init(&n->inodes, sizeof(struct file_ref), offsetof(struct file_ref, key),
 		     sizeof(((struct file_ref *)0)->key));
-	n->page_mask = ~(__u64)((page > 0 ? page : 4096) - 1);
-	/* without libelf, names fall back to mappings */
-	n->have_libelf = elf_version(EV_CURRENT) != EV_NONE;
 	return n;
 }
 

@@ -29,9 +29,6 @@ const char *ls_names_lookup(struct ls_names *n, __u32 tgid, __u64 addr, char *bu
 
 /* The same, for code: the function's name alone where there is a symbol ("site_a"). */
 const char *ls_names_function(struct ls_names *n, __u32 tgid, __u64 addr, char *buf, size_t len);
-/* The build ID of an ELF file (libelf's Elf *) into id; its length, 0 if it has none. */
-struct Elf;
-size_t ls_elf_build_id(struct Elf *e, __u8 *id, size_t max);
 
 /*
  * path opened read-only if it is a regular file with that inode (0: any): the fd, or -errno

@@ -123,7 +123,9 @@ struct ls_map {
 	char path[]; /* NUL-terminated; "" for anonymous, "[heap]", "[stack]", ... */
 };
 
+/* How a GIL is followed: the one list, recorder and reports; the values are the trace format's. */
 enum ls_gil_source {
+	LS_GIL_SRC_NONE = 0,	 /* not known yet (no GIL_INFO of its start); never written */
 	LS_GIL_SRC_PROBES = 1,	 /* uprobes on take_gil/drop_gil: exact */
 	LS_GIL_SRC_FUTEX = 2,	 /* inferred from the futex traffic on the GIL's words */
 	LS_GIL_SRC_DISABLED = 3, /* a free-threaded build running without a GIL */

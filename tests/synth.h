@@ -239,7 +239,7 @@ static inline void gil_call(struct ls_analysis *a, __u16 type, __u32 tid, __u64 
  * 60 (so 91's drop is forced), waits again, is signalled at 100, takes it at 106, drops at 200;
  * 91 calls take_gil at 150, waits, takes it at 201 and holds it to the end, 300.
  */
-static inline struct ls_analysis *gil_turns(__u32 source)
+static inline struct ls_analysis *gil_turns(enum ls_gil_source source)
 {
 	struct ls_analysis *a = synth_start(2);
 	struct ls_gil_info info = { .hdr = { LS_REC_GIL_INFO, sizeof(info), 90 },

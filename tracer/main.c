@@ -128,22 +128,15 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		if (errno || *end || o->pid <= 0)
 			argp_error(state, "invalid PID '%s'", arg);
 		break;
-	case 'g': {
-		enum ls_gil_mode mode;
-
-		if (ls_gil_mode_parse(arg, &mode))
+	case 'g':
+		if (ls_gil_mode_parse(arg, &o->gil_mode))
 			argp_error(state, "invalid --gil '%s': auto, probes, futex or off", arg);
-		o->gil_mode = mode;
 		break;
-	}
-	case 's': {
-		enum ls_stack_mode mode = LS_STACKS_DWARF;
-
-		if (arg && ls_stack_mode_parse(arg, &mode))
+	case 's':
+		o->stack_mode = LS_STACKS_DWARF; /* --stacks alone */
+		if (arg && ls_stack_mode_parse(arg, &o->stack_mode))
 			argp_error(state, "invalid --stacks '%s': dwarf, fp or off", arg);
-		o->stack_mode = mode;
 		break;
-	}
 	case 'S': {
 		__u64 size;
 

@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <gelf.h>
 #include <sys/sysmacros.h>
-#include "names.h"
+#include "elffile.h"
 #include "procmaps.h"
 #include "safeopen.h"
 
@@ -175,8 +174,8 @@ static struct id_cache {
 static size_t build_id_of(__u32 tgid, const struct ls_maps_line *m, __u8 *id)
 {
 	struct id_cache *c = &id_cache[(m->inode ^ m->dev * 31) % ID_CACHE];
+	struct ls_elf *e;
 	size_t len = 0;
-	Elf *e;
 	int fd;
 
 	if (c->inode == m->inode && c->dev == m->dev) {
@@ -187,11 +186,10 @@ static size_t build_id_of(__u32 tgid, const struct ls_maps_line *m, __u8 *id)
 	fd = ls_open_map_files(tgid, m->start, m->end, m->inode);
 	if (fd < 0)
 		return 0;
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (e && elf_kind(e) == ELF_K_ELF)
+	if (!ls_elf_open(&e, fd)) {
 		len = ls_elf_build_id(e, id, LS_BUILD_ID_MAX);
-	elf_end(e);
+		ls_elf_close(e);
+	}
 	close(fd);
 	*c = (struct id_cache){ .inode = m->inode, .dev = m->dev, .len = len };
 	memcpy(c->id, id, len);

@@ -4,9 +4,9 @@
  * defines _PyRuntime (or has a .PyRuntime section); everything else follows from it and from the
  * per-version layout in GIL.md, checked against the live process where there is one.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include "names.h"
+#include "elffile.h"
 #include "procmaps.h"
 #include "pyfind.h"
 #include "safeopen.h"
@@ -29,35 +29,32 @@
 /* What the interpreter's ELF file says, before any process. */
 struct pyelf {
 	int fd;
-	Elf *e;
-	GElf_Ehdr eh;
+	struct ls_elf *elf;
+	/* read on first use; NULL where the file has none */
+	struct ls_elf_syms *dynsym, *symtab;
+	bool dynsym_read, symtab_read;
 	__u64 rt_vaddr; /* _PyRuntime, or the .PyRuntime section */
 	__u64 rt_size;
 	__u64 base; /* lowest PT_LOAD p_vaddr rounded down to the page */
 };
 
-/* --- ELF, through libelf --- */
+/* --- ELF, through elffile.h --- */
 
 /* The ELF file open at fd (ours from now on, closed on failure): 0 or -errno. */
 static int pyelf_open(struct pyelf *pe, int fd)
 {
+	int err;
+
 	memset(pe, 0, sizeof(*pe));
 	pe->fd = -1;
 	if (fd < 0)
 		return fd;
-	if (elf_version(EV_CURRENT) == EV_NONE) {
+	err = ls_elf_open(&pe->elf, fd);
+	if (err) {
 		close(fd);
-		return -ENOSYS;
+		return err;
 	}
 	pe->fd = fd;
-	pe->e = elf_begin(pe->fd, ELF_C_READ_MMAP, NULL);
-	if (!pe->e || elf_kind(pe->e) != ELF_K_ELF || !gelf_getehdr(pe->e, &pe->eh)) {
-		elf_end(pe->e);
-		close(pe->fd);
-		pe->e = NULL;
-		pe->fd = -1;
-		return -ENOEXEC;
-	}
 	return 0;
 }
 
@@ -91,176 +88,107 @@ static void pyinfo_reset(struct ls_pyinfo *info)
 
 static void pyelf_close(struct pyelf *pe)
 {
-	if (pe->e)
-		elf_end(pe->e);
+	ls_elf_syms_free(pe->dynsym);
+	ls_elf_syms_free(pe->symtab);
+	/* the ELF reader reads through the descriptor: it goes first */
+	ls_elf_close(pe->elf);
 	if (pe->fd >= 0)
 		close(pe->fd);
-	pe->e = NULL;
+	memset(pe, 0, sizeof(*pe));
 	pe->fd = -1;
 }
 
-/*
- * A defined symbol in the sections of type shtype (SHT_DYNSYM or SHT_SYMTAB). With clones, a
- * compiler clone ("take_gil.constprop.0") matches too, the exact name being preferred.
- */
-static bool find_sym(Elf *e, Elf64_Word shtype, const char *name, bool clones, GElf_Sym *out)
+/* .dynsym or .symtab, read once; NULL when the file has none (or it cannot be read) */
+static const struct ls_elf_syms *table(struct pyelf *pe, enum ls_elf_table which)
+{
+	bool *done = which == LS_ELF_DYNSYM ? &pe->dynsym_read : &pe->symtab_read;
+	struct ls_elf_syms **t = which == LS_ELF_DYNSYM ? &pe->dynsym : &pe->symtab;
+
+	if (!*done)
+		ls_elf_syms_read(pe->elf, which, 0, t);
+	*done = true;
+	return *t;
+}
+
+/* A defined symbol called name, exported (.dynsym) or else in .symtab. */
+static const struct ls_elf_sym *find_sym(struct pyelf *pe, const char *name)
+{
+	const struct ls_elf_syms *dyn = table(pe, LS_ELF_DYNSYM), *all;
+	const struct ls_elf_sym *s = dyn ? ls_elf_sym_named(dyn, name) : NULL;
+
+	if (s)
+		return s;
+	all = table(pe, LS_ELF_SYMTAB);
+	return all ? ls_elf_sym_named(all, name) : NULL;
+}
+
+/* The function name itself, or a compiler clone of it ("take_gil.constprop.0") */
+static bool is_copy(const char *sym, const char *name)
 {
 	size_t len = strlen(name);
-	Elf_Scn *scn = NULL;
-	bool found = false;
-	GElf_Shdr sh;
-	GElf_Sym s;
 
-	while ((scn = elf_nextscn(e, scn))) {
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != shtype || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-			const char *n;
-
-			if (!gelf_getsym(data, i, &s) || s.st_shndx == SHN_UNDEF || !s.st_name)
-				continue;
-			n = elf_strptr(e, sh.sh_link, s.st_name);
-			if (!n || strncmp(n, name, len))
-				continue;
-			if (n[len] == '\0') {
-				*out = s;
-				return true;
-			}
-			if (clones && n[len] == '.' && !found) {
-				*out = s;
-				found = true;
-			}
-		}
-	}
-	return found;
-}
-
-static __u64 file_offset(Elf *e, __u64 vaddr);
-
-/* File offsets of the function name and its compiler clones ("name.constprop.0"), up to max. */
-static int find_funcs(Elf *e, const char *name, __u64 *offs, int max)
-{
-	size_t len = strlen(name);
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-	GElf_Sym s;
-	int n = 0;
-
-	while ((scn = elf_nextscn(e, scn))) {
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize && n < max; i++) {
-			const char *sn;
-
-			if (!gelf_getsym(data, i, &s) || s.st_shndx == SHN_UNDEF ||
-			    GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_name)
-				continue;
-			sn = elf_strptr(e, sh.sh_link, s.st_name);
-			if (sn && !strncmp(sn, name, len) && (sn[len] == '\0' || sn[len] == '.'))
-				offs[n++] = file_offset(e, s.st_value);
-		}
-	}
-	return n;
-}
-
-static bool find_section(Elf *e, const char *name, GElf_Shdr *out)
-{
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-
-	if (elf_getshdrstrndx(e, &shstrndx))
-		return false;
-	while ((scn = elf_nextscn(e, scn))) {
-		const char *n;
-
-		if (!gelf_getshdr(scn, out))
-			continue;
-		n = elf_strptr(e, shstrndx, out->sh_name);
-		if (n && !strcmp(n, name))
-			return true;
-	}
-	return false;
-}
-
-/* len bytes at vaddr from the file's section contents. */
-static int read_vaddr(Elf *e, __u64 vaddr, void *buf, size_t len)
-{
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-
-	while ((scn = elf_nextscn(e, scn))) {
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
-		    !(sh.sh_flags & SHF_ALLOC) || vaddr < sh.sh_addr ||
-		    vaddr + len > sh.sh_addr + sh.sh_size)
-			continue;
-		data = elf_rawdata(scn, NULL);
-		if (!data || !data->d_buf || vaddr - sh.sh_addr + len > data->d_size)
-			return -EINVAL;
-		memcpy(buf, (char *)data->d_buf + (vaddr - sh.sh_addr), len);
-		return 0;
-	}
-	return -ENOENT;
+	return !strncmp(sym, name, len) && (sym[len] == '\0' || sym[len] == '.');
 }
 
 /* The file offset of vaddr: what a uprobe wants. 0 when no PT_LOAD holds it. */
-static __u64 file_offset(Elf *e, __u64 vaddr)
+static __u64 file_offset(const struct pyelf *pe, __u64 vaddr)
 {
-	GElf_Phdr ph;
-	size_t nr;
+	__u64 off;
 
-	if (elf_getphdrnum(e, &nr))
-		return 0;
-	for (size_t i = 0; i < nr; i++)
-		if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD && vaddr >= ph.p_vaddr &&
-		    vaddr < ph.p_vaddr + ph.p_filesz)
-			return vaddr - ph.p_vaddr + ph.p_offset;
-	return 0;
+	return ls_elf_file_offset(pe->elf, vaddr, &off) ? 0 : off;
 }
 
-static int lowest_load(Elf *e, __u64 *base)
+/* The file offset of function name in .symtab, else of its first clone; 0 when neither. */
+static __u64 find_func(struct pyelf *pe, const char *name)
 {
-	__u64 lowest = UINT64_MAX, page = sysconf(_SC_PAGESIZE);
-	GElf_Phdr ph;
-	size_t nr;
+	const struct ls_elf_syms *t = table(pe, LS_ELF_SYMTAB);
+	const struct ls_elf_sym *s, *found = NULL;
+	size_t pos = 0;
 
-	if (elf_getphdrnum(e, &nr))
-		return -ENOEXEC;
-	for (size_t i = 0; i < nr; i++)
-		if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < lowest)
-			lowest = ph.p_vaddr;
-	if (lowest == UINT64_MAX)
-		return -ENOEXEC;
-	*base = lowest & ~(page - 1);
-	return 0;
+	while (t && (s = ls_elf_sym_next(t, &pos))) {
+		if (!is_copy(s->name, name))
+			continue;
+		if (s->name[strlen(name)] == '\0') {
+			found = s;
+			break;
+		}
+		if (!found)
+			found = s;
+	}
+	return found && found->type == STT_FUNC ? file_offset(pe, found->value) : 0;
+}
+
+/* File offsets of the function name and its compiler clones ("name.constprop.0"), up to max. */
+static int find_funcs(struct pyelf *pe, const char *name, __u64 *offs, int max)
+{
+	const struct ls_elf_syms *t = table(pe, LS_ELF_SYMTAB);
+	const struct ls_elf_sym *s;
+	size_t pos = 0;
+	int n = 0;
+
+	while (t && n < max && (s = ls_elf_sym_next(t, &pos)))
+		if (s->type == STT_FUNC && is_copy(s->name, name))
+			offs[n++] = file_offset(pe, s->value);
+	return n;
 }
 
 /* _PyRuntime's address and size: the exported symbol, else the .PyRuntime section (3.10+). */
-static bool find_runtime(Elf *e, __u64 *vaddr, __u64 *size)
+static bool find_runtime(struct pyelf *pe, __u64 *vaddr, __u64 *size)
 {
-	GElf_Shdr sh;
-	GElf_Sym s;
+	const struct ls_elf_sym *s = find_sym(pe, "_PyRuntime");
+	__u64 addr, sz;
 
-	if (find_sym(e, SHT_DYNSYM, "_PyRuntime", false, &s) ||
-	    find_sym(e, SHT_SYMTAB, "_PyRuntime", false, &s)) {
-		*vaddr = s.st_value;
-		*size = s.st_size;
-		if (!*size && find_section(e, ".PyRuntime", &sh) && sh.sh_addr == s.st_value)
-			*size = sh.sh_size;
+	if (s) {
+		*vaddr = s->value;
+		*size = s->size;
+		if (!*size && !ls_elf_section(pe->elf, ".PyRuntime", &addr, &sz) &&
+		    addr == s->value)
+			*size = sz;
 		return true;
 	}
-	if (find_section(e, ".PyRuntime", &sh) && sh.sh_addr) {
-		*vaddr = sh.sh_addr;
-		*size = sh.sh_size;
+	if (!ls_elf_section(pe->elf, ".PyRuntime", &addr, &sz) && addr) {
+		*vaddr = addr;
+		*size = sz;
 		return true;
 	}
 	return false;
@@ -438,32 +366,31 @@ int ls_pyfind_runtime(ls_pyread_fn read, void *ctx, __u64 runtime, __u64 size,
 
 static int elf_read(void *ctx, __u64 vaddr, void *buf, size_t len)
 {
-	return read_vaddr(ctx, vaddr, buf, len);
+	return ls_elf_read(ctx, vaddr, buf, len);
 }
 
 /* Everything static: -ENOENT when the file does not define _PyRuntime. */
 static int analyze(struct pyelf *pe, const char *name, struct ls_pyinfo *info)
 {
+	const struct ls_elf_sym *s;
 	struct ls_pyruntime rt;
-	GElf_Sym s;
 	bool dbg;
 	__u32 v;
 	int err;
 
-	if (!find_runtime(pe->e, &pe->rt_vaddr, &pe->rt_size))
+	if (!find_runtime(pe, &pe->rt_vaddr, &pe->rt_size))
 		return -ENOENT;
-	err = lowest_load(pe->e, &pe->base);
+	err = ls_elf_load_base(pe->elf, &pe->base);
 	if (err)
 		return err;
 
 	info->major = info->minor = info->micro = 0;
 	info->free_threaded = false;
 	info->runtime_size = pe->rt_size;
-	if ((find_sym(pe->e, SHT_DYNSYM, "Py_Version", false, &s) ||
-	     find_sym(pe->e, SHT_SYMTAB, "Py_Version", false, &s)) &&
-	    !read_vaddr(pe->e, s.st_value, &v, sizeof(v)))
+	s = find_sym(pe, "Py_Version");
+	if (s && !ls_elf_read(pe->elf, s->value, &v, sizeof(v)))
 		set_hexversion(info, v);
-	dbg = !ls_pyfind_runtime(elf_read, pe->e, pe->rt_vaddr, pe->rt_size, &rt);
+	dbg = !ls_pyfind_runtime(elf_read, pe->elf, pe->rt_vaddr, pe->rt_size, &rt);
 	if (dbg && !info->major)
 		set_hexversion(info, rt.hexversion);
 	info->free_threaded = dbg && rt.free_threaded;
@@ -472,15 +399,10 @@ static int analyze(struct pyelf *pe, const char *name, struct ls_pyinfo *info)
 	info->gil_enabled = info->free_threaded ? -1 : 1;
 	info->gil_disabled = gil_off(info->free_threaded, info->gil_enabled);
 
-	info->take_gil_off = info->drop_gil_off = 0;
-	info->nr_take_gil = find_funcs(pe->e, "take_gil", info->take_gil_offs, LS_PY_CLONES);
-	info->nr_drop_gil = find_funcs(pe->e, "drop_gil", info->drop_gil_offs, LS_PY_CLONES);
-	if (find_sym(pe->e, SHT_SYMTAB, "take_gil", true, &s) &&
-	    GELF_ST_TYPE(s.st_info) == STT_FUNC)
-		info->take_gil_off = file_offset(pe->e, s.st_value);
-	if (find_sym(pe->e, SHT_SYMTAB, "drop_gil", true, &s) &&
-	    GELF_ST_TYPE(s.st_info) == STT_FUNC)
-		info->drop_gil_off = file_offset(pe->e, s.st_value);
+	info->nr_take_gil = find_funcs(pe, "take_gil", info->take_gil_offs, LS_PY_CLONES);
+	info->nr_drop_gil = find_funcs(pe, "drop_gil", info->drop_gil_offs, LS_PY_CLONES);
+	info->take_gil_off = find_func(pe, "take_gil");
+	info->drop_gil_off = find_func(pe, "drop_gil");
 	info->has_symbols = info->take_gil_off && info->drop_gil_off;
 	return 0;
 }
@@ -696,7 +618,7 @@ static int try_mapped(pid_t pid, const struct ls_maps_line *maps, size_t nr, siz
 	for (size_t j = 0; j < nr; j++)
 		if (!maps[j].pgoff && !strcmp(maps[j].path, maps[i].path) && maps[j].start < lowest)
 			lowest = maps[j].start;
-	if (pe.eh.e_type == ET_EXEC) {
+	if (ls_elf_is_exec(pe.elf)) {
 		info->load_bias = 0;
 	} else if (lowest != UINT64_MAX) {
 		info->load_bias = lowest - pe.base;
@@ -791,7 +713,7 @@ static size_t add_dirs(char dirs[][PATH_MAX], size_t nr, size_t max, const char 
 }
 
 /* The libpython3*.so* that exe (a real path) needs, where the dynamic loader would find it. */
-static int find_libpython(Elf *e, const char *exe, char *out)
+static int find_libpython(struct ls_elf *e, const char *exe, char *out)
 {
 	static const char *const defaults[] = {
 		"/lib/x86_64-linux-gnu",
@@ -804,35 +726,18 @@ static int find_libpython(Elf *e, const char *exe, char *out)
 	};
 	const char *needed = NULL, *rpath = NULL, *runpath = NULL;
 	char origin[PATH_MAX], (*dirs)[PATH_MAX];
-	Elf_Scn *scn = NULL;
-	size_t nr = 0, max = 64;
-	GElf_Shdr sh;
-	GElf_Dyn d;
+	size_t nr = 0, max = 64, pos = 0;
 	int err = -ENOENT;
+	const char *s;
+	__s64 tag;
 
-	while ((scn = elf_nextscn(e, scn))) {
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
-			const char *s;
-
-			if (!gelf_getdyn(data, i, &d))
-				continue;
-			if (d.d_tag != DT_NEEDED && d.d_tag != DT_RPATH && d.d_tag != DT_RUNPATH)
-				continue;
-			s = elf_strptr(e, sh.sh_link, d.d_un.d_val);
-			if (!s)
-				continue;
-			if (d.d_tag == DT_NEEDED && is_libpython(s) && !needed)
-				needed = s;
-			else if (d.d_tag == DT_RPATH)
-				rpath = s;
-			else if (d.d_tag == DT_RUNPATH)
-				runpath = s;
-		}
+	while ((s = ls_elf_dynamic_next(e, &pos, &tag))) {
+		if (tag == DT_NEEDED && is_libpython(s) && !needed)
+			needed = s;
+		else if (tag == DT_RPATH)
+			rpath = s;
+		else if (tag == DT_RUNPATH)
+			runpath = s;
 	}
 	if (!needed || strchr(needed, '/'))
 		return -ENOENT;
@@ -874,7 +779,7 @@ static int try_file(const char *path, struct ls_pyinfo *info, char *libpython)
 		snprintf(info->open_path, sizeof(info->open_path), "%s", path);
 		keep_file(&pe, info);
 	} else if (err == -ENOENT && libpython) {
-		err = find_libpython(pe.e, path, libpython) ? -ENOENT : -EAGAIN;
+		err = find_libpython(pe.elf, path, libpython) ? -ENOENT : -EAGAIN;
 	}
 	pyelf_close(&pe);
 	return err;
@@ -910,7 +815,7 @@ int ls_pyfind_check_gil(pid_t pid, const struct ls_pyinfo *info, __u64 *interval
 		return -EINVAL;
 	/* the GIL lies inside _PyRuntime: known from the file found, never its path looked up again */
 	if (info->fd >= 0 && !pyelf_open(&pe, fcntl(info->fd, F_DUPFD_CLOEXEC, 0))) {
-		if (find_runtime(pe.e, &vaddr, &size) && size) {
+		if (find_runtime(&pe, &vaddr, &size) && size) {
 			lo = vaddr + info->load_bias;
 			hi = lo + size;
 		}

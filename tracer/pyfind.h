@@ -15,8 +15,6 @@
 #define LS_PY_PATH_MAX 512
 #define LS_PY_CLONES   4
 
-enum ls_py_gil_source { LS_PY_GIL_NONE, LS_PY_GIL_PROBES, LS_PY_GIL_FUTEX };
-
 struct ls_pyinfo {
 	int major, minor, micro; /* 0 when unknown */
 	bool free_threaded;	 /* a 't' build (Py_GIL_DISABLED): no GIL unless re-enabled */

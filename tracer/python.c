@@ -22,7 +22,8 @@ struct py_proc {
 	bool counted_end;
 	__u64 switch_number_end;
 	__u64 gil_addr;
-	__u32 source, version, interval_us;
+	enum ls_gil_source source;
+	__u32 version, interval_us;
 };
 
 int ls_gil_mode_parse(const char *s, enum ls_gil_mode *mode)

@@ -9,15 +9,9 @@
 
 #include <bpf/libbpf.h>
 #include "htab.h"
+#include "modes.h"
 #include "tasks.h"
 #include "trace.h"
-
-enum ls_gil_mode {
-	LS_GIL_AUTO,   /* futex inference and sampling: cheap on every interpreter */
-	LS_GIL_PROBES, /* probes, exact; where there are no symbols, say so and infer */
-	LS_GIL_FUTEX,  /* the same as auto, by its old name */
-	LS_GIL_OFF,
-};
 
 #define LS_PY_FILES_MAX	 8    /* interpreter files probed */
 #define LS_GIL_SAMPLE_HZ 1000 /* GIL samples a second on each CPU running a traced Python thread */

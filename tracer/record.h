@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include <linux/types.h>
+#include "modes.h"
 
 struct record_opts {
 	const char *output;
@@ -12,8 +13,8 @@ struct record_opts {
 	__u64 buffer_size; /* ring buffer bytes */
 	pid_t pid;	   /* -p, or 0 */
 	bool verbose;
-	int gil_mode;	  /* enum ls_gil_mode */
-	int stack_mode;	  /* enum ls_stack_mode */
+	enum ls_gil_mode gil_mode;
+	enum ls_stack_mode stack_mode;
 	__u32 stack_dump; /* bytes of user stack copied per blocking wait (--stacks=dwarf) */
 	int argc;	  /* the command after --, or 0 with -p */
 	char **argv;

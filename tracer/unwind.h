@@ -10,13 +10,8 @@
 #define LS_UNWIND_H
 
 #include "htab.h"
+#include "modes.h"
 #include "trace.h"
-
-enum ls_stack_mode {
-	LS_STACKS_OFF,
-	LS_STACKS_DWARF, /* copy the user stack; CFI, falling back to frame pointers */
-	LS_STACKS_FP,	 /* frame pointers only: cheapest, for programs built with them */
-};
 
 #define LS_STACK_DUMP_DEFAULT (8 << 10)
 
