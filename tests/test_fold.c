@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Folding short-lived processes that did little (reports/fold.h) on synthetic streams: a process
- * that waited on a lock, held one others waited for, or is the workload is never folded.
+ * Folding short-lived processes that did little (reports/fold.h) on synthetic streams: the text
+ * report's threads table and timeline show them as one line and one lane; a process that waited
+ * on a lock, held one others waited for, or is the workload stays a row.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +11,105 @@
 #include <stdio.h>
 #include <cmocka.h>
 #include "fold.h"
+#include "render.h"
+#include "render_json.h"
 #include "synth.h"
+
+static char *render(const struct ls_analysis *a, bool no_fold, bool json)
+{
+	struct ls_render_opts o = { .path = "x.data", .top = 10, .lanes = 16, .no_fold = no_fold };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	if (json)
+		ls_render_json(f, a, "x.data");
+	else
+		ls_render_text(f, a, &o);
+	fclose(f);
+	return buf;
+}
+
+/* Lines of the section whose title starts with title, from after its first line starting with
+ * first to the first line starting with last (or a blank one) */
+static int section_lines(const char *text, const char *title, const char *first, const char *last)
+{
+	const char *p = strstr(text, title);
+	int n = 0;
+
+	assert_non_null(p);
+	p = strstr(p, first);
+	assert_non_null(p);
+	for (p = strchr(p, '\n') + 1; *p && *p != '\n' && strncmp(p, last, strlen(last)); n++)
+		p = strchr(p, '\n') + 1;
+	return n;
+}
+
+static int table_rows(const char *text)
+{
+	return section_lines(text, "\nTHREADS (", "  PID/TID", "\n");
+}
+
+static int timeline_lanes(const char *text)
+{
+	return section_lines(text, "\nTIMELINE (", "TIMELINE", "  busy CPUs");
+}
+
+static void check_width(const char *text)
+{
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (n > 100)
+			fail_msg("line wider than 100 bytes (%zu): %.*s", n, (int)n, line);
+		line += n + (nl != NULL);
+	}
+}
+
+/*
+ * pyenv's shim: 30 bash and readlink processes above a 4-thread workload make one line and one
+ * lane; the process that waited 5 ms on a lock (9% of all lock waits) stays a row.
+ */
+static void test_shim_folded(void **state)
+{
+	struct ls_analysis *a = scenario_shim(5000);
+	char *out = render(a, false, false);
+
+	check_width(out);
+	/* the process, its 4 threads, the lock waiter, the folded line */
+	if (table_rows(out) != 7)
+		print_message("%s", out);
+	assert_int_equal(table_rows(out), 7);
+	assert_non_null(strstr(out, "\n  (30 short-lived processes folded: bash \u00d725, readlink "
+				    "\u00d75; 6.00 ms on CPU)\n"));
+	assert_non_null(strstr(out, "\n  200       bash "));
+	assert_null(strstr(out, "\n  100 "));
+	/* the 4 threads, the lock waiter, the folded lane */
+	assert_int_equal(timeline_lanes(out), 6);
+	assert_non_null(strstr(out, "\n  (30 folded)    |"));
+	assert_null(strstr(out, "\n  100 bash"));
+	assert_null(strstr(out, "more threads not shown"));
+	free(out);
+	synth_free(a);
+}
+
+/* --no-fold: every process a row, every thread a lane (up to --lanes) */
+static void test_no_fold(void **state)
+{
+	struct ls_analysis *a = scenario_shim(5000);
+	char *out = render(a, true, false);
+
+	assert_int_equal(table_rows(out), 5 + SHIM_PROCS + 1);
+	assert_null(strstr(out, "folded"));
+	assert_non_null(strstr(out, "\n  100       bash "));
+	assert_non_null(strstr(out, "\n  105       readlink "));
+	assert_int_equal(timeline_lanes(out), 16 + 1); /* and the "more threads" line */
+	assert_non_null(strstr(out, "(19 more threads not shown; --lanes N)"));
+	free(out);
+	synth_free(a);
+}
 
 /*
  * A short-lived process that waited long on a lock is not folded: 5 ms of 55 ms of lock waits.
@@ -93,6 +192,7 @@ static void test_few_not_folded(void **state)
 {
 	struct ls_analysis *a = workload_begin(20);
 	struct ls_fold f;
+	char *out;
 
 	for (int i = 0; i < LS_FOLD_MIN - 1; i++)
 		short_process(a, 30 + i, "bash", T0 + (2 + i) * MS, 100 * US);
@@ -100,6 +200,10 @@ static void test_few_not_folded(void **state)
 	assert_int_equal(ls_fold_init(&f, a), 0);
 	assert_int_equal(f.processes, 0);
 	assert_false(ls_fold_has(&f, 30));
+	out = render(a, false, false);
+	assert_int_equal(table_rows(out), 3 + LS_FOLD_MIN - 1);
+	assert_null(strstr(out, "folded"));
+	free(out);
 	ls_fold_free(&f);
 	synth_free(a);
 }
@@ -136,13 +240,37 @@ static void test_handoffs_not_folded(void **state)
 	synth_free(a);
 }
 
+/* A hundred commands: the line stays within 100 bytes and says how many it leaves out. */
+static void test_many_commands(void **state)
+{
+	struct ls_analysis *a = workload_begin(20);
+	char comm[16], *out;
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(comm, sizeof(comm), "command-%03d", i);
+		short_process(a, 1000 + i, comm, T0 + 2 * MS + i * 10 * US, 5 * US);
+	}
+	workload_end(a, 20);
+	out = render(a, false, false);
+	check_width(out);
+	assert_int_equal(table_rows(out), 4);
+	assert_non_null(
+		strstr(out, "\n  (100 short-lived processes folded: command-000 \u00d71, "));
+	assert_non_null(strstr(out, " more commands; 500.0 us on CPU)\n"));
+	free(out);
+	synth_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shim_folded),
+		cmocka_unit_test(test_no_fold),
 		cmocka_unit_test(test_lock_waiter_not_folded),
 		cmocka_unit_test(test_target_not_folded),
 		cmocka_unit_test(test_few_not_folded),
 		cmocka_unit_test(test_handoffs_not_folded),
+		cmocka_unit_test(test_many_commands),
 	};
 
 	return cmocka_run_group_tests_name("folded processes", tests, NULL, NULL);
