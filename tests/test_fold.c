@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Folding short-lived processes that did little (reports/fold.h) on synthetic streams: the text
- * report's threads table and timeline show them as one line and one lane; a process that waited
- * on a lock, held one others waited for, or is the workload stays a row.
+ * report's threads table and timeline show them as one line and one lane, the JSON every thread;
+ * a process that waited on a lock, held one others waited for, or is the workload stays a row.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 #include "fold.h"
+#include "jsoncheck.h"
 #include "render.h"
 #include "render_json.h"
 #include "synth.h"
@@ -54,6 +55,27 @@ static int table_rows(const char *text)
 static int timeline_lanes(const char *text)
 {
 	return section_lines(text, "\nTIMELINE (", "TIMELINE", "  busy CPUs");
+}
+
+static int count(const char *text, const char *s)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, s)); p += strlen(s))
+		n++;
+	return n;
+}
+
+/* The number after the first "key": in json */
+static long long json_num(const char *json, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(json, pat);
+	assert_non_null(p);
+	return strtoll(p + strlen(pat), NULL, 10);
 }
 
 static void check_width(const char *text)
@@ -107,6 +129,29 @@ static void test_no_fold(void **state)
 	assert_non_null(strstr(out, "\n  105       readlink "));
 	assert_int_equal(timeline_lanes(out), 16 + 1); /* and the "more threads" line */
 	assert_non_null(strstr(out, "(19 more threads not shown; --lanes N)"));
+	free(out);
+	synth_free(a);
+}
+
+/* The JSON lists every thread, marks the folded ones, and sums them up by command. */
+static void test_json_keeps_every_thread(void **state)
+{
+	struct ls_analysis *a = scenario_shim(5000);
+	char *out = render(a, false, true);
+	const char *f;
+
+	assert_true(json_valid(out));
+	assert_int_equal(count(out, "\"tid\": "), 4 + SHIM_PROCS + 1);
+	assert_int_equal(count(out, "\"folded\": true"), SHIM_PROCS);
+	assert_int_equal(count(out, "\"folded\": false"), 5);
+	f = strstr(out, "\"folded_processes\": {");
+	assert_non_null(f);
+	assert_int_equal(json_num(f, "processes"), SHIM_PROCS);
+	assert_int_equal(json_num(f, "threads"), SHIM_PROCS);
+	assert_int_equal(json_num(f, "cpu_ns"), SHIM_PROCS * 200 * US);
+	f = strstr(f, "\"comm\": \"bash\"");
+	assert_non_null(f);
+	assert_int_equal(json_num(f, "processes"), 25);
 	free(out);
 	synth_free(a);
 }
@@ -266,6 +311,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shim_folded),
 		cmocka_unit_test(test_no_fold),
+		cmocka_unit_test(test_json_keeps_every_thread),
 		cmocka_unit_test(test_lock_waiter_not_folded),
 		cmocka_unit_test(test_target_not_folded),
 		cmocka_unit_test(test_few_not_folded),
