@@ -11,12 +11,15 @@
 #include <stdbool.h>
 #include "analyze.h"
 
-/* A process folds when, of the recording's totals, it took at most these shares (percent) */
+/*
+ * A process folds when, of the recording's totals, it took at most these shares (percent), and
+ * at least LS_FOLD_MIN processes qualify: fewer are shown as they are.
+ */
 #define LS_FOLD_LIFETIME_PCT 10 /* of the window, from its first thread's start to its end */
 #define LS_FOLD_CPU_PCT	     2	/* of all on-CPU time */
 #define LS_FOLD_SYNC_PCT     1	/* of all lock-wait and gil-wait time */
 #define LS_FOLD_HANDOFF_PCT  1	/* of all hand-offs */
-#define LS_FOLD_MIN	     4	/* and at least this many qualify: fewer are shown as they are */
+#define LS_FOLD_MIN	     4
 
 /* The folded processes of one command (their leader's comm) */
 struct ls_fold_group {
