@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include "escape.h"
+#include "fold.h"
 #include "phases.h"
 #include "render.h"
 #include "summary.h"
@@ -266,7 +267,39 @@ static void thread_row(FILE *out, const struct ls_analysis *a, const char *id, c
 		wall > 0 ? invol / wall : 0, lock);
 }
 
-static void render_threads(FILE *out, const struct ls_analysis *a)
+/*
+ * The folded processes in one line of at most 100 bytes:
+ * "(38 short-lived processes folded: bash ×33, readlink ×5; 0.200 s on CPU)"
+ */
+static void render_folded_row(FILE *out, const struct ls_fold *f)
+{
+	char line[128], tail[64], item[48], b[32];
+	size_t len, tail_len, i;
+
+	len = snprintf(line, sizeof(line), "  (%u short-lived process%s folded:", f->processes,
+		       f->processes == 1 ? "" : "es");
+	tail_len = snprintf(tail, sizeof(tail), "; %s on CPU)",
+			    ls_fmt_duration(b, sizeof(b), f->cpu_ns));
+	for (i = 0; i < f->nr_groups; i++) {
+		size_t left = f->nr_groups - i - 1, n;
+		/* room for this command, for saying how many more there are, and for the tail */
+		size_t more = left ? (size_t)snprintf(NULL, 0, ", %zu more commands", left) : 0;
+
+		n = snprintf(item, sizeof(item), "%s %s \u00d7%u", i ? "," : "", f->groups[i].comm,
+			     f->groups[i].processes);
+		if (len + n + more + tail_len > 100)
+			break;
+		memcpy(line + len, item, n + 1);
+		len += n;
+	}
+	if (i < f->nr_groups)
+		snprintf(line + len, sizeof(line) - len, "%s %zu %scommand%s", i ? "," : "",
+			 f->nr_groups - i, i ? "more " : "", f->nr_groups - i == 1 ? "" : "s");
+	fprintf(out, "%s%s\n", line, tail);
+}
+
+/* By process, the processes of fold left out and shown together in one line at the end. */
+static void render_threads(FILE *out, const struct ls_analysis *a, const struct ls_fold *fold)
 {
 	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread);
 	size_t n = a->threads.nr;
@@ -284,6 +317,11 @@ static void render_threads(FILE *out, const struct ls_analysis *a)
 		char id[16], name[64];
 		size_t j;
 
+		if (ls_fold_has(fold, v[i]->tgid)) {
+			while (i < n && v[i]->tgid == leader->tgid)
+				i++;
+			continue;
+		}
 		for (j = i; j < n && v[j]->tgid == v[i]->tgid; j++) {
 			for (int s = 0; s < LS_ST_NR; s++)
 				states[s] += v[j]->state_ns[s];
@@ -308,6 +346,8 @@ static void render_threads(FILE *out, const struct ls_analysis *a)
 				   l ? ls_lock_label(a, l, name, sizeof(name)) : "-");
 		}
 	}
+	if (fold->processes)
+		render_folded_row(out, fold);
 	free(v);
 }
 
@@ -632,11 +672,54 @@ static void phase_lane(FILE *out, const struct ls_analysis *a, const struct ls_p
 	fprintf(out, "|\n");
 }
 
+/* One lane of the timeline: in each column, the state that took most of the threads' time */
+static void render_lane(FILE *out, const struct ls_analysis *a, const char *label,
+			const __u64 *cells)
+{
+	__u64 wall = a->end_ns - a->start_ns;
+
+	fprintf(out, "  %-14.14s |", label);
+	for (int c = 0; c < TL_COLS; c++) {
+		__u64 from = wall * c / TL_COLS, to = wall * (c + 1) / TL_COLS;
+		double acc[LS_ST_NR] = { 0 }, best = 0;
+		char ch = ' ';
+
+		column_sum(a, cells, LS_ST_NR, LS_ST_NR, from, to, acc);
+		for (int s = 0; s < LS_ST_NR; s++) {
+			if (acc[s] > best) {
+				best = acc[s];
+				ch = state_chars[s];
+			}
+		}
+		fputc(ch, out);
+	}
+	fprintf(out, "|\n");
+}
+
+/* The folded processes' threads in one lane, their time summed: when they ran, and how. */
+static void render_folded_lane(FILE *out, const struct ls_analysis *a, struct ls_thread *const *v,
+			       const struct ls_fold *fold)
+{
+	__u64 cells[LS_TL_CELLS][LS_ST_NR] = { 0 };
+	char label[32];
+
+	for (size_t i = 0; i < a->threads.nr; i++) {
+		if (!v[i]->timeline || !ls_fold_has(fold, v[i]->tgid))
+			continue;
+		for (int c = 0; c < LS_TL_CELLS; c++)
+			for (int s = 0; s < LS_ST_NR; s++)
+				cells[c][s] += v[i]->timeline[c][s];
+	}
+	snprintf(label, sizeof(label), "(%u folded)", fold->processes);
+	render_lane(out, a, label, &cells[0][0]);
+}
+
 static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int lanes,
-			    const struct ls_phases *p)
+			    const struct ls_fold *fold, const struct ls_phases *p)
 {
 	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_oncpu);
 	__u64 wall = a->end_ns - a->start_ns;
+	size_t shown = 0, kept = 0;
 	char b[32];
 
 	if (!v || !wall) {
@@ -647,29 +730,22 @@ static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int
 		"\nTIMELINE (%s per column; # running, + runnable, L lock-wait, G gil-wait, "
 		". other wait)\n",
 		ls_fmt_duration(b, sizeof(b), wall / TL_COLS));
-	for (size_t i = 0; i < a->threads.nr && i < lanes && v[i]->timeline; i++) {
+	for (size_t i = 0; i < a->threads.nr; i++) {
 		char label[32];
 
+		if (ls_fold_has(fold, v[i]->tgid))
+			continue;
+		kept++;
+		if (shown >= lanes || !v[i]->timeline)
+			continue;
 		snprintf(label, sizeof(label), "%u %s", v[i]->tid, v[i]->comm);
-		fprintf(out, "  %-14.14s |", label);
-		for (int c = 0; c < TL_COLS; c++) {
-			__u64 from = wall * c / TL_COLS, to = wall * (c + 1) / TL_COLS;
-			double acc[LS_ST_NR] = { 0 }, best = 0;
-			char ch = ' ';
-
-			column_sum(a, &v[i]->timeline[0][0], LS_ST_NR, LS_ST_NR, from, to, acc);
-			for (int s = 0; s < LS_ST_NR; s++) {
-				if (acc[s] > best) {
-					best = acc[s];
-					ch = state_chars[s];
-				}
-			}
-			fputc(ch, out);
-		}
-		fprintf(out, "|\n");
+		render_lane(out, a, label, &v[i]->timeline[0][0]);
+		shown++;
 	}
-	if (a->threads.nr > lanes)
-		fprintf(out, "  (%zu more threads not shown; --lanes N)\n", a->threads.nr - lanes);
+	if (fold->processes)
+		render_folded_lane(out, a, v, fold);
+	if (kept > shown)
+		fprintf(out, "  (%zu more threads not shown; --lanes N)\n", kept - shown);
 	fprintf(out, "  %-14s |", "busy CPUs");
 	for (int c = 0; c < TL_COLS; c++) {
 		__u64 from = wall * c / TL_COLS, to = wall * (c + 1) / TL_COLS;
@@ -688,18 +764,24 @@ void ls_render_text(FILE *out, const struct ls_analysis *a, const struct ls_rend
 {
 	struct ls_phases *p = calloc(1, sizeof(*p));
 	struct ls_summary s;
+	struct ls_fold fold;
 
 	ls_summarize(a, &s);
 	if (p && ls_phases_find(a, p)) {
 		free(p);
 		p = NULL; /* without memory, no phases */
 	}
+	if (o->no_fold)
+		ls_fold_none(&fold);
+	else
+		ls_fold_init(&fold, a); /* out of memory: nothing folded */
 	render_header(out, a, o);
 	render_parallelism(out, a, &s, p);
-	render_threads(out, a);
+	render_threads(out, a, &fold);
 	render_locks(out, a, o->top ? o->top : 10, o->stacks);
 	render_gils(out, a);
 	if (!o->no_timeline)
-		render_timeline(out, a, o->lanes ? o->lanes : 16, p);
+		render_timeline(out, a, o->lanes ? o->lanes : 16, &fold, p);
+	ls_fold_free(&fold);
 	free(p);
 }

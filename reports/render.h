@@ -12,7 +12,8 @@ struct ls_render_opts {
 	unsigned int top;   /* locks shown */
 	unsigned int lanes; /* threads in the timeline */
 	bool no_timeline;
-	bool stacks; /* each call site's top stack */
+	bool stacks;  /* each call site's top stack */
+	bool no_fold; /* every process shown, short-lived ones too (reports/fold.h) */
 };
 
 void ls_render_text(FILE *out, const struct ls_analysis *a, const struct ls_render_opts *o);

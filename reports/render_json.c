@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdlib.h>
 #include <string.h>
+#include "fold.h"
 #include "phases.h"
 #include "render.h"
 #include "render_json.h"
@@ -120,12 +121,14 @@ void ls_json_summary(struct ls_json *j, const char *key, const struct ls_analysi
 	ls_json_end(j, '}');
 }
 
-static void json_thread(struct ls_json *j, const struct ls_analysis *a, const struct ls_thread *t)
+static void json_thread(struct ls_json *j, const struct ls_analysis *a, const struct ls_thread *t,
+			const struct ls_fold *fold)
 {
 	ls_json_object(j, NULL);
 	ls_json_u64(j, "tid", t->tid);
 	ls_json_u64(j, "pid", t->tgid);
 	ls_json_str(j, "comm", t->comm);
+	ls_json_bool(j, "folded", ls_fold_has(fold, t->tgid));
 	ls_json_u64(j, "start_ns", t->start);
 	if (t->end)
 		ls_json_u64(j, "end_ns", t->end);
@@ -145,6 +148,26 @@ static void json_thread(struct ls_json *j, const struct ls_analysis *a, const st
 		ls_json_i64(j, "exit_status", t->exit_code);
 	else
 		ls_json_null(j, "exit_status");
+	ls_json_end(j, '}');
+}
+
+/* What the text report folds: the short-lived processes that did little, by command */
+static void json_folded(struct ls_json *j, const struct ls_fold *f)
+{
+	ls_json_object(j, "folded_processes");
+	ls_json_u64(j, "processes", f->processes);
+	ls_json_u64(j, "threads", f->threads);
+	ls_json_u64(j, "cpu_ns", f->cpu_ns);
+	ls_json_array(j, "commands");
+	for (size_t i = 0; i < f->nr_groups; i++) {
+		ls_json_object(j, NULL);
+		ls_json_str(j, "comm", f->groups[i].comm);
+		ls_json_u64(j, "processes", f->groups[i].processes);
+		ls_json_u64(j, "threads", f->groups[i].threads);
+		ls_json_u64(j, "cpu_ns", f->groups[i].cpu_ns);
+		ls_json_end(j, '}');
+	}
+	ls_json_end(j, ']');
 	ls_json_end(j, '}');
 }
 
@@ -364,10 +387,12 @@ void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path)
 	struct ls_lock **locks = (struct ls_lock **)ls_sorted(&a->locks, ls_cmp_lock_wait);
 	const struct ls_handoff *h;
 	struct ls_summary s;
+	struct ls_fold fold;
 	struct ls_json j;
 	size_t pos = 0;
 
 	ls_summarize(a, &s);
+	ls_fold_init(&fold, a); /* out of memory: nothing folded */
 	ls_json_init(&j, out);
 	ls_json_object(&j, NULL);
 	ls_json_str(&j, "lockscope_version", LOCKSCOPE_VERSION);
@@ -378,8 +403,9 @@ void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path)
 	json_hist(&j, "runq_latency_ns", &a->runq);
 	ls_json_array(&j, "threads");
 	for (size_t i = 0; threads && threads[i]; i++)
-		json_thread(&j, a, threads[i]);
+		json_thread(&j, a, threads[i], &fold);
 	ls_json_end(&j, ']');
+	json_folded(&j, &fold);
 	ls_json_array(&j, "locks");
 	for (size_t i = 0; locks && locks[i]; i++)
 		json_lock(&j, a, locks[i]);
@@ -399,4 +425,5 @@ void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path)
 	ls_json_end(&j, '}');
 	free(threads);
 	free(locks);
+	ls_fold_free(&fold);
 }

@@ -79,6 +79,30 @@ static inline void task_exit(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64
 	feed(a, &e);
 }
 
+/* A task named comm: a process of its own when tid == tgid, else a thread of tgid. */
+static inline void task_named(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 ts,
+			      const char *comm)
+{
+	struct ls_task_new e = { .hdr = { LS_REC_TASK_NEW, sizeof(e), tid },
+				 .ts = ts,
+				 .tgid = tgid,
+				 .parent_tid = tid == tgid ? 1 : tgid,
+				 .parent_tgid = tid == tgid ? 1 : tgid,
+				 .flags = tid == tgid ? 0 : LS_TASK_THREAD };
+
+	snprintf(e.comm, sizeof(e.comm), "%.15s", comm);
+	feed(a, &e);
+}
+
+static inline void exit_named(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 ts,
+			      const char *comm)
+{
+	struct ls_exit e = { .hdr = { LS_REC_EXIT, sizeof(e), tid }, .ts = ts, .tgid = tgid };
+
+	snprintf(e.comm, sizeof(e.comm), "%.15s", comm);
+	feed(a, &e);
+}
+
 /* A switch from prev to next (0: an untraced task); flags SW_*. */
 static inline void sw_full(struct ls_analysis *a, __u64 ts, __u32 prev, __u32 next, __u32 state,
 			   int flags, __u32 nvcsw, __u32 nivcsw)
@@ -218,6 +242,64 @@ static inline struct ls_analysis *scenario_turns(void)
 		wait_rec(a, wait, SYNTH_X, t - 99 * US, t + 101 * US, 0);
 	}
 	synth_finish(a, T0 + 1001 * US);
+	return a;
+}
+
+/* A single-thread process born at ts that runs for run_ns, then exits. */
+static inline void short_process(struct ls_analysis *a, __u32 pid, const char *comm, __u64 ts,
+				 __u64 run_ns)
+{
+	task_named(a, pid, pid, ts, comm);
+	sw(a, ts, 0, pid, 0, false, 0, 0);
+	exit_named(a, pid, pid, ts + run_ns, comm);
+}
+
+#define MS	      1000000ULL
+#define SHIM_PROCS    30
+#define SHIM_WAITER   200    /* the process that waits on a lock of its own */
+#define SHIM_WAITER_X 0x7000 /* its futex word */
+
+/*
+ * pyenv's shim in miniature, in ms from T0, a window of 100 ms on 2 CPUs. The launched process
+ * 10, python3, has threads 10-13, born at 0: 10 runs throughout; 12 runs, then waits for
+ * SYNTH_X from 1 to 51 (10 wakes it) and sleeps from 80; 11 runs from 1 to 1.5 and sleeps to 90;
+ * 13 runs from 1.5 to 2 and sleeps. SHIM_PROCS single-thread processes (100, 101, ...) are born
+ * at 2, 3, ... and each runs 0.2 ms, then exits:
+ * bash, every sixth one readlink. Process SHIM_WAITER, bash, born at 35, waits on SHIM_WAITER_X
+ * from 35.1 for waiter_us (at most 15 ms: records come in time order), runs 0.2 ms more, exits.
+ */
+static inline struct ls_analysis *scenario_shim(__u64 waiter_us)
+{
+	struct ls_analysis *a = synth_start(2);
+	__u64 w0 = T0 + 35 * MS + 100 * US, w1 = w0 + waiter_us * US;
+
+	strcpy(a->cmdline, "python3 spin.py");
+	task_named(a, 10, 10, T0, "python3");
+	for (__u32 tid = 11; tid <= 13; tid++)
+		task_named(a, tid, 10, T0, "python3");
+	sw(a, T0, 0, 10, 0, false, 0, 0);
+	sw(a, T0, 0, 12, 0, false, 0, 0);
+	sw_full(a, T0 + 1 * MS, 12, 11, 1, SW_FUTEX, 1, 0);
+	sw(a, T0 + 1500 * US, 11, 13, 1, false, 1, 0);
+	sw(a, T0 + 2 * MS, 13, 0, 1, false, 1, 0);
+	for (int i = 0; i < SHIM_PROCS; i++)
+		short_process(a, 100 + i, i % 6 == 5 ? "readlink" : "bash", T0 + (2 + i) * MS,
+			      200 * US);
+	task_named(a, SHIM_WAITER, SHIM_WAITER, T0 + 35 * MS, "bash");
+	sw(a, T0 + 35 * MS, 0, SHIM_WAITER, 0, false, 0, 0);
+	sw_full(a, w0, SHIM_WAITER, 0, 1, SW_FUTEX, 1, 0);
+	wakeup(a, w1, SHIM_WAITER, 0, 0);
+	sw(a, w1, 0, SHIM_WAITER, 0, false, 0, 0);
+	wait_val(a, SHIM_WAITER, SHIM_WAITER_X, 0, w0, w1, 0);
+	exit_named(a, SHIM_WAITER, SHIM_WAITER, w1 + 200 * US, "bash");
+	wakeup(a, T0 + 51 * MS, 12, 10, SYNTH_X);
+	wake_rec(a, 10, SYNTH_X, T0 + 51 * MS, 1);
+	sw(a, T0 + 51 * MS, 0, 12, 0, false, 0, 0);
+	wait_rec(a, 12, SYNTH_X, T0 + 1 * MS, T0 + 51 * MS, 0);
+	sw(a, T0 + 80 * MS, 12, 0, 1, false, 2, 0);
+	wakeup(a, T0 + 90 * MS, 11, 0, 0);
+	sw(a, T0 + 90 * MS, 0, 11, 0, false, 0, 0);
+	synth_finish(a, T0 + 100 * MS);
 	return a;
 }
 

@@ -103,6 +103,18 @@ static void test_report_ping_pong(void **state)
 	synth_free(a);
 }
 
+/* pyenv's shim in miniature: its 30 short-lived processes folded into one line and one lane */
+static void test_report_shim(void **state)
+{
+	struct ls_analysis *a = scenario_shim(5000);
+	char *out = render(a, NULL, TEXT);
+
+	check_width(out);
+	check_golden("shim.txt", out);
+	free(out);
+	synth_free(a);
+}
+
 static void test_compare(void **state)
 {
 	struct ls_analysis *a = scenario_turns(), *b = scenario_ping_pong();
@@ -120,6 +132,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_turns),
 		cmocka_unit_test(test_report_ping_pong),
+		cmocka_unit_test(test_report_shim),
 		cmocka_unit_test(test_compare),
 	};
 

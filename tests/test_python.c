@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <sys/stat.h>
+#include "fold.h"
 #include "phases.h"
 #include "summary.h"
 #include "testutil.h"
@@ -482,6 +483,108 @@ static void test_phases(void **state)
 	assert_int_equal(p.v[p.nr - 1].s.verdict, LS_VERDICT_WAITING);
 }
 
+/* path is pyenv's shim: a script that runs pyenv */
+static bool is_shim(const char *path)
+{
+	char head[512] = { 0 };
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(head, 1, sizeof(head) - 1, f);
+	fclose(f);
+	return n > 2 && !strncmp(head, "#!", 2) && strstr(head, "pyenv");
+}
+
+/* pyenv's python3 shim: the one on PATH, else in `pyenv root` or ~/.pyenv; NULL when none is. */
+static const char *find_shim(void)
+{
+	static char path[512];
+	FILE *p = popen(
+		"command -v python3; r=$(pyenv root 2>/dev/null) && echo \"$r/shims/python3\"; "
+		"echo \"${PYENV_ROOT:-$HOME/.pyenv}/shims/python3\"",
+		"r");
+
+	if (!p)
+		return NULL;
+	while (fgets(path, sizeof(path), p)) {
+		path[strcspn(path, "\n")] = '\0';
+		if (is_shim(path))
+			break;
+		path[0] = '\0';
+	}
+	pclose(p);
+	return path[0] ? path : NULL;
+}
+
+/* The text report's threads table, from its column header to the blank line after it */
+static const char *threads_table(const char *report, int *rows)
+{
+	static char table[1 << 14];
+	const char *p = strstr(report, "\nTHREADS ("), *end;
+
+	assert_non_null(p);
+	p = strstr(p, "\n  PID/TID");
+	assert_non_null(p);
+	end = strstr(p + 1, "\n\n");
+	assert_non_null(end);
+	snprintf(table, sizeof(table), "%.*s\n", (int)(end - p), p);
+	*rows = -1; /* the column header */
+	for (const char *c = table + 1; (c = strchr(c, '\n')); c++)
+		(*rows)++;
+	return table;
+}
+
+/*
+ * A 4-thread Python script launched through pyenv's shim (a bash script): the shim's start-up,
+ * some 40 bash and readlink processes, is folded, and the threads table has at most a dozen rows,
+ * each of the interpreter's threads among them.
+ */
+static void test_shim_folded(void **state)
+{
+	const char *shim = find_shim(), *table;
+	char *check[] = { (char *)shim, "-c", "pass", NULL };
+	char *rec[] = { LOCKSCOPE, "record",	 "-o", (char *)test_path("s.data"),
+			"--",	   (char *)shim, "-c", SPIN_BRIEF,
+			NULL };
+	char *rep[] = { LOCKSCOPE, "report", "--no-timeline", (char *)test_path("s.data"), NULL };
+	const struct ls_thread *t;
+	struct ls_analysis a;
+	struct ls_fold f;
+	char row[32];
+	size_t pos = 0;
+	int rows;
+
+	SKIP_WITHOUT_BPF();
+	if (!shim) {
+		print_message("SKIP: no pyenv shim python3 (on PATH or in `pyenv root`/shims)\n");
+		skip();
+	}
+	if (run(check, test_path("s.check"), NULL)) {
+		print_message("SKIP: %s does not run: %s\n", shim, slurp(test_path("s.check")));
+		skip();
+	}
+	assert_int_equal(run(rec, test_path("s.out"), NULL), 0);
+	assert_int_equal(run(rep, test_path("s.report"), NULL), 0);
+	table = threads_table(slurp(test_path("s.report")), &rows);
+	assert_int_equal(load_trace(test_path("s.data"), &a), 0);
+	assert_int_equal(ls_fold_init(&f, &a), 0);
+	print_message("  %s: %zu threads, %u processes folded, %d rows:\n%s", shim, a.threads.nr,
+		      f.processes, rows, table);
+	assert_true(rows <= 12);
+	while ((t = ls_htab_next(&a.threads, &pos))) {
+		if (t->tgid != a.hdr.target_pid)
+			continue;
+		snprintf(row, sizeof(row), "\n   %u ", t->tid);
+		assert_non_null(strstr(table, row));
+	}
+	if (a.threads.nr > 12)
+		assert_non_null(strstr(table, " short-lived processes folded: "));
+	ls_fold_free(&f);
+	ls_analysis_free(&a);
+}
+
 /* Without the list, the per-interpreter tests cannot run: say how to make it. */
 static void test_no_list(void **state)
 {
@@ -541,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_inferred_without_symbols),
 		cmocka_unit_test(test_launch_probed),
 		cmocka_unit_test_teardown(test_phases, cleanup),
+		cmocka_unit_test(test_shim_folded),
 	};
 	size_t nr_others = sizeof(others) / sizeof(others[0]);
 	struct python *py = NULL;

@@ -191,9 +191,12 @@ struct report_opts {
 	unsigned int top;
 	unsigned int lanes;
 	bool no_timeline;
+	bool no_fold;
 	bool stacks;
 	enum format format;
 };
+
+#define OPT_NO_FOLD 256 /* a long option only */
 
 /* The formats a command takes, first to last */
 static int parse_format(const char *arg, enum format last, enum format *format)
@@ -258,6 +261,10 @@ static const struct argp_option report_options[] = {
 	{ "top", 't', "N", 0, "Show the N futex words with the most wait time (default 10)", 0 },
 	{ "lanes", 'l', "N", 0, "Threads in the timeline (default 16)", 0 },
 	{ "no-timeline", 'T', NULL, 0, "Leave the timeline out", 0 },
+	{ "no-fold", OPT_NO_FOLD, NULL, 0,
+	  "Show every process in the threads table and the timeline; by default short-lived "
+	  "processes that did little are folded into one line",
+	  0 },
 	{ "stacks", 's', NULL, 0,
 	  "With a recording made with --stacks: show each call site's top stack, not only its "
 	  "caller",
@@ -293,6 +300,9 @@ static error_t report_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'T':
 		o->no_timeline = true;
+		break;
+	case OPT_NO_FOLD:
+		o->no_fold = true;
 		break;
 	case 's':
 		o->stacks = true;
@@ -373,6 +383,7 @@ static int cmd_report(int argc, char **argv)
 					      .top = o.top,
 					      .lanes = o.lanes,
 					      .no_timeline = o.no_timeline,
+					      .no_fold = o.no_fold,
 					      .stacks = o.stacks };
 		ls_render_text(stdout, &a, &ro);
 		break;
