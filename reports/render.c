@@ -130,6 +130,11 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 		a->hdr.nr_cpus, a->hdr.tool_version);
 	fprintf(out, "  %-9s %llu, %llu lost\n", "records:", (unsigned long long)a->nr_records,
 		(unsigned long long)a->nr_lost);
+	if (a->other_measured)
+		fprintf(out,
+			"  %-9s %.2f CPUs busy with untraced tasks (the machine's other load), on "
+			"average\n",
+			"other:", ls_other_cpus(a));
 	if (a->complete) {
 		unsigned int r = a->end.stop_reason;
 
@@ -586,6 +591,23 @@ static void column_sum(const struct ls_analysis *a, const __u64 *cells, int stri
 	}
 }
 
+/* CPUs busy per column, from cells of CPU time */
+static void cpus_lane(FILE *out, const struct ls_analysis *a, const char *label, const __u64 *cells)
+{
+	__u64 wall = a->end_ns - a->start_ns;
+
+	fprintf(out, "  %-14s |", label);
+	for (int c = 0; c < TL_COLS; c++) {
+		__u64 from = wall * c / TL_COLS, to = wall * (c + 1) / TL_COLS;
+		double busy = 0;
+
+		column_sum(a, cells, 1, 1, from, to, &busy);
+		busy = to > from ? busy / (to - from) : 0;
+		fputc(busy < 0.05 ? ' ' : busy >= 9.5 ? '+' : '0' + (int)(busy + 0.5), out);
+	}
+	fprintf(out, "|\n");
+}
+
 static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int lanes)
 {
 	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_oncpu);
@@ -623,16 +645,9 @@ static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int
 	}
 	if (a->threads.nr > lanes)
 		fprintf(out, "  (%zu more threads not shown; --lanes N)\n", a->threads.nr - lanes);
-	fprintf(out, "  %-14s |", "busy CPUs");
-	for (int c = 0; c < TL_COLS; c++) {
-		__u64 from = wall * c / TL_COLS, to = wall * (c + 1) / TL_COLS;
-		double busy = 0;
-
-		column_sum(a, a->busy_cells, 1, 1, from, to, &busy);
-		busy = to > from ? busy / (to - from) : 0;
-		fputc(busy < 0.05 ? ' ' : busy >= 9.5 ? '+' : '0' + (int)(busy + 0.5), out);
-	}
-	fprintf(out, "|\n");
+	cpus_lane(out, a, "busy CPUs", a->busy_cells);
+	if (a->other_measured)
+		cpus_lane(out, a, "other CPUs", a->other_cells);
 	free(v);
 }
 
