@@ -54,6 +54,17 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+/* The machine's other load: the CPU time of untraced tasks, per CPU (no record per switch) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ls_cpu_untraced);
+} untraced_cpu SEC(".maps");
+
+/* The window's start, set by user space as it opens: a CPU's first switch ran prev from there. */
+__u64 untraced_origin = 0;
+
 /* The futex call a traced thread is in, from sys_enter to sys_exit. */
 struct in_futex {
 	__u64 ts;	   /* entry time */
@@ -408,11 +419,40 @@ static __always_inline __u32 gil_state(__u32 tgid)
 	return LS_SW_GIL_READ | (locked ? LS_SW_GIL_LOCKED : 0);
 }
 
+#define barrier() asm volatile("" ::: "memory")
+
+/*
+ * Add prev's run to this CPU's untraced time when prev is neither traced nor idle (pid 0), and
+ * note whether next is. Judged by prev as it leaves: where the kernel reported no switch onto it,
+ * what ran unseen since the CPU's last switch is counted as prev is.
+ */
+static __always_inline void count_untraced(const struct task_struct *prev,
+					   const struct task_struct *next, __u32 flags, __u64 now)
+{
+	struct ls_cpu_untraced *c;
+	__u32 zero = 0;
+	__u64 since;
+
+	c = bpf_map_lookup_elem(&untraced_cpu, &zero);
+	if (!c)
+		return;
+	since = c->since ?: untraced_origin;
+	c->seq++;
+	barrier();
+	if (!(flags & LS_SW_PREV_TRACED) && prev->pid && since && now > since)
+		c->untraced_ns += now - since;
+	c->since = now;
+	c->running = !(flags & LS_SW_NEXT_TRACED) && next->pid;
+	barrier();
+	c->seq++;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
 	__u32 flags = preempt ? LS_SW_PREEMPT : 0;
+	__u64 now = bpf_ktime_get_ns(); /* one clock read, for the untraced time and the record */
 	struct in_futex *f = NULL;
 	struct ls_switch *e;
 
@@ -420,12 +460,13 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		flags |= LS_SW_PREV_TRACED;
 	if (tgid_traced(next->tgid))
 		flags |= LS_SW_NEXT_TRACED;
+	count_untraced(prev, next, flags, now);
 	if (!(flags & (LS_SW_PREV_TRACED | LS_SW_NEXT_TRACED)))
 		return 0;
 	e = reserve(sizeof(*e), LS_REC_SWITCH, prev->pid);
 	if (!e)
 		return 0;
-	e->ts = bpf_ktime_get_ns();
+	e->ts = now;
 	e->next_tid = next->pid;
 	e->prev_state = prev_state;
 	e->prev_nvcsw = prev->nvcsw;

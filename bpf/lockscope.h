@@ -43,6 +43,7 @@ enum ls_rec_type {
 	LS_REC_BUILD_ID = 41,
 	LS_REC_PACKED = 42, /* a block of records in the compact encoding (trace version 2) */
 	LS_REC_MAPS_FAILED = 43,
+	LS_REC_OTHER_CPU = 44,
 	LS_REC_MAX = 64,
 };
 
@@ -200,6 +201,19 @@ struct ls_gil_sample {
 	__u64 holder; /* last_holder: the PyThreadState that took it last */
 	__u32 locked; /* 1 held, 0 free */
 	__u32 cpu;
+};
+
+/*
+ * Per CPU, the time untraced tasks (neither the traced processes' nor the idle task) ran: the
+ * machine's other load. The sched_switch program keeps it without writing a record, and user
+ * space samples it (LS_REC_OTHER_CPU); seq, odd while the program updates the entry, tells a
+ * copy made meanwhile.
+ */
+struct ls_cpu_untraced {
+	__u32 seq;
+	__u32 running;	   /* 1: the task switched in at since is untraced and not idle */
+	__u64 untraced_ns; /* summed up to since */
+	__u64 since;	   /* CLOCK_MONOTONIC ns of the CPU's last switch, 0 before its first */
 };
 
 /* User registers a stack sample carries: what CFI rules of x86-64 code refer to. */

@@ -166,6 +166,7 @@ static void timeline_reach(struct ls_analysis *a, __u64 ts)
 		cells_halve(&a->state_cells[0][0], LS_ST_NR);
 		cells_halve(a->ceiling_cells, 1);
 		cells_halve(a->handoff_cells, 1);
+		cells_halve(a->other_cells, 1);
 		while ((t = ls_htab_next(&a->threads, &pos))) {
 			if (t->timeline)
 				cells_halve(&t->timeline[0][0], LS_ST_NR);
@@ -912,6 +913,58 @@ static int on_maps_failed(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	return 0;
 }
 
+/*
+ * ns of untraced time over [from, to), spread evenly over the timeline's cells: each gets its
+ * share of ns rounded so that they get ns in all.
+ */
+static void other_add(struct ls_analysis *a, __u64 from, __u64 to, __u64 ns)
+{
+	__u64 len = to - from, done = 0, given = 0, share;
+
+	timeline_reach(a, len ? to - 1 : to);
+	for (__u64 i = (from - a->start_ns) / a->cell_ns; i < LS_TL_CELLS; i++) {
+		__u64 cell_end = a->start_ns + (i + 1) * a->cell_ns;
+
+		done = (to < cell_end ? to : cell_end) - from;
+		share = len ? (__u64)((unsigned __int128)ns * done / len) : ns;
+		a->other_cells[i] += share - given;
+		given = share;
+		if (done == len)
+			break;
+	}
+}
+
+/* A sample of the untraced time, from the window's start on: what it grew since the last one. */
+static int on_other_cpu(struct ls_analysis *a, const struct ls_rec_hdr *rec)
+{
+	const struct ls_other_cpu *e = (const void *)rec;
+	__u64 ts, ns;
+
+	if (e->ts < a->start_ns)
+		return 0;
+	seen(a, e->ts);
+	if (!a->other_samples++) {
+		a->other_first_ts = a->other_last_ts = e->ts;
+		a->other_first_ns = a->other_last_ns = e->untraced_ns;
+		return 0;
+	}
+	/* never back: a sum is of times that only grow */
+	ts = not_before(e->ts, a->other_last_ts);
+	ns = not_before(e->untraced_ns, a->other_last_ns);
+	other_add(a, a->other_last_ts, ts, ns - a->other_last_ns);
+	a->other_last_ts = ts;
+	a->other_last_ns = ns;
+	return 0;
+}
+
+double ls_other_cpus(const struct ls_analysis *a)
+{
+	if (!a->other_measured)
+		return 0;
+	return (double)(a->other_last_ns - a->other_first_ns) /
+	       (a->other_last_ts - a->other_first_ts);
+}
+
 /* A GIL_INFO record: a new interpreter, unless LS_GILS_MAX are followed already */
 static int on_gil_info(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 {
@@ -938,6 +991,7 @@ static const record_handler handlers[LS_REC_MAX] = {
 	[LS_REC_TASK] = on_task,
 	[LS_REC_LOST] = on_lost,
 	[LS_REC_MAPS_FAILED] = on_maps_failed,
+	[LS_REC_OTHER_CPU] = on_other_cpu,
 	[LS_REC_GIL_INFO] = on_gil_info,
 	[LS_REC_GIL_TAKE] = ls_gil_on_take,
 	[LS_REC_GIL_DROP] = ls_gil_on_drop,
@@ -978,6 +1032,9 @@ void ls_analysis_finish(struct ls_analysis *a)
 	busy_change(a, 0, a->end_ns);
 	alive_change(a, 0, a->end_ns);
 	ls_gil_finish(a);
+	/* a sample after the window's end (lockscope writes none) would count time outside it */
+	a->other_measured = a->other_samples >= 2 && a->other_last_ts > a->other_first_ts &&
+			    a->other_last_ts <= a->end_ns;
 }
 
 int ls_analyze_file(FILE *f, struct ls_analysis *a, char *err, size_t errlen)

@@ -237,6 +237,16 @@ struct ls_analysis {
 	__u64 state_cells[LS_TL_CELLS][LS_ST_NR];
 	__u64 ceiling_cells[LS_TL_CELLS];
 	__u64 handoff_cells[LS_TL_CELLS];
+	/*
+	 * The machine's other load (reports/METRICS.md): LS_REC_OTHER_CPU samples from the window's
+	 * start on, the first and the last, and the untraced time between each two spread evenly
+	 * over the cells between them.
+	 */
+	__u64 other_samples;
+	__u64 other_first_ts, other_first_ns; /* a sample's time, and its untraced time */
+	__u64 other_last_ts, other_last_ns;
+	__u64 other_cells[LS_TL_CELLS];
+	bool other_measured; /* by ls_analysis_finish: two samples, the last inside the window */
 };
 
 void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr);
@@ -257,6 +267,11 @@ int ls_analyze_file_observed(FILE *f, struct ls_analysis *a, const struct ls_obs
 enum ls_outcome ls_wait_outcome(__s32 ret);
 const char *ls_outcome_name(enum ls_outcome o);
 const char *ls_state_name(enum ls_state s);
+/*
+ * The other load: CPUs busy with untraced tasks, on average over the samples' span (the window,
+ * but for a file cut short after its last sample); 0 when not measured.
+ */
+double ls_other_cpus(const struct ls_analysis *a);
 /* The thread's lifetime inside the window. */
 __u64 ls_thread_lifetime(const struct ls_analysis *a, const struct ls_thread *t);
 /* reports/METRICS.md "Kind": mutex when used with PI ops or every wait expected 2. */

@@ -89,6 +89,15 @@ static void c_gil_handoffs(char *b, size_t n, const struct ls_analysis *a,
 		snprintf(b, n, "n/a");
 }
 
+static void c_other(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
+		    const struct ls_summary *f)
+{
+	if (s->other_measured)
+		snprintf(b, n, "%.2f CPUs", s->other_cpus);
+	else
+		snprintf(b, n, "n/a");
+}
+
 static void c_top(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
 		  const struct ls_summary *f)
 {
@@ -126,6 +135,7 @@ static const struct {
 	{ "effective parallelism", NUM(parallelism, "%.2f CPUs", 1) },
 	{ "ceiling", NUM(ceiling, "%.2f CPUs", 1) },
 	{ "utilization", NUM(utilization, "%.0f%%", 100) },
+	{ "other load (untraced)", CELL(c_other) },
 	{ "busy 0/1/2/3+ (% wall)", CELL(c_profile) },
 	{ "lock-wait share", NUM(lock_wait_share, "%.0f%%", 100) },
 	{ "gil-wait share", NUM(gil_wait_share, "%.0f%%", 100) },

@@ -42,6 +42,8 @@ static void cells_summary(const struct ls_analysis *a, size_t lo, size_t hi,
 	}
 	s->ceiling_ns = sum_cells(a->ceiling_cells, 1, lo, hi);
 	s->handoffs = sum_cells(a->handoff_cells, 1, lo, hi);
+	s->other_measured = a->other_measured;
+	s->other_cpus = s->wall_ns ? (double)sum_cells(a->other_cells, 1, lo, hi) / s->wall_ns : 0;
 	/* the threads with a lane; the others' time is in the sums above all the same */
 	while ((t = ls_htab_next(&a->threads, &pos))) {
 		struct ls_thread_figures *x = &f[n];

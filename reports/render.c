@@ -132,6 +132,11 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 		a->hdr.nr_cpus, a->hdr.tool_version);
 	fprintf(out, "  %-9s %llu, %llu lost\n", "records:", (unsigned long long)a->nr_records,
 		(unsigned long long)a->nr_lost);
+	if (a->other_measured)
+		fprintf(out,
+			"  %-9s %.2f CPUs busy with untraced tasks (the machine's other load), on "
+			"average\n",
+			"other:", ls_other_cpus(a));
 	if (a->complete) {
 		unsigned int r = a->end.stop_reason;
 
@@ -696,6 +701,24 @@ static void render_lane(FILE *out, const struct ls_analysis *a, const char *labe
 	fprintf(out, "|\n");
 }
 
+/* CPUs busy per column, from cells of CPU time (cells[i * stride]) */
+static void cpus_lane(FILE *out, const struct ls_analysis *a, const char *label, const __u64 *cells,
+		      int stride)
+{
+	__u64 wall = a->end_ns - a->start_ns;
+
+	fprintf(out, "  %-14s |", label);
+	for (int c = 0; c < TL_COLS; c++) {
+		__u64 from = wall * c / TL_COLS, to = wall * (c + 1) / TL_COLS;
+		double busy = 0;
+
+		column_sum(a, cells, stride, 1, from, to, &busy);
+		busy = to > from ? busy / (to - from) : 0;
+		fputc(busy < 0.05 ? ' ' : busy >= 9.5 ? '+' : '0' + (int)(busy + 0.5), out);
+	}
+	fprintf(out, "|\n");
+}
+
 /* The folded processes' threads in one lane, their time summed: when they ran, and how. */
 static void render_folded_lane(FILE *out, const struct ls_analysis *a, struct ls_thread *const *v,
 			       const struct ls_fold *fold)
@@ -746,16 +769,9 @@ static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int
 		render_folded_lane(out, a, v, fold);
 	if (kept > shown)
 		fprintf(out, "  (%zu more threads not shown; --lanes N)\n", kept - shown);
-	fprintf(out, "  %-14s |", "busy CPUs");
-	for (int c = 0; c < TL_COLS; c++) {
-		__u64 from = wall * c / TL_COLS, to = wall * (c + 1) / TL_COLS;
-		double busy = 0;
-
-		column_sum(a, &a->state_cells[0][LS_ST_RUNNING], LS_ST_NR, 1, from, to, &busy);
-		busy = to > from ? busy / (to - from) : 0;
-		fputc(busy < 0.05 ? ' ' : busy >= 9.5 ? '+' : '0' + (int)(busy + 0.5), out);
-	}
-	fprintf(out, "|\n");
+	cpus_lane(out, a, "busy CPUs", &a->state_cells[0][LS_ST_RUNNING], LS_ST_NR);
+	if (a->other_measured)
+		cpus_lane(out, a, "other CPUs", a->other_cells, 1);
 	phase_lane(out, a, p);
 	free(v);
 }

@@ -90,6 +90,10 @@ void ls_json_summary(struct ls_json *j, const char *key, const struct ls_analysi
 	ls_json_double(j, "effective_parallelism", s->parallelism);
 	ls_json_double(j, "ceiling", s->ceiling);
 	ls_json_double(j, "utilization", s->utilization);
+	if (s->other_measured)
+		ls_json_double(j, "other_cpus", s->other_cpus);
+	else
+		ls_json_null(j, "other_cpus");
 	ls_json_array(j, "concurrency_profile");
 	for (unsigned int i = 0; i <= s->profile_top; i++)
 		ls_json_double(j, NULL, s->profile[i]);
@@ -101,6 +105,7 @@ void ls_json_summary(struct ls_json *j, const char *key, const struct ls_analysi
 	ls_json_double(j, "other_wait_share", s->other_wait_share);
 	ls_json_double(j, "sync_wait_share_of_offcpu", s->sync_wait_offcpu);
 	ls_json_double(j, "sync_wait_share_of_blocked", s->sync_wait_blocked);
+	ls_json_double(j, "runnable_share_of_offcpu", s->runnable_offcpu);
 	ls_json_u64(j, "handoffs", s->handoffs);
 	ls_json_double(j, "handoffs_per_s", s->handoffs_per_s);
 	ls_json_u64(j, "vol_switches", s->vol_switches);
@@ -375,6 +380,10 @@ static void json_phases(struct ls_json *j, const struct ls_analysis *a)
 		ls_json_double(j, "handoffs_per_s", s->handoffs_per_s);
 		ls_json_u64(j, "threads", s->threads);
 		ls_json_u64(j, "turn_takers", s->turn_takers);
+		if (s->other_measured)
+			ls_json_double(j, "other_cpus", s->other_cpus);
+		else
+			ls_json_null(j, "other_cpus");
 		ls_json_end(j, '}');
 	}
 	ls_json_end(j, ']');

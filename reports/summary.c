@@ -76,6 +76,9 @@ void ls_summary_derive(struct ls_summary *s)
 		ratio(s->state_ns[LS_ST_LOCK_WAIT] + s->state_ns[LS_ST_GIL_WAIT], s->offcpu_ns);
 	s->sync_wait_blocked = ratio(s->state_ns[LS_ST_LOCK_WAIT] + s->state_ns[LS_ST_GIL_WAIT],
 				     s->offcpu_ns - s->state_ns[LS_ST_RUNNABLE]);
+	s->runnable_offcpu = ratio(s->state_ns[LS_ST_RUNNABLE], s->offcpu_ns);
+	s->other_held_back = s->other_measured && s->other_cpus >= LS_OTHER_CPUS_MIN &&
+			     s->runnable_offcpu >= LS_RUNNABLE_OFFCPU_MIN;
 	s->handoffs_per_s = ratio(s->handoffs, wall_s);
 	s->vol_per_s = ratio(s->vol_switches, wall_s);
 	s->invol_per_s = ratio(s->invol_switches, wall_s);
@@ -118,6 +121,8 @@ void ls_summarize(const struct ls_analysis *a, struct ls_summary *s)
 		if (a->profile_ns[i])
 			s->profile_top = i;
 	}
+	s->other_measured = a->other_measured;
+	s->other_cpus = ls_other_cpus(a);
 	pos = 0;
 	while ((l = ls_htab_next(&a->locks, &pos))) {
 		s->handoffs += l->handoffs;
@@ -176,4 +181,10 @@ void ls_verdict_explain(FILE *out, const struct ls_summary *s, const char *inden
 	case LS_VERDICT_NR:
 		break;
 	}
+	if (s->other_held_back)
+		fprintf(out,
+			"%sThe machine's other load held it back: untraced tasks kept %.2f "
+			"CPUs busy, and\n%sthe threads were runnable (waiting for a CPU) %.0f%% "
+			"of their off-CPU time.\n",
+			indent, s->other_cpus, indent, s->runnable_offcpu * 100);
 }

@@ -8,6 +8,10 @@
 
 #include "analyze.h"
 
+/* reports/METRICS.md "Verdict": other load that held the workload back */
+#define LS_OTHER_CPUS_MIN      0.2  /* CPUs busy with untraced tasks, on average */
+#define LS_RUNNABLE_OFFCPU_MIN 0.25 /* runnable time, of the threads' off-CPU time */
+
 enum ls_verdict {
 	LS_VERDICT_SERIALIZED,
 	LS_VERDICT_PARALLEL,
@@ -52,6 +56,10 @@ struct ls_summary {
 	/* ... of blocked time (off CPU and not runnable): what the threads waited for, whatever
 	 * else kept them from a CPU (the machine's other load) */
 	double sync_wait_blocked;
+	double runnable_offcpu; /* runnable time, of off-CPU time */
+	bool other_measured;	/* the trace holds the other load's samples (older ones do not) */
+	double other_cpus;	/* CPUs busy with untraced tasks, on average: the other load */
+	bool other_held_back;	/* the other load explains the threads' runnable time */
 	__u64 handoffs;
 	double handoffs_per_s;
 	__u64 vol_switches, invol_switches;
@@ -67,7 +75,8 @@ struct ls_summary {
 void ls_summarize(const struct ls_analysis *a, struct ls_summary *s);
 /*
  * The ratios and the verdict, from the sums: wall_ns, state_ns, lifetime_ns, ceiling_ns,
- * handoffs, switches, peak_alive, working, turn_takers, sync_waiters. For a phase too.
+ * handoffs, switches, peak_alive, working, turn_takers, sync_waiters, other_measured and
+ * other_cpus. For a phase too.
  */
 void ls_summary_derive(struct ls_summary *s);
 /* A thread's part in working, turn_takers and sync_waiters; busiest: the most on-CPU time of a

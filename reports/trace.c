@@ -22,6 +22,8 @@ _Static_assert(sizeof(struct ls_end) == 40, "ls_end");
 _Static_assert(sizeof(struct ls_gil_info) == 48, "ls_gil_info");
 _Static_assert(sizeof(struct ls_gil_call) == 24, "ls_gil_call");
 _Static_assert(sizeof(struct ls_comm) == 32, "ls_comm");
+_Static_assert(sizeof(struct ls_other_cpu) == 24, "ls_other_cpu");
+_Static_assert(sizeof(struct ls_cpu_untraced) == 24, "ls_cpu_untraced: 8-byte words, as copied");
 
 static const struct {
 	const char *name;
@@ -45,6 +47,7 @@ static const struct {
 	[LS_REC_MAPS_BEGIN] = { "maps-begin", sizeof(struct ls_maps_begin) },
 	[LS_REC_MAP] = { "map", sizeof(struct ls_map) + 1 },
 	[LS_REC_MAPS_FAILED] = { "maps-failed", sizeof(struct ls_maps_failed) },
+	[LS_REC_OTHER_CPU] = { "other-cpu", sizeof(struct ls_other_cpu) },
 	[LS_REC_GIL_INFO] = { "gil-info", sizeof(struct ls_gil_info) },
 	[LS_REC_GIL_TAKE] = { "take-gil", sizeof(struct ls_gil_call) },
 	[LS_REC_GIL_DROP] = { "drop-gil", sizeof(struct ls_gil_call) },

@@ -107,6 +107,18 @@ struct ls_maps_failed {
 	__u32 pad;
 };
 
+/*
+ * LS_REC_OTHER_CPU: the time untraced tasks (neither the traced processes' nor the idle task)
+ * ran, summed over the CPUs, from the window's start or a little before it up to ts. The
+ * recorder writes one as the window opens, every 100 ms and as it closes: the difference between
+ * two is the machine's other load between them. Readers that do not know it skip it.
+ */
+struct ls_other_cpu {
+	struct ls_rec_hdr hdr;
+	__u64 ts;
+	__u64 untraced_ns;
+};
+
 #define LS_MAP_READ   (1u << 0)
 #define LS_MAP_WRITE  (1u << 1)
 #define LS_MAP_EXEC   (1u << 2)

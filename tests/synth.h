@@ -178,6 +178,16 @@ static inline void wake_rec(struct ls_analysis *a, __u32 tid, __u64 uaddr, __u64
 	futex_rec(a, LS_REC_FUTEX_WAKE, tid, uaddr, LS_FUTEX_WAKE, 1, ts, ts, woken);
 }
 
+/* A sample of the untraced tasks' time, summed over CPUs up to ts. */
+static inline void other_cpu(struct ls_analysis *a, __u64 ts, __u64 untraced_ns)
+{
+	struct ls_other_cpu e = { .hdr = { LS_REC_OTHER_CPU, sizeof(e), 0 },
+				  .ts = ts,
+				  .untraced_ns = untraced_ns };
+
+	feed(a, &e);
+}
+
 static inline struct ls_thread *thread(struct ls_analysis *a, __u32 tid)
 {
 	struct ls_thread *t = ls_htab_find(&a->threads, &tid);
@@ -222,11 +232,16 @@ static inline struct ls_analysis *scenario_ping_pong(void)
 	return a;
 }
 
-/* Two threads take turns on SYNTH_X: one runs while the other waits for the lock. */
+/*
+ * Two threads take turns on SYNTH_X: one runs while the other waits for the lock. Untraced tasks
+ * take 0.4 CPUs in the first 500 us, 1 CPU in the 501 us after (0.70 on average).
+ */
 static inline struct ls_analysis *scenario_turns(void)
 {
 	struct ls_analysis *a = synth_start(2);
 
+	other_cpu(a, T0, 1000000);
+	other_cpu(a, T0 + 500 * US, 1200000);
 	task_new(a, 61, 60, T0);
 	task_new(a, 62, 60, T0);
 	sw(a, T0, 0, 61, 0, false, 0, 0);
@@ -241,6 +256,7 @@ static inline struct ls_analysis *scenario_turns(void)
 		sw_full(a, t + 100 * US, run, wait, 1, SW_FUTEX, i + 2, 0);
 		wait_rec(a, wait, SYNTH_X, t - 99 * US, t + 101 * US, 0);
 	}
+	other_cpu(a, T0 + 1001 * US, 1701000);
 	synth_finish(a, T0 + 1001 * US);
 	return a;
 }

@@ -182,6 +182,143 @@ static void test_maps_failed(void **state)
 	free(a);
 }
 
+static void assert_other_cells(const struct ls_analysis *a, const __u64 *want, int n)
+{
+	__u64 sum = 0;
+
+	for (int i = 0; i < n; i++)
+		assert_int_equal(a->other_cells[i], want[i]);
+	for (int i = 0; i < LS_TL_CELLS; i++)
+		sum += a->other_cells[i];
+	assert_int_equal(sum, a->other_last_ns - a->other_first_ns);
+}
+
+/*
+ * The other load from its samples: the first at or after the window's start to the last, and
+ * between each two their difference spread evenly over the 10 us cells, rounded so that the
+ * cells hold it all.
+ */
+static void test_other_load_apportioned(void **state)
+{
+	struct ls_analysis *a = start();
+	const __u64 cells[] = { 166, 334, 333, 167 + 10000, 0 };
+
+	other_cpu(a, T0 - 5 * US, 0); /* before the window: left out */
+	other_cpu(a, T0 + 5 * US, 1000);
+	other_cpu(a, T0 + 35 * US, 2000);  /* 1000 ns over [5, 35): 1/6, 1/3, 1/3, 1/6 */
+	other_cpu(a, T0 + 40 * US, 12000); /* 2 CPUs over [35, 40) */
+	finish(a, T0 + 50 * US);
+
+	assert_true(a->other_measured);
+	assert_int_equal(a->other_samples, 3);
+	assert_int_equal(a->other_first_ts, T0 + 5 * US);
+	assert_int_equal(a->other_last_ts, T0 + 40 * US);
+	assert_int_equal(a->other_last_ns - a->other_first_ns, 11000);
+	assert_other_cells(a, cells, 5);
+	/* over the 35 us the samples span */
+	assert_true(ls_other_cpus(a) == 11000.0 / (35 * US));
+	ls_analysis_free(a);
+	free(a);
+}
+
+/* Cells merged as the timeline's resolution halves keep the other load, and its shape. */
+static void test_other_load_timeline_halves(void **state)
+{
+	struct ls_analysis *a = start();
+
+	other_cpu(a, T0, 7);
+	other_cpu(a, T0 + 1000 * US, 7 + 500 * US);  /* 0.5 CPUs in 10 us cells */
+	other_cpu(a, T0 + 3000 * US, 7 + 2500 * US); /* 1 CPU: 20 us cells from here */
+	finish(a, T0 + 3000 * US);
+
+	assert_int_equal(a->cell_ns, 20 * US);
+	assert_int_equal(a->other_cells[0], 10 * US);
+	assert_int_equal(a->other_cells[49], 10 * US);
+	assert_int_equal(a->other_cells[50], 20 * US);
+	assert_int_equal(a->other_cells[149], 20 * US);
+	assert_int_equal(a->other_cells[150], 0);
+	assert_other_cells(a, NULL, 0);
+	assert_true(ls_other_cpus(a) == 2500.0 / 3000);
+	ls_analysis_free(a);
+	free(a);
+}
+
+/*
+ * Not measured: without samples (a trace from before them), with one, or with one after the
+ * window's end (lockscope writes none). A sum that goes back counts as staying.
+ */
+static void test_other_load_unmeasured(void **state)
+{
+	struct ls_analysis *a = start();
+
+	finish(a, T0 + 10 * US);
+	assert_false(a->other_measured);
+	assert_true(ls_other_cpus(a) == 0);
+	ls_analysis_free(a);
+	free(a);
+
+	a = start();
+	other_cpu(a, T0 + 1 * US, 100);
+	finish(a, T0 + 10 * US);
+	assert_false(a->other_measured);
+	ls_analysis_free(a);
+	free(a);
+
+	a = start();
+	other_cpu(a, T0, 100);
+	other_cpu(a, T0 + 11 * US, 200);
+	finish(a, T0 + 10 * US);
+	assert_false(a->other_measured);
+	ls_analysis_free(a);
+	free(a);
+
+	a = start();
+	other_cpu(a, T0, 5000);
+	other_cpu(a, T0 + 5 * US, 4000); /* back: taken as 5000 */
+	other_cpu(a, T0 + 10 * US, 9000);
+	finish(a, T0 + 10 * US);
+	assert_true(a->other_measured);
+	assert_int_equal(a->other_cells[0], 4000);
+	assert_true(ls_other_cpus(a) == 0.4);
+	ls_analysis_free(a);
+	free(a);
+}
+
+/* The text report's header says it when measured, and nothing when not; JSON has null then. */
+static void test_other_load_rendered(void **state)
+{
+	struct ls_render_opts o = { .path = "x.data", .top = 10, .lanes = 16 };
+	struct ls_analysis *a;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	for (int measured = 0; measured < 2; measured++) {
+		a = start();
+		task_new(a, 51, 50, T0);
+		if (measured) {
+			other_cpu(a, T0, 0);
+			other_cpu(a, T0 + 10 * US, 9300);
+		}
+		finish(a, T0 + 10 * US);
+		out = open_memstream(&text, &len);
+		ls_render_text(out, a, &o);
+		fclose(out);
+		assert_true(!strstr(text, "  other:    0.93 CPUs busy with untraced tasks") ==
+			    !measured);
+		assert_true(!strstr(text, "  other CPUs     |") == !measured);
+		free(text);
+		out = open_memstream(&text, &len);
+		ls_render_json(out, a, o.path);
+		fclose(out);
+		assert_non_null(
+			strstr(text, measured ? "\"other_cpus\": 0.93," : "\"other_cpus\": null,"));
+		free(text);
+		ls_analysis_free(a);
+		free(a);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +328,10 @@ int main(void)
 		cmocka_unit_test(test_wait_outcomes),
 		cmocka_unit_test(test_locks_per_process),
 		cmocka_unit_test(test_maps_failed),
+		cmocka_unit_test(test_other_load_apportioned),
+		cmocka_unit_test(test_other_load_timeline_halves),
+		cmocka_unit_test(test_other_load_unmeasured),
+		cmocka_unit_test(test_other_load_rendered),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

@@ -413,6 +413,65 @@ static void test_phases(void **state)
 	synth_free(a);
 }
 
+/*
+ * Two threads on 2 CPUs over 1 ms, 72 preempted at 400 us (runnable to the end, or asleep from
+ * 450 us), and untraced tasks taking other_us of CPU time: the summary of that.
+ */
+static void other_load_summary(__u64 other_us, bool sleeps, struct ls_summary *s)
+{
+	struct ls_analysis *a = synth_start(2);
+
+	other_cpu(a, T0, 0);
+	task_new(a, 71, 70, T0);
+	task_new(a, 72, 70, T0);
+	sw(a, T0, 0, 71, 0, false, 0, 0);
+	sw(a, T0, 0, 72, 0, false, 0, 0);
+	sw(a, T0 + 400 * US, 72, 0, 0, true, 0, 1);
+	if (sleeps) {
+		sw(a, T0 + 410 * US, 0, 72, 0, false, 0, 0);
+		sw(a, T0 + 450 * US, 72, 0, 1, false, 1, 1);
+	}
+	other_cpu(a, T0 + 1000 * US, other_us * US);
+	synth_finish(a, T0 + 1000 * US);
+	ls_summarize(a, s);
+	synth_free(a);
+}
+
+/*
+ * reports/METRICS.md "Verdict": the other load held the workload back when it kept at least 0.2
+ * CPUs busy and the threads were runnable at least a quarter of their off-CPU time.
+ */
+static void test_verdict_other_load(void **state)
+{
+	struct ls_summary s;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	other_load_summary(600, false, &s);
+	assert_true(s.other_measured);
+	assert_true(s.other_cpus == 0.6);
+	assert_true(s.runnable_offcpu == 1); /* 72's 600 us off CPU */
+	assert_int_equal(s.verdict, LS_VERDICT_MIXED);
+	assert_true(s.other_held_back);
+	out = open_memstream(&text, &len);
+	ls_verdict_explain(out, &s, "  ");
+	fclose(out);
+	assert_non_null(strstr(text, "  The machine's other load held it back: untraced tasks "
+				     "kept 0.60 CPUs busy, and\n  the threads were runnable "
+				     "(waiting for a CPU) 100% of their off-CPU time.\n"));
+	free(text);
+
+	other_load_summary(200, false, &s);
+	assert_true(s.other_held_back);
+	other_load_summary(199, false, &s);
+	assert_false(s.other_held_back);
+	/* 10 us runnable of 560 off CPU: the threads waited for something else */
+	other_load_summary(600, true, &s);
+	assert_true(s.runnable_offcpu == 10.0 / 560);
+	assert_false(s.other_held_back);
+}
+
 static void test_gil_probes(void **state)
 {
 	struct ls_analysis *a = gil_turns(LS_GIL_SRC_PROBES);
@@ -544,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_verdict_parallel_and_waiting),
 		cmocka_unit_test(test_verdict_imbalanced),
 		cmocka_unit_test(test_phases),
+		cmocka_unit_test(test_verdict_other_load),
 		cmocka_unit_test(test_gil_probes),
 		cmocka_unit_test(test_gil_inferred),
 		cmocka_unit_test(test_observer),

@@ -26,6 +26,7 @@
 #include "lockscope.skel.h"
 #include "launch.h"
 #include "mapwatch.h"
+#include "otherload.h"
 #include "python.h"
 #include "record.h"
 #include "tasks.h"
@@ -48,6 +49,7 @@ struct recorder {
 	struct ls_writer w;
 	struct ls_tasks tasks;
 	struct ls_mapwatch maps;
+	struct ls_otherload other;
 	struct ls_python py;
 	struct ls_unwind unwind;
 	struct ls_user user;
@@ -716,6 +718,8 @@ static enum ls_stop_reason record_loop(struct recorder *r)
 		err = ring_buffer__poll(r->rb, r->drain_ms);
 		if (err >= 0 || err == -EINTR)
 			err = ring_buffer__consume(r->rb);
+		if (err >= 0 || err == -EINTR)
+			ls_otherload_sample(&r->other, &r->w, false, NULL); /* a failure is w.err */
 		/* what was read reaches the file: a recorder killed now leaves a readable trace */
 		if (err >= 0 && ls_writer_flush(&r->w))
 			err = r->w.err;
@@ -854,6 +858,8 @@ int record_run(const struct record_opts *o)
 	if (err)
 		goto cleanup;
 	ls_python_init(&r.py, r.skel, o->gil_mode);
+	ls_otherload_init(&r.other, bpf_map__fd(r.skel->maps.untraced_cpu),
+			  libbpf_num_possible_cpus());
 	/* the GIL's probes too are in place before the window opens */
 	if (o->pid) {
 		err = ls_python_attach(&r.py, o->pid);
@@ -875,10 +881,14 @@ int record_run(const struct record_opts *o)
 		}
 	}
 	r.start_ns = now_ns(CLOCK_MONOTONIC);
+	/* a CPU that has not switched since the probes were attached ran its task from here */
+	r.skel->bss->untraced_origin = r.start_ns;
 	err = write_header(&r);
 	r.usable_bytes = r.w.bytes;
 	if (!err)
 		err = ls_python_flush(&r.py, &r.w, r.start_ns);
+	if (!err)
+		err = ls_otherload_sample(&r.other, &r.w, true, NULL);
 	if (err) {
 		error(err, "cannot write %s: %s", o->output, strerror(-err));
 		goto cleanup;
@@ -889,8 +899,10 @@ int record_run(const struct record_opts *o)
 		goto cleanup;
 
 	reason = record_loop(&r);
-	/* the window closes now: detaching takes milliseconds (an RCU grace period per link) */
+	/* the window closes now, at the last sample: detaching takes milliseconds (an RCU grace
+	 * period per link) */
 	end_ns = now_ns(CLOCK_MONOTONIC);
+	ls_otherload_sample(&r.other, &r.w, true, &end_ns); /* a failure is w.err, below */
 	untrace_all(&r);
 	ls_python_stop(&r.py);
 	lockscope_bpf__detach(r.skel);
@@ -953,6 +965,7 @@ cleanup:
 	lockscope_bpf__destroy(r.skel);
 	ls_tasks_free(&r.tasks);
 	ls_mapwatch_free(&r.maps);
+	ls_otherload_free(&r.other);
 	ls_python_free(&r.py);
 	ls_unwind_free(&r.unwind);
 	if (r.pidfd >= 0)

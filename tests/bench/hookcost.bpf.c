@@ -12,7 +12,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_GETPPID 110
 #define TGID_MAX   (1u << 22)
 
-enum mode { COUNT, HASH, BITMAP, KTIME, TASK_STORAGE, RINGBUF, BATCH };
+enum mode { COUNT, HASH, BITMAP, KTIME, TASK_STORAGE, RINGBUF, BATCH, UNTRACED };
 
 const volatile int mode = COUNT;
 const volatile __u32 tgid = 0;
@@ -80,6 +80,36 @@ static __always_inline void batch_append(__u32 me)
 	b->len = off + sizeof(*r);
 }
 
+/* lockscope's sums of untraced CPU time, which every switch of the machine updates */
+struct untraced {
+	__u32 seq, running;
+	__u64 ns, since;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct untraced);
+} untraced_cpu SEC(".maps");
+
+static __always_inline void untraced_add(__u32 me)
+{
+	struct untraced *u = bpf_map_lookup_elem(&untraced_cpu, &(__u32){ 0 });
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!u)
+		return;
+	u->seq++;
+	asm volatile("" ::: "memory");
+	if (u->since && now > u->since)
+		u->ns += now - u->since;
+	u->since = now;
+	u->running = me & 1;
+	asm volatile("" ::: "memory");
+	u->seq++;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(hook, struct pt_regs *regs, long id)
 {
@@ -114,6 +144,9 @@ int BPF_PROG(hook, struct pt_regs *regs, long id)
 		break;
 	case BATCH:
 		batch_append(me);
+		break;
+	case UNTRACED:
+		untraced_add(me);
 		break;
 	default:
 		count++;

@@ -14,9 +14,10 @@
 #define ROUNDS 7
 
 static const char *const modes[] = {
-	"hook (count only)",	"hash map lookup",  "bitmap test",
-	"bpf_ktime_get_ns",	"task storage get", "ring buffer reserve+submit",
-	"per-CPU batch append",
+	"hook (count only)",	"hash map lookup",
+	"bitmap test",		"bpf_ktime_get_ns",
+	"task storage get",	"ring buffer reserve+submit",
+	"per-CPU batch append", "untraced time (clock, per-CPU sums)",
 };
 #define NR_MODES ((int)(sizeof(modes) / sizeof(modes[0])))
 
