@@ -6,7 +6,6 @@
 #include "escape.h"
 #include "render.h"
 #include "render_json.h"
-#include "summary.h"
 #include "version.h"
 
 #define LABEL_W	       22
@@ -14,24 +13,26 @@
 #define COLS_PER_TABLE 4 /* 22 + 4 * 19 columns stay within 100 */
 #define PROFILE_MAX    4 /* busy 0..3, then "4+" folded in the last */
 
-typedef void (*cell_fn)(char *buf, size_t len, const struct ls_analysis *a,
-			const struct ls_summary *s, const struct ls_summary *first);
+typedef void (*cell_fn)(char *buf, size_t len, const struct ls_report *r,
+			const struct ls_summary *first);
 
-static void c_wall(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		   const struct ls_summary *f)
+static void c_wall(char *b, size_t n, const struct ls_report *r, const struct ls_summary *f)
 {
+	const struct ls_summary *s = &r->summary;
+
 	ls_fmt_duration(b, n, s->wall_ns);
 }
 
-static void c_cpu(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		  const struct ls_summary *f)
+static void c_cpu(char *b, size_t n, const struct ls_report *r, const struct ls_summary *f)
 {
+	const struct ls_summary *s = &r->summary;
+
 	ls_fmt_duration(b, n, s->cpu_ns);
 }
 
-static void c_profile(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		      const struct ls_summary *f)
+static void c_profile(char *b, size_t n, const struct ls_report *r, const struct ls_summary *f)
 {
+	const struct ls_summary *s = &r->summary;
 	double p[PROFILE_MAX + 1] = { 0 };
 	int len = 0;
 
@@ -62,9 +63,9 @@ static const struct ls_gil *busiest_gil(const struct ls_analysis *a)
 	return best;
 }
 
-static void c_gil_load(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		       const struct ls_summary *f)
+static void c_gil_load(char *b, size_t n, const struct ls_report *r, const struct ls_summary *f)
 {
+	const struct ls_analysis *a = r->a;
 	const struct ls_gil *g = busiest_gil(a);
 	struct ls_gil_load l = { 0 };
 
@@ -76,9 +77,9 @@ static void c_gil_load(char *b, size_t n, const struct ls_analysis *a, const str
 		snprintf(b, n, "%s", g ? "n/a" : "n/a (no GIL)");
 }
 
-static void c_gil_handoffs(char *b, size_t n, const struct ls_analysis *a,
-			   const struct ls_summary *s, const struct ls_summary *f)
+static void c_gil_handoffs(char *b, size_t n, const struct ls_report *r, const struct ls_summary *f)
 {
+	const struct ls_analysis *a = r->a;
 	const struct ls_gil *g = busiest_gil(a);
 	double wall = (a->end_ns - a->start_ns) / 1e9;
 
@@ -89,33 +90,37 @@ static void c_gil_handoffs(char *b, size_t n, const struct ls_analysis *a,
 		snprintf(b, n, "n/a");
 }
 
-static void c_other(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		    const struct ls_summary *f)
+static void c_other(char *b, size_t n, const struct ls_report *r, const struct ls_summary *f)
 {
+	const struct ls_summary *s = &r->summary;
+
 	if (s->other_measured)
 		snprintf(b, n, "%.2f CPUs", s->other_cpus);
 	else
 		snprintf(b, n, "n/a");
 }
 
-static void c_top(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		  const struct ls_summary *f)
+static void c_top(char *b, size_t n, const struct ls_report *r, const struct ls_summary *f)
 {
+	const struct ls_summary *s = &r->summary;
+
 	if (s->top_lock)
-		ls_lock_label(a, s->top_lock, b, n);
+		snprintf(b, n, "%s", ls_report_lock_label(r, s->top_lock));
 	else
 		snprintf(b, n, "-");
 }
 
-static void c_verdict(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		      const struct ls_summary *f)
+static void c_verdict(char *b, size_t n, const struct ls_report *r, const struct ls_summary *f)
 {
+	const struct ls_summary *s = &r->summary;
+
 	snprintf(b, n, "%s", ls_verdict_name(s->verdict));
 }
 
-static void c_speedup(char *b, size_t n, const struct ls_analysis *a, const struct ls_summary *s,
-		      const struct ls_summary *f)
+static void c_speedup(char *b, size_t n, const struct ls_report *r, const struct ls_summary *f)
 {
+	const struct ls_summary *s = &r->summary;
+
 	snprintf(b, n, "%.2fx", s->wall_ns ? (double)f->wall_ns / s->wall_ns : 0);
 }
 
@@ -160,8 +165,7 @@ static const char *base(const char *path)
 	return ls_escape(bufs[i], sizeof(bufs[i]), s ? s + 1 : path);
 }
 
-static void table(FILE *out, const struct ls_compared *r, const struct ls_summary *s, int from,
-		  int to)
+static void table(FILE *out, const struct ls_report *r, int from, int to)
 {
 	char buf[64];
 
@@ -173,11 +177,11 @@ static void table(FILE *out, const struct ls_compared *r, const struct ls_summar
 		fprintf(out, "  %-*s", LABEL_W, rows[k].label);
 		for (int i = from; i < to; i++) {
 			if (rows[k].fn) {
-				rows[k].fn(buf, sizeof(buf), r[i].a, &s[i], &s[0]);
+				rows[k].fn(buf, sizeof(buf), &r[i], &r[0].summary);
 			} else {
 				double v;
 
-				memcpy(&v, (const char *)&s[i] + rows[k].off, sizeof(v));
+				memcpy(&v, (const char *)&r[i].summary + rows[k].off, sizeof(v));
 				snprintf(buf, sizeof(buf), rows[k].fmt, v * rows[k].scale);
 			}
 			fprintf(out, " %-*.*s", i + 1 < to ? COL_W : 0, COL_W, buf);
@@ -187,15 +191,19 @@ static void table(FILE *out, const struct ls_compared *r, const struct ls_summar
 }
 
 /* One line per notable recording: which one is serialized, which one parallel, and by how much. */
-static void conclusion(FILE *out, const struct ls_compared *r, const struct ls_summary *s, int n)
+static void conclusion(FILE *out, const struct ls_report *r, int n)
 {
 	int ser = -1, par = -1;
+	const struct ls_summary *s[LS_COMPARE_MAX];
+
+	for (int i = 0; i < n && i < LS_COMPARE_MAX; i++)
+		s[i] = &r[i].summary;
 
 	for (int i = 0; i < n; i++) {
-		if (s[i].verdict == LS_VERDICT_SERIALIZED && ser < 0)
+		if (s[i]->verdict == LS_VERDICT_SERIALIZED && ser < 0)
 			ser = i;
-		if (s[i].verdict == LS_VERDICT_PARALLEL &&
-		    (par < 0 || s[i].parallelism > s[par].parallelism))
+		if (s[i]->verdict == LS_VERDICT_PARALLEL &&
+		    (par < 0 || s[i]->parallelism > s[par]->parallelism))
 			par = i;
 	}
 	fputc('\n', out);
@@ -203,50 +211,42 @@ static void conclusion(FILE *out, const struct ls_compared *r, const struct ls_s
 		fprintf(out,
 			"  %s: SERIALIZED, %.2f CPUs busy, blocked %.0f%% in lock or GIL waits, "
 			"%.0f hand-offs/s\n",
-			base(r[ser].path), s[ser].parallelism, s[ser].sync_wait_blocked * 100,
-			s[ser].handoffs_per_s);
+			base(r[ser].path), s[ser]->parallelism, s[ser]->sync_wait_blocked * 100,
+			s[ser]->handoffs_per_s);
 	if (par >= 0 && ser >= 0)
 		fprintf(out,
 			"  %s: PARALLEL, %.2f CPUs busy, %.1fx as many, done in %.2fx the time.\n",
-			base(r[par].path), s[par].parallelism,
-			s[ser].parallelism > 0 ? s[par].parallelism / s[ser].parallelism : 0,
-			s[ser].wall_ns ? (double)s[par].wall_ns / s[ser].wall_ns : 0);
+			base(r[par].path), s[par]->parallelism,
+			s[ser]->parallelism > 0 ? s[par]->parallelism / s[ser]->parallelism : 0,
+			s[ser]->wall_ns ? (double)s[par]->wall_ns / s[ser]->wall_ns : 0);
 	else if (par >= 0)
 		fprintf(out, "  %s: PARALLEL, %.2f CPUs busy (utilization %.0f%%).\n",
-			base(r[par].path), s[par].parallelism, s[par].utilization * 100);
+			base(r[par].path), s[par]->parallelism, s[par]->utilization * 100);
 	for (int i = 0; i < n; i++)
 		if (i != ser && i != par)
 			fprintf(out,
 				"  %s: %s, %.2f CPUs busy; lock waits %.0f%%, other waits %.0f%% "
 				"of "
 				"thread time.\n",
-				base(r[i].path), ls_verdict_title(s[i].verdict), s[i].parallelism,
-				(s[i].lock_wait_share + s[i].gil_wait_share) * 100,
-				s[i].other_wait_share * 100);
+				base(r[i].path), ls_verdict_title(s[i]->verdict), s[i]->parallelism,
+				(s[i]->lock_wait_share + s[i]->gil_wait_share) * 100,
+				s[i]->other_wait_share * 100);
 }
 
-void ls_compare_text(FILE *out, const struct ls_compared *r, int n)
+void ls_compare_text(FILE *out, const struct ls_report *r, int n)
 {
-	struct ls_summary *s = calloc(n, sizeof(*s));
-
-	if (!s)
-		return;
-	for (int i = 0; i < n; i++)
-		ls_summarize(r[i].a, &s[i]);
 	fprintf(out, "lockscope compare\n");
 	for (int i = 0; i < n; i++)
 		fprintf(out, "  %-18.18s %.76s\n", base(r[i].path), r[i].a->cmdline);
 	for (int from = 0; from < n; from += COLS_PER_TABLE) {
 		fputc('\n', out);
-		table(out, r, s, from, from + COLS_PER_TABLE < n ? from + COLS_PER_TABLE : n);
+		table(out, r, from, from + COLS_PER_TABLE < n ? from + COLS_PER_TABLE : n);
 	}
-	conclusion(out, r, s, n);
-	free(s);
+	conclusion(out, r, n);
 }
 
-void ls_compare_json(FILE *out, const struct ls_compared *r, int n)
+void ls_compare_json(FILE *out, const struct ls_report *r, int n)
 {
-	struct ls_summary first, s;
 	struct ls_json j;
 
 	ls_json_init(&j, out);
@@ -254,14 +254,14 @@ void ls_compare_json(FILE *out, const struct ls_compared *r, int n)
 	ls_json_str(&j, "lockscope_version", LOCKSCOPE_VERSION);
 	ls_json_u64(&j, "json_format", LS_JSON_FORMAT);
 	ls_json_array(&j, "recordings");
-	ls_summarize(r[0].a, &first);
 	for (int i = 0; i < n; i++) {
-		ls_summarize(r[i].a, &s);
+		const struct ls_summary *s = &r[i].summary;
+
 		ls_json_object(&j, NULL);
-		ls_json_recording(&j, "recording", r[i].a, r[i].path);
-		ls_json_summary(&j, "summary", r[i].a, &s);
+		ls_json_recording(&j, "recording", &r[i]);
+		ls_json_summary(&j, "summary", &r[i]);
 		ls_json_double(&j, "speedup_vs_first",
-			       s.wall_ns ? (double)first.wall_ns / s.wall_ns : 0);
+			       s->wall_ns ? (double)r[0].summary.wall_ns / s->wall_ns : 0);
 		ls_json_end(&j, '}');
 	}
 	ls_json_end(&j, ']');

@@ -4,14 +4,12 @@
 #define LS_COMPARE_H
 
 #include <stdio.h>
-#include "analyze.h"
+#include "model.h"
 
-struct ls_compared {
-	const char *path;
-	const struct ls_analysis *a;
-};
+#define LS_COMPARE_MAX 16 /* recordings */
 
-void ls_compare_text(FILE *out, const struct ls_compared *r, int n);
-void ls_compare_json(FILE *out, const struct ls_compared *r, int n);
+/* The models of n recordings (n <= LS_COMPARE_MAX), the first the reference */
+void ls_compare_text(FILE *out, const struct ls_report *r, int n);
+void ls_compare_json(FILE *out, const struct ls_report *r, int n);
 
 #endif

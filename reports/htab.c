@@ -179,3 +179,16 @@ void *ls_htab_next(const struct ls_htab *h, size_t *pos)
 {
 	return *pos < h->nr ? h->entries[(*pos)++] : NULL;
 }
+
+void **ls_htab_sorted(const struct ls_htab *h, int (*cmp)(const void *, const void *))
+{
+	void **v = calloc(h->nr + 1, sizeof(*v)), *e;
+	size_t pos = 0, n = 0;
+
+	if (!v)
+		return NULL;
+	while ((e = ls_htab_next(h, &pos)))
+		v[n++] = e;
+	qsort(v, n, sizeof(*v), cmp);
+	return v;
+}

@@ -5,8 +5,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include "escape.h"
-#include "fold.h"
-#include "phases.h"
 #include "render.h"
 #include "summary.h"
 
@@ -25,52 +23,6 @@ const char *ls_fmt_duration(char *buf, size_t len, __u64 ns)
 	else
 		snprintf(buf, len, "%.3f s", ns / 1e9);
 	return buf;
-}
-
-const char *ls_addr_label(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
-			  size_t len)
-{
-	if (ls_gil_word_name(a, tgid, uaddr, buf, len))
-		return buf;
-	if (a->names && ls_names_lookup(a->names, tgid, uaddr, buf, len))
-		return buf;
-	snprintf(buf, len, "0x%llx", (unsigned long long)uaddr);
-	return buf;
-}
-
-const char *ls_lock_label(const struct ls_analysis *a, const struct ls_lock *l, char *buf,
-			  size_t len)
-{
-	if (ls_lock_is_others(l)) {
-		snprintf(buf, len, "(other locks)");
-		return buf;
-	}
-	return ls_addr_label(a, l->key.tgid, l->key.uaddr, buf, len);
-}
-
-void **ls_sorted(const struct ls_htab *h, int (*cmp)(const void *, const void *))
-{
-	void **v = calloc(h->nr + 1, sizeof(*v)), *e;
-	size_t pos = 0, n = 0;
-
-	if (!v)
-		return NULL;
-	while ((e = ls_htab_next(h, &pos)))
-		v[n++] = e;
-	qsort(v, n, sizeof(*v), cmp);
-	return v;
-}
-
-int ls_cmp_lock_wait(const void *pa, const void *pb)
-{
-	const struct ls_lock *x = *(const struct ls_lock *const *)pa;
-	const struct ls_lock *y = *(const struct ls_lock *const *)pb;
-
-	if (x->wait.total != y->wait.total)
-		return x->wait.total > y->wait.total ? -1 : 1;
-	if (x->waits != y->waits)
-		return x->waits > y->waits ? -1 : 1;
-	return x->key.uaddr < y->key.uaddr ? -1 : x->key.uaddr > y->key.uaddr;
 }
 
 static int cmp_thread(const void *pa, const void *pb)
@@ -111,8 +63,9 @@ static void bar(FILE *out, double frac, int width, char c)
 	fputc('|', out);
 }
 
-static void render_header(FILE *out, const struct ls_analysis *a, const struct ls_render_opts *o)
+static void render_header(FILE *out, const struct ls_report *r, const struct ls_render_opts *o)
 {
+	const struct ls_analysis *a = r->a;
 	static const char *const reasons[] = { [LS_STOP_EXITED] = "the workload exited",
 					       [LS_STOP_DURATION] = "the duration elapsed",
 					       [LS_STOP_SIGNAL] = "a signal" };
@@ -121,7 +74,7 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 	struct tm tm;
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
-	fprintf(out, "lockscope report: %s\n", ls_escape(path, sizeof(path), o->path ?: "-"));
+	fprintf(out, "lockscope report: %s\n", ls_escape(path, sizeof(path), r->path ?: "-"));
 	fprintf(out, "  %-9s %.88s\n",
 		a->hdr.mode == LS_MODE_PID ? "pid:" : "command:", a->cmdline);
 	if (a->hdr.mode == LS_MODE_PID)
@@ -132,11 +85,11 @@ static void render_header(FILE *out, const struct ls_analysis *a, const struct l
 		a->hdr.nr_cpus, a->hdr.tool_version);
 	fprintf(out, "  %-9s %llu, %llu lost\n", "records:", (unsigned long long)a->nr_records,
 		(unsigned long long)a->nr_lost);
-	if (a->other_measured)
+	if (r->summary.other_measured)
 		fprintf(out,
 			"  %-9s %.2f CPUs busy with untraced tasks (the machine's other load), on "
 			"average\n",
-			"other:", ls_other_cpus(a));
+			"other:", r->summary.other_cpus);
 	if (a->complete) {
 		unsigned int r = a->end.stop_reason;
 
@@ -304,9 +257,11 @@ static void render_folded_row(FILE *out, const struct ls_fold *f)
 }
 
 /* By process, the processes of fold left out and shown together in one line at the end. */
-static void render_threads(FILE *out, const struct ls_analysis *a, const struct ls_fold *fold)
+static void render_threads(FILE *out, const struct ls_report *r)
 {
-	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread);
+	const struct ls_analysis *a = r->a;
+	const struct ls_fold *fold = &r->fold;
+	struct ls_thread **v = ls_report_threads_by(r, cmp_thread);
 	size_t n = a->threads.nr;
 
 	fprintf(out,
@@ -319,7 +274,7 @@ static void render_threads(FILE *out, const struct ls_analysis *a, const struct 
 	for (size_t i = 0; i < n;) {
 		__u64 states[LS_ST_NR] = { 0 }, life = 0, vol = 0, invol = 0;
 		const struct ls_thread *leader = v[i];
-		char id[16], name[64];
+		char id[16];
 		size_t j;
 
 		if (ls_fold_has(fold, v[i]->tgid)) {
@@ -347,8 +302,7 @@ static void render_threads(FILE *out, const struct ls_analysis *a, const struct 
 				 j - i > 1 || v[i]->tid != v[i]->tgid ? " " : "", v[i]->tid);
 			thread_row(out, a, id, v[i]->comm, v[i]->state_ns,
 				   ls_thread_lifetime(a, v[i]), v[i]->vol_switches,
-				   v[i]->invol_switches,
-				   l ? ls_lock_label(a, l, name, sizeof(name)) : "-");
+				   v[i]->invol_switches, l ? ls_report_lock_label(r, l) : "-");
 		}
 	}
 	if (fold->processes)
@@ -423,19 +377,18 @@ static void render_call_sites(FILE *out, const struct ls_analysis *a, const stru
 	}
 }
 
-static void render_lock_detail(FILE *out, const struct ls_analysis *a, const struct ls_lock *l,
+static void render_lock_detail(FILE *out, const struct ls_report *r, const struct ls_lock *l,
 			       bool matrix, bool stacks)
 {
-	char name[64], b[4][32];
+	const struct ls_analysis *a = r->a;
+	char b[4][32];
 
 	if (ls_lock_is_others(l))
-		fprintf(out, "\n  %s (beyond the first %d), %s\n",
-			ls_lock_label(a, l, name, sizeof(name)), LS_LOCKS_MAX,
-			ls_lock_is_mutex(l) ? "mutex" : "condition/other");
+		fprintf(out, "\n  %s (beyond the first %d), %s\n", ls_report_lock_label(r, l),
+			LS_LOCKS_MAX, ls_lock_is_mutex(l) ? "mutex" : "condition/other");
 	else
-		fprintf(out, "\n  %s (pid %u, 0x%llx), %s\n",
-			ls_lock_label(a, l, name, sizeof(name)), l->key.tgid,
-			(unsigned long long)l->key.uaddr,
+		fprintf(out, "\n  %s (pid %u, 0x%llx), %s\n", ls_report_lock_label(r, l),
+			l->key.tgid, (unsigned long long)l->key.uaddr,
 			ls_lock_is_mutex(l) ? "mutex" : "condition/other");
 	fprintf(out,
 		"    waits %llu: woken %llu, timed out %llu, no block %llu, interrupted %llu, "
@@ -472,28 +425,26 @@ static void render_lock_detail(FILE *out, const struct ls_analysis *a, const str
 		render_call_sites(out, a, l, stacks);
 }
 
-static void render_locks(FILE *out, const struct ls_analysis *a, unsigned int top, bool stacks)
+static void render_locks(FILE *out, const struct ls_report *r, unsigned int top, bool stacks)
 {
-	struct ls_lock **v = (struct ls_lock **)ls_sorted(&a->locks, ls_cmp_lock_wait);
-	size_t n = a->locks.nr;
-	char name[64], b[3][32];
+	struct ls_lock **v = r->locks;
+	size_t n = r->a->locks.nr;
+	char b[3][32];
 
 	fprintf(out, "\nLOCKS (futex words by total blocked wait; top %u of %zu)\n", top, n);
 	if (!n) {
 		fprintf(out, "  no futex traffic: every lock was taken without contention, so no "
 			     "wait or hold time is known\n");
-		free(v);
 		return;
 	}
 	fprintf(out, "  %-24s %-5s %8s %10s %9s %7s %7s %9s %8s\n", "LOCK", "KIND", "WAITS",
 		"TOTAL WAIT", "P99 WAIT", "TIMEOUT", "NOBLOCK", "HOLD p50*", "HANDOFFS");
-	for (size_t i = 0; v && i < n && i < top; i++) {
+	for (size_t i = 0; i < n && i < top; i++) {
 		const struct ls_lock *l = v[i];
 
 		fprintf(out, "  %-24.24s %-5s %8llu %10s %9s %7llu %7llu %9s %8llu\n",
-			ls_lock_label(a, l, name, sizeof(name)),
-			ls_lock_is_mutex(l) ? "mutex" : "other", (unsigned long long)l->waits,
-			ls_fmt_duration(b[0], 32, l->wait.total),
+			ls_report_lock_label(r, l), ls_lock_is_mutex(l) ? "mutex" : "other",
+			(unsigned long long)l->waits, ls_fmt_duration(b[0], 32, l->wait.total),
 			fmt_hist(b[1], 32, &l->wait, 0.99),
 			(unsigned long long)l->outcomes[LS_OUT_TIMEDOUT],
 			(unsigned long long)l->outcomes[LS_OUT_NOBLOCK],
@@ -503,9 +454,8 @@ static void render_locks(FILE *out, const struct ls_analysis *a, unsigned int to
 	fprintf(out,
 		"  * hold times are inferred from futex traffic, for contended acquisitions of "
 		"mutex-kind words\n");
-	for (size_t i = 0; v && i < n && i < 3 && v[i]->wait.count; i++)
-		render_lock_detail(out, a, v[i], i == 0, stacks);
-	free(v);
+	for (size_t i = 0; i < n && i < 3 && v[i]->wait.count; i++)
+		render_lock_detail(out, r, v[i], i == 0, stacks);
 }
 
 /* by process, then GIL hold and wait */
@@ -614,8 +564,9 @@ static void render_gil(FILE *out, const struct ls_analysis *a, const struct ls_g
 	}
 }
 
-static void render_gils(FILE *out, const struct ls_analysis *a)
+static void render_gils(FILE *out, const struct ls_report *r)
 {
+	const struct ls_analysis *a = r->a;
 	struct ls_thread **v;
 	const struct ls_gil *g;
 	size_t pos = 0;
@@ -625,7 +576,7 @@ static void render_gils(FILE *out, const struct ls_analysis *a)
 		return;
 	}
 	/* sorted once for every GIL: a trace may hold thousands */
-	v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_gil_hold);
+	v = ls_report_threads_by(r, cmp_thread_gil_hold);
 	while (v && (g = ls_htab_next(&a->gils, &pos)))
 		render_gil(out, a, g, v, a->threads.nr);
 	free(v);
@@ -737,10 +688,11 @@ static void render_folded_lane(FILE *out, const struct ls_analysis *a, struct ls
 	render_lane(out, a, label, &cells[0][0]);
 }
 
-static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int lanes,
-			    const struct ls_fold *fold, const struct ls_phases *p)
+static void render_timeline(FILE *out, const struct ls_report *r, unsigned int lanes)
 {
-	struct ls_thread **v = (struct ls_thread **)ls_sorted(&a->threads, cmp_thread_oncpu);
+	const struct ls_analysis *a = r->a;
+	const struct ls_fold *fold = &r->fold;
+	struct ls_thread **v = ls_report_threads_by(r, cmp_thread_oncpu);
 	__u64 wall = a->end_ns - a->start_ns;
 	size_t shown = 0, kept = 0;
 	char b[32];
@@ -770,34 +722,19 @@ static void render_timeline(FILE *out, const struct ls_analysis *a, unsigned int
 	if (kept > shown)
 		fprintf(out, "  (%zu more threads not shown; --lanes N)\n", kept - shown);
 	cpus_lane(out, a, "busy CPUs", &a->state_cells[0][LS_ST_RUNNING], LS_ST_NR);
-	if (a->other_measured)
+	if (r->summary.other_measured)
 		cpus_lane(out, a, "other CPUs", a->other_cells, 1);
-	phase_lane(out, a, p);
+	phase_lane(out, a, r->phases);
 	free(v);
 }
 
-void ls_render_text(FILE *out, const struct ls_analysis *a, const struct ls_render_opts *o)
+void ls_render_text(FILE *out, const struct ls_report *r, const struct ls_render_opts *o)
 {
-	struct ls_phases *p = calloc(1, sizeof(*p));
-	struct ls_summary s;
-	struct ls_fold fold;
-
-	ls_summarize(a, &s);
-	if (p && ls_phases_find(a, p)) {
-		free(p);
-		p = NULL; /* without memory, no phases */
-	}
-	if (o->no_fold)
-		ls_fold_none(&fold);
-	else
-		ls_fold_init(&fold, a); /* out of memory: nothing folded */
-	render_header(out, a, o);
-	render_parallelism(out, a, &s, p);
-	render_threads(out, a, &fold);
-	render_locks(out, a, o->top ? o->top : 10, o->stacks);
-	render_gils(out, a);
+	render_header(out, r, o);
+	render_parallelism(out, r->a, &r->summary, r->phases);
+	render_threads(out, r);
+	render_locks(out, r, o->top ? o->top : 10, o->stacks);
+	render_gils(out, r);
 	if (!o->no_timeline)
-		render_timeline(out, a, o->lanes ? o->lanes : 16, &fold, p);
-	ls_fold_free(&fold);
-	free(p);
+		render_timeline(out, r, o->lanes ? o->lanes : 16);
 }

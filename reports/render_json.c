@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdlib.h>
 #include <string.h>
-#include "fold.h"
-#include "phases.h"
 #include "render.h"
 #include "render_json.h"
 #include "version.h"
@@ -34,9 +32,10 @@ static void json_states(struct ls_json *j, const char *key, const __u64 *ns)
 	ls_json_end(j, '}');
 }
 
-void ls_json_recording(struct ls_json *j, const char *key, const struct ls_analysis *a,
-		       const char *path)
+void ls_json_recording(struct ls_json *j, const char *key, const struct ls_report *rep)
 {
+	const struct ls_analysis *a = rep->a;
+	const char *path = rep->path;
 	static const char *const reasons[] = { [LS_STOP_EXITED] = "exited",
 					       [LS_STOP_DURATION] = "duration",
 					       [LS_STOP_SIGNAL] = "signal" };
@@ -79,10 +78,9 @@ void ls_json_recording(struct ls_json *j, const char *key, const struct ls_analy
 	ls_json_end(j, '}');
 }
 
-void ls_json_summary(struct ls_json *j, const char *key, const struct ls_analysis *a,
-		     const struct ls_summary *s)
+void ls_json_summary(struct ls_json *j, const char *key, const struct ls_report *r)
 {
-	char name[96];
+	const struct ls_summary *s = &r->summary;
 
 	ls_json_object(j, key);
 	ls_json_u64(j, "wall_ns", s->wall_ns);
@@ -119,7 +117,7 @@ void ls_json_summary(struct ls_json *j, const char *key, const struct ls_analysi
 	ls_json_u64(j, "turn_takers", s->turn_takers);
 	ls_json_u64(j, "sync_waiters", s->sync_waiters);
 	if (s->top_lock)
-		ls_json_str(j, "top_lock", ls_lock_label(a, s->top_lock, name, sizeof(name)));
+		ls_json_str(j, "top_lock", ls_report_lock_label(r, s->top_lock));
 	else
 		ls_json_null(j, "top_lock");
 	ls_json_str(j, "verdict", ls_verdict_name(s->verdict));
@@ -204,17 +202,17 @@ static void json_call_sites(struct ls_json *j, const struct ls_analysis *a, cons
 	ls_json_end(j, ']');
 }
 
-static void json_lock(struct ls_json *j, const struct ls_analysis *a, const struct ls_lock *l)
+static void json_lock(struct ls_json *j, const struct ls_report *r, const struct ls_lock *l)
 {
+	const struct ls_analysis *a = r->a;
 	static const char *const outcome_keys[LS_OUT_NR] = { "woken", "timed_out", "no_block",
 							     "interrupted", "error" };
 	bool mutex = ls_lock_is_mutex(l);
-	char name[96];
 
 	ls_json_object(j, NULL);
 	ls_json_u64(j, "pid", l->key.tgid);
 	ls_json_u64(j, "address", l->key.uaddr);
-	ls_json_str(j, "name", ls_lock_label(a, l, name, sizeof(name)));
+	ls_json_str(j, "name", ls_report_lock_label(r, l));
 	ls_json_bool(j, "other_locks", ls_lock_is_others(l));
 	ls_json_str(j, "kind", mutex ? "mutex" : "condition/other");
 	ls_json_u64(j, "waits", l->waits);
@@ -321,31 +319,26 @@ static void json_gil(struct ls_json *j, const struct ls_analysis *a, const struc
 	ls_json_end(j, '}');
 }
 
-static int cmp_tid(const void *pa, const void *pb)
-{
-	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
-	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
-
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
-}
-
 static int cmp_tgid_tid(const void *pa, const void *pb)
 {
 	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
 	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
 
-	return x->tgid != y->tgid ? (x->tgid < y->tgid ? -1 : 1) : cmp_tid(pa, pb);
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-static void json_gils(struct ls_json *j, const struct ls_analysis *a)
+static void json_gils(struct ls_json *j, const struct ls_report *r)
 {
+	const struct ls_analysis *a = r->a;
 	struct ls_thread **v = NULL;
 	const struct ls_gil *g;
 	size_t pos = 0;
 
 	/* sorted once for every GIL: a trace may hold thousands */
 	if (a->gils.nr)
-		v = (struct ls_thread **)ls_sorted(&a->threads, cmp_tgid_tid);
+		v = ls_report_threads_by(r, cmp_tgid_tid);
 	ls_json_array(j, "gil");
 	while (v && (g = ls_htab_next(&a->gils, &pos)))
 		json_gil(j, a, g, v, a->threads.nr);
@@ -353,15 +346,8 @@ static void json_gils(struct ls_json *j, const struct ls_analysis *a)
 	free(v);
 }
 
-static void json_phases(struct ls_json *j, const struct ls_analysis *a)
+static void json_phases(struct ls_json *j, const struct ls_phases *p)
 {
-	struct ls_phases *p = calloc(1, sizeof(*p));
-
-	if (!p || ls_phases_find(a, p)) {
-		ls_json_null(j, "phases"); /* out of memory */
-		free(p);
-		return;
-	}
 	ls_json_array(j, "phases");
 	for (size_t i = 0; i < p->nr; i++) {
 		const struct ls_summary *s = &p->v[i].s;
@@ -387,39 +373,33 @@ static void json_phases(struct ls_json *j, const struct ls_analysis *a)
 		ls_json_end(j, '}');
 	}
 	ls_json_end(j, ']');
-	free(p);
 }
 
-void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path)
+void ls_render_json(FILE *out, const struct ls_report *r)
 {
-	struct ls_thread **threads = (struct ls_thread **)ls_sorted(&a->threads, cmp_tid);
-	struct ls_lock **locks = (struct ls_lock **)ls_sorted(&a->locks, ls_cmp_lock_wait);
+	const struct ls_analysis *a = r->a;
 	const struct ls_handoff *h;
-	struct ls_summary s;
-	struct ls_fold fold;
 	struct ls_json j;
 	size_t pos = 0;
 
-	ls_summarize(a, &s);
-	ls_fold_init(&fold, a); /* out of memory: nothing folded */
 	ls_json_init(&j, out);
 	ls_json_object(&j, NULL);
 	ls_json_str(&j, "lockscope_version", LOCKSCOPE_VERSION);
 	ls_json_u64(&j, "json_format", LS_JSON_FORMAT);
-	ls_json_recording(&j, "recording", a, path);
-	ls_json_summary(&j, "summary", a, &s);
-	json_phases(&j, a);
+	ls_json_recording(&j, "recording", r);
+	ls_json_summary(&j, "summary", r);
+	json_phases(&j, r->phases);
 	json_hist(&j, "runq_latency_ns", &a->runq);
 	ls_json_array(&j, "threads");
-	for (size_t i = 0; threads && threads[i]; i++)
-		json_thread(&j, a, threads[i], &fold);
+	for (size_t i = 0; r->threads[i]; i++)
+		json_thread(&j, a, r->threads[i], &r->fold);
 	ls_json_end(&j, ']');
-	json_folded(&j, &fold);
+	json_folded(&j, &r->fold);
 	ls_json_array(&j, "locks");
-	for (size_t i = 0; locks && locks[i]; i++)
-		json_lock(&j, a, locks[i]);
+	for (size_t i = 0; r->locks[i]; i++)
+		json_lock(&j, r, r->locks[i]);
 	ls_json_end(&j, ']');
-	json_gils(&j, a);
+	json_gils(&j, r);
 	ls_json_array(&j, "handoffs");
 	while ((h = ls_htab_next(&a->handoffs, &pos))) {
 		ls_json_object(&j, NULL);
@@ -432,7 +412,4 @@ void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path)
 	}
 	ls_json_end(&j, ']');
 	ls_json_end(&j, '}');
-	free(threads);
-	free(locks);
-	ls_fold_free(&fold);
 }

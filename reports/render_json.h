@@ -4,17 +4,14 @@
 #define LS_RENDER_JSON_H
 
 #include <stdio.h>
-#include "analyze.h"
 #include "json.h"
-#include "summary.h"
+#include "model.h"
 
 #define LS_JSON_FORMAT 2 /* bumped when a key changes meaning or goes away */
 
-void ls_render_json(FILE *out, const struct ls_analysis *a, const char *path);
+void ls_render_json(FILE *out, const struct ls_report *r);
 /* The "recording" and "summary" objects, as report and compare both print them. */
-void ls_json_recording(struct ls_json *j, const char *key, const struct ls_analysis *a,
-		       const char *path);
-void ls_json_summary(struct ls_json *j, const char *key, const struct ls_analysis *a,
-		     const struct ls_summary *s);
+void ls_json_recording(struct ls_json *j, const char *key, const struct ls_report *r);
+void ls_json_summary(struct ls_json *j, const char *key, const struct ls_report *r);
 
 #endif

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analyze.h"
-#include "render.h"
 #include "stacks.h"
 
 int ls_stacks_on_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec)
@@ -132,7 +131,7 @@ int ls_stack_caller(const struct ls_analysis *a, struct ls_stack_entry *s)
 	return s->caller;
 }
 
-/* for ls_sorted(): an array of pointers */
+/* for ls_htab_sorted(): an array of pointers */
 static int by_wait_desc(const void *x, const void *y)
 {
 	const struct ls_call_site *a = *(struct ls_call_site *const *)x,
@@ -185,7 +184,7 @@ size_t ls_lock_call_sites(const struct ls_analysis *a, const struct ls_lock *l,
 			c->stack_id = ls->stack_id;
 		}
 	}
-	v = (struct ls_call_site **)ls_sorted(&by_caller, by_wait_desc);
+	v = (struct ls_call_site **)ls_htab_sorted(&by_caller, by_wait_desc);
 	for (; v && nr < max && v[nr]; nr++)
 		out[nr] = *v[nr];
 	free(v);

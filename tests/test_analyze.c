@@ -25,6 +25,20 @@ static void finish(struct ls_analysis *a, __u64 end)
 }
 
 /* Two threads hand the CPU to each other; on-CPU time is what lay between switches. */
+/* a's report model, rendered as text or JSON */
+static void render_to(FILE *out, const struct ls_analysis *a, bool json)
+{
+	struct ls_render_opts o = { .top = 10, .lanes = 16 };
+	struct ls_report r;
+
+	assert_int_equal(ls_report_build(&r, a, "x.data", true), 0);
+	if (json)
+		ls_render_json(out, &r);
+	else
+		ls_render_text(out, &r, &o);
+	ls_report_free(&r);
+}
+
 static void test_ping_pong_oncpu(void **state)
 {
 	struct ls_analysis *a = start();
@@ -151,7 +165,6 @@ static void test_maps_failed(void **state)
 	struct ls_maps_failed f = { .hdr = { LS_REC_MAPS_FAILED, sizeof(f), 50 },
 				    .ts = T0 + 1 * US,
 				    .err = EACCES };
-	struct ls_render_opts o = { .path = "x.data", .top = 10, .lanes = 16 };
 	struct ls_analysis *a = start();
 	char *text = NULL;
 	size_t len = 0;
@@ -167,13 +180,13 @@ static void test_maps_failed(void **state)
 	assert_int_equal(a->maps_failed_tgid, 50);
 	assert_int_equal(a->maps_failed_err, EACCES);
 	out = open_memstream(&text, &len);
-	ls_render_text(out, a, &o);
+	render_to(out, a, false);
 	fclose(out);
 	assert_non_null(strstr(text, "WARNING: 2 memory map snapshot(s) could NOT be read (the "
 				     "first: PID 50, Permission denied)"));
 	free(text);
 	out = open_memstream(&text, &len);
-	ls_render_json(out, a, o.path);
+	render_to(out, a, true);
 	fclose(out);
 	assert_non_null(strstr(text, "\"map_snapshots_failed\": 2,"));
 	assert_non_null(strstr(text, "\"map_snapshot_error\": \"Permission denied\""));
@@ -287,7 +300,6 @@ static void test_other_load_unmeasured(void **state)
 /* The text report's header says it when measured, and nothing when not; JSON has null then. */
 static void test_other_load_rendered(void **state)
 {
-	struct ls_render_opts o = { .path = "x.data", .top = 10, .lanes = 16 };
 	struct ls_analysis *a;
 	char *text = NULL;
 	size_t len = 0;
@@ -302,14 +314,14 @@ static void test_other_load_rendered(void **state)
 		}
 		finish(a, T0 + 10 * US);
 		out = open_memstream(&text, &len);
-		ls_render_text(out, a, &o);
+		render_to(out, a, false);
 		fclose(out);
 		assert_true(!strstr(text, "  other:    0.93 CPUs busy with untraced tasks") ==
 			    !measured);
 		assert_true(!strstr(text, "  other CPUs     |") == !measured);
 		free(text);
 		out = open_memstream(&text, &len);
-		ls_render_json(out, a, o.path);
+		render_to(out, a, true);
 		fclose(out);
 		assert_non_null(
 			strstr(text, measured ? "\"other_cpus\": 0.93," : "\"other_cpus\": null,"));

@@ -18,16 +18,19 @@
 
 static char *render(const struct ls_analysis *a, bool no_fold, bool json)
 {
-	struct ls_render_opts o = { .path = "x.data", .top = 10, .lanes = 16, .no_fold = no_fold };
+	struct ls_render_opts o = { .top = 10, .lanes = 16 };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
+	struct ls_report r;
 
 	assert_non_null(f);
+	assert_int_equal(ls_report_build(&r, a, "x.data", !no_fold), 0);
 	if (json)
-		ls_render_json(f, a, "x.data");
+		ls_render_json(f, &r);
 	else
-		ls_render_text(f, a, &o);
+		ls_render_text(f, &r, &o);
+	ls_report_free(&r);
 	fclose(f);
 	return buf;
 }

@@ -22,18 +22,25 @@ enum kind { TEXT, JSON, COMPARE };
 
 static char *render(struct ls_analysis *a, struct ls_analysis *b, enum kind k)
 {
-	struct ls_render_opts o = { .path = "synthetic.data", .top = 10, .lanes = 16 };
-	struct ls_compared c[2] = { { "turns.data", a }, { "pingpong.data", b } };
+	struct ls_render_opts o = { .top = 10, .lanes = 16 };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
+	struct ls_report r[2];
 
-	if (k == TEXT)
-		ls_render_text(f, a, &o);
-	else if (k == JSON)
-		ls_render_json(f, a, o.path);
-	else
-		ls_compare_text(f, c, 2);
+	if (k == COMPARE) {
+		assert_int_equal(ls_report_build(&r[0], a, "turns.data", true), 0);
+		assert_int_equal(ls_report_build(&r[1], b, "pingpong.data", true), 0);
+		ls_compare_text(f, r, 2);
+		ls_report_free(&r[1]);
+	} else {
+		assert_int_equal(ls_report_build(&r[0], a, "synthetic.data", true), 0);
+		if (k == TEXT)
+			ls_render_text(f, &r[0], &o);
+		else
+			ls_render_json(f, &r[0]);
+	}
+	ls_report_free(&r[0]);
 	fclose(f);
 	return buf;
 }

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+
+int ls_cmp_lock_wait(const void *pa, const void *pb)
+{
+	const struct ls_lock *x = *(const struct ls_lock *const *)pa;
+	const struct ls_lock *y = *(const struct ls_lock *const *)pb;
+
+	if (x->wait.total != y->wait.total)
+		return x->wait.total > y->wait.total ? -1 : 1;
+	if (x->waits != y->waits)
+		return x->waits > y->waits ? -1 : 1;
+	return x->key.uaddr < y->key.uaddr ? -1 : x->key.uaddr > y->key.uaddr;
+}
+
+static int cmp_tid(const void *pa, const void *pb)
+{
+	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
+	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* for locks_by_addr: qsort_r's context is the locks */
+static int cmp_lock_addr(const void *pa, const void *pb, void *ctx)
+{
+	struct ls_lock *const *locks = ctx;
+	uintptr_t x = (uintptr_t)locks[*(const size_t *)pa],
+		  y = (uintptr_t)locks[*(const size_t *)pb];
+
+	return x < y ? -1 : x > y;
+}
+
+const char *ls_addr_label(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
+			  size_t len)
+{
+	if (ls_gil_word_name(a, tgid, uaddr, buf, len))
+		return buf;
+	if (a->names && ls_names_lookup(a->names, tgid, uaddr, buf, len))
+		return buf;
+	snprintf(buf, len, "0x%llx", (unsigned long long)uaddr);
+	return buf;
+}
+
+static void lock_label(const struct ls_analysis *a, const struct ls_lock *l, char *buf, size_t len)
+{
+	if (ls_lock_is_others(l))
+		snprintf(buf, len, "(other locks)");
+	else
+		ls_addr_label(a, l->key.tgid, l->key.uaddr, buf, len);
+}
+
+int ls_report_build(struct ls_report *r, const struct ls_analysis *a, const char *path, bool fold)
+{
+	size_t n = a->locks.nr;
+
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	r->a = a;
+	ls_summarize(a, &r->summary);
+	r->phases = calloc(1, sizeof(*r->phases));
+	if (r->phases && ls_phases_find(a, r->phases)) {
+		free(r->phases);
+		r->phases = NULL;
+	}
+	if (fold)
+		ls_fold_init(&r->fold, a); /* out of memory: nothing folded */
+	else
+		ls_fold_none(&r->fold);
+	r->threads = (struct ls_thread **)ls_htab_sorted(&a->threads, cmp_tid);
+	r->locks = (struct ls_lock **)ls_htab_sorted(&a->locks, ls_cmp_lock_wait);
+	r->lock_labels = calloc(n + 1, sizeof(*r->lock_labels));
+	r->locks_by_addr = calloc(n + 1, sizeof(*r->locks_by_addr));
+	if (!r->phases || !r->threads || !r->locks || !r->lock_labels || !r->locks_by_addr) {
+		ls_report_free(r);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		lock_label(a, r->locks[i], r->lock_labels[i], LS_LABEL_MAX);
+		r->locks_by_addr[i] = i;
+	}
+	qsort_r(r->locks_by_addr, n, sizeof(*r->locks_by_addr), cmp_lock_addr, r->locks);
+	return 0;
+}
+
+void ls_report_free(struct ls_report *r)
+{
+	free(r->phases);
+	ls_fold_free(&r->fold);
+	free(r->threads);
+	free(r->locks);
+	free(r->lock_labels);
+	free(r->locks_by_addr);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *ls_report_lock_label(const struct ls_report *r, const struct ls_lock *l)
+{
+	size_t lo = 0, hi = r->a->locks.nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ls_lock *m = r->locks[r->locks_by_addr[mid]];
+
+		if (m == l)
+			return r->lock_labels[r->locks_by_addr[mid]];
+		if ((uintptr_t)m < (uintptr_t)l)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return "?";
+}
+
+struct ls_thread **ls_report_threads_by(const struct ls_report *r,
+					int (*cmp)(const void *, const void *))
+{
+	size_t n = r->a->threads.nr;
+	struct ls_thread **v = calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	memcpy(v, r->threads, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp);
+	return v;
+}
