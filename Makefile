@@ -19,7 +19,11 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE $(SAN_FLAGS)
-INCLUDES := -I$(OUTPUT) -Ibpf -Ireports -Itracer
+# the folders: tracer/ (the recorder and the command line), tracer/format (the trace file),
+# tracer/lib (what both halves use), reports/{analysis,model,render} and reports/ (its commands)
+SRC_DIRS := tracer tracer/format tracer/lib reports reports/analysis reports/model reports/render
+INCLUDES := -I$(OUTPUT) -Ibpf $(addprefix -I,$(SRC_DIRS))
+HEADERS := $(wildcard $(addsuffix /*.h,$(SRC_DIRS)))
 LDLIBS := -lbpf -ldw -lelf -lz -lm
 
 # Debian packages the build, the tests and the demo need.
@@ -34,7 +38,9 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-REPORT_SRCS := $(wildcard reports/*.c)
+# reports/ reads traces; tracer/format and tracer/lib are shared with the recorder (tracer/)
+SHARED_SRCS := $(wildcard tracer/format/*.c tracer/lib/*.c)
+REPORT_SRCS := $(wildcard reports/*.c reports/*/*.c) $(SHARED_SRCS)
 TRACER_SRCS := $(wildcard tracer/*.c)
 REPORT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(REPORT_SRCS))
 TRACER_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(TRACER_SRCS))
@@ -52,7 +58,7 @@ all: $(BIN) workloads
 
 workloads: $(WORKLOADS)
 
-$(OUTPUT) $(OUTPUT)/reports $(OUTPUT)/tracer $(OUTPUT)/tests $(OUTPUT)/workloads:
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/workloads:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
@@ -67,13 +73,14 @@ $(OUTPUT)/lockscope.skel.h: $(OUTPUT)/lockscope.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name lockscope_bpf > $@
 
-$(OUTPUT)/reports/%.o: reports/%.c $(wildcard reports/*.h) bpf/lockscope.h | $(OUTPUT)/reports
+$(OUTPUT)/reports/%.o: reports/%.c $(HEADERS) bpf/lockscope.h
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 
-$(OUTPUT)/tracer/%.o: tracer/%.c $(wildcard tracer/*.h reports/*.h) bpf/lockscope.h \
-		$(OUTPUT)/lockscope.skel.h | $(OUTPUT)/tracer
+$(OUTPUT)/tracer/%.o: tracer/%.c $(HEADERS) bpf/lockscope.h $(OUTPUT)/lockscope.skel.h
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 
 $(BIN): $(TRACER_OBJS) $(REPORT_OBJS)
@@ -103,7 +110,7 @@ $(OUTPUT)/workloads/sites-so: workloads/sites.c $(OUTPUT)/workloads/libsites.so 
 
 # tests link the pure user-space code: reports/, and the recorder's /proc reader
 TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o $(OUTPUT)/tracer/pyfind.o \
-	$(OUTPUT)/tracer/safeopen.o $(OUTPUT)/tracer/launch.o
+	$(OUTPUT)/tracer/launch.o
 
 $(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(TEST_OBJS) $(BIN) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -187,7 +194,7 @@ FUZZ_DEPS := libclang-rt-14-dev
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Wall -std=gnu11 -D_GNU_SOURCE
 
-$(FUZZ_DIR)/fuzz_trace: tests/fuzz/fuzz_trace.c $(REPORT_SRCS) $(wildcard reports/*.h) \
+$(FUZZ_DIR)/fuzz_trace: tests/fuzz/fuzz_trace.c $(REPORT_SRCS) $(HEADERS) \
 		$(OUTPUT)/lockscope.skel.h
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(FUZZ_DIR)
@@ -223,7 +230,8 @@ install: $(BIN)
 	install -D -m 0644 tracer/lockscope.1 $(DESTDIR)$(MANDIR)/man1/lockscope.1
 
 format:
-	clang-format -i bpf/*.[ch] tracer/*.[ch] reports/*.[ch] tests/*.[ch] tests/bench/*.c workloads/*.[ch]
+	clang-format -i bpf/*.[ch] $(addsuffix /*.[ch],$(SRC_DIRS)) tests/*.[ch] tests/bench/*.c \
+		workloads/*.[ch]
 
 # Install the Debian packages that are missing, saying which.
 deps:

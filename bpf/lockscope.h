@@ -30,7 +30,7 @@ enum ls_rec_type {
 	 * LS_REC_STACK and LS_REC_WAIT_STACK in its place */
 	LS_REC_STACK_SAMPLE = 13,
 	LS_REC_GIL_SAMPLE = 14, /* struct ls_gil_sample: a traced Python thread on a CPU, sampled */
-	/* written by user space (reports/trace.h) */
+	/* written by user space (tracer/format/trace.h) */
 	LS_REC_CMDLINE = 32,
 	LS_REC_TASK = 33,
 	LS_REC_LOST = 34,

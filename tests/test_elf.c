@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The ELF reader (reports/elffile.h) on this test's own executable, checked against what the
+ * The ELF reader (tracer/lib/elffile.h) on this test's own executable, checked against what the
  * dynamic loader mapped (dl_iterate_phdr); then on copies of it cut short, cut short while open,
  * and with corrupt headers: each must fail cleanly or give bounded answers, never crash (the
  * sanitize build checks every access).

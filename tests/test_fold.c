@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Folding short-lived processes that did little (reports/fold.h) on synthetic streams: the text
+ * Folding short-lived processes that did little (reports/model/fold.h) on synthetic streams: the text
  * report's threads table and timeline show them as one line and one lane, the JSON every thread;
  * a process that waited on a lock, held one others waited for, or is the workload stays a row.
  */
