@@ -10,6 +10,7 @@
 #include <string.h>
 #include "commands.h"
 #include "compare.h"
+#include "folded.h"
 #include "render.h"
 #include "render_chrome.h"
 #include "render_json.h"

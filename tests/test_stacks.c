@@ -11,6 +11,8 @@
 #include <cmocka.h>
 #include <signal.h>
 #include <time.h>
+#include "folded.h"
+#include "sites.h"
 #include "synth.h"
 #include "testutil.h"
 

@@ -6,6 +6,7 @@
 #include <time.h>
 #include "escape.h"
 #include "render.h"
+#include "sites.h"
 #include "summary.h"
 
 #define TL_COLS 80 /* timeline columns; with the lane label a line stays within 100 */

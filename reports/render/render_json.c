@@ -3,6 +3,7 @@
 #include <string.h>
 #include "render.h"
 #include "render_json.h"
+#include "sites.h"
 #include "version.h"
 
 static const char *const state_keys[LS_ST_NR] = { "running", "runnable", "lock_wait", "gil_wait",

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include "analyze.h"
 #include "compare.h"
+#include "folded.h"
 #include "render.h"
 #include "render_chrome.h"
 #include "render_json.h"
