@@ -156,7 +156,7 @@ static void cells_halve(__u64 *cells, size_t stride)
 }
 
 /* Halve the timeline's resolution until it reaches ts. */
-static void timeline_reach(struct ls_analysis *a, __u64 ts)
+static void timeline_grow(struct ls_analysis *a, __u64 ts)
 {
 	while (ts - a->start_ns >= a->cell_ns * LS_TL_CELLS && a->cell_ns < (1ULL << 50)) {
 		struct ls_thread *t;
@@ -174,6 +174,13 @@ static void timeline_reach(struct ls_analysis *a, __u64 ts)
 				cells_halve(&t->turn_cells[0][0], 2);
 		}
 	}
+}
+
+/* The check is on every state change: the halving, rare, out of line */
+static inline void timeline_reach(struct ls_analysis *a, __u64 ts)
+{
+	if (ts - a->start_ns >= a->cell_ns * LS_TL_CELLS)
+		timeline_grow(a, ts);
 }
 
 /* The cell of ts, after the timeline has reached it */
@@ -230,12 +237,25 @@ static void busy_change(struct ls_analysis *a, int delta, __u64 ts)
 		a->obs->on_busy(a->obs->ctx, a, ts, a->busy);
 }
 
+/* [from, to) in state s: into t's lane and the sums over threads, one pass over the cells */
 static void timeline_add(struct ls_analysis *a, struct ls_thread *t, enum ls_state s, __u64 from,
 			 __u64 to)
 {
-	if (t->timeline)
-		cells_add(a, &t->timeline[0][s], LS_ST_NR, from, to, 1);
-	cells_add(a, &a->state_cells[0][s], LS_ST_NR, from, to, 1);
+	__u64 i;
+
+	from = not_before(from, a->start_ns);
+	if (to <= from)
+		return;
+	timeline_reach(a, to - 1);
+	for (i = (from - a->start_ns) / a->cell_ns; from < to && i < LS_TL_CELLS; i++) {
+		__u64 cell_end = a->start_ns + (i + 1) * a->cell_ns;
+		__u64 seg = (to < cell_end ? to : cell_end) - from;
+
+		if (t->timeline)
+			t->timeline[i][s] += seg;
+		a->state_cells[i][s] += seg;
+		from += seg;
+	}
 }
 
 /* Leave the current state at ts for another; the time spent goes to the state left. */
@@ -281,13 +301,23 @@ static void set_comm(struct ls_thread *t, const char *comm)
  * A thread seen for the first time: alive from ts (or the window's start) in an unknown state.
  * NULL beyond LS_THREADS_MAX (see no_thread) or out of memory.
  */
+/* t, found or made: the next record is most likely its own or a thread's it just met */
+static struct ls_thread *thread_seen(struct ls_analysis *a, struct ls_thread *t)
+{
+	a->recent_threads[t->tid % LS_RECENT] = t;
+	return t;
+}
+
 static struct ls_thread *thread_get(struct ls_analysis *a, __u32 tid, __u64 ts)
 {
-	struct ls_thread *t = ls_htab_find(&a->threads, &tid);
+	struct ls_thread *t = a->recent_threads[tid % LS_RECENT];
 	bool created;
 
-	if (t)
+	if (t && t->tid == tid)
 		return t;
+	t = ls_htab_find(&a->threads, &tid);
+	if (t)
+		return thread_seen(a, t);
 	if (a->threads.nr >= LS_THREADS_MAX) {
 		a->too_many_threads = true;
 		return NULL;
@@ -306,7 +336,7 @@ static struct ls_thread *thread_get(struct ls_analysis *a, __u32 tid, __u64 ts)
 	t->state_since = t->start;
 	t->alive = true;
 	alive_change(a, +1, t->start);
-	return t;
+	return thread_seen(a, t);
 }
 
 /* A record whose thread thread_get refused: left out past the limit, else out of memory. */
@@ -339,15 +369,21 @@ static bool thread_dead(const struct ls_thread *t)
 static struct ls_lock *lock_get(struct ls_analysis *a, __u32 tgid, __u64 uaddr)
 {
 	struct ls_lock_key key = { .tgid = tgid, .uaddr = uaddr };
-	struct ls_lock *l = ls_htab_find(&a->locks, &key);
+	struct ls_lock **recent = &a->recent_locks[(uaddr >> 2 ^ tgid) % LS_RECENT];
+	struct ls_lock *l = *recent;
 
-	if (l)
+	if (l && l->key.tgid == tgid && l->key.uaddr == uaddr && !l->key.others)
 		return l;
-	if (a->locks.nr >= LS_LOCKS_MAX) {
+	l = ls_htab_find(&a->locks, &key);
+	if (!l && a->locks.nr >= LS_LOCKS_MAX) {
 		a->locks_folded = true;
 		key = LS_LOCK_OTHERS;
 	}
-	return ls_htab_get(&a->locks, &key, NULL);
+	if (!l)
+		l = ls_htab_get(&a->locks, &key, NULL);
+	if (l && !l->key.others)
+		*recent = l;
+	return l;
 }
 
 /* The entry of key in a table of pairs, added unless it holds LS_PAIRS_MAX: NULL then. */

@@ -48,6 +48,7 @@ enum ls_state {
 #define LS_LOCKS_MAX   (1 << 16) /* locks kept apart; the others are LS_LOCK_OTHERS */
 #define LS_PAIRS_MAX   (1 << 19) /* (thread, lock) pairs, hand-off pairs, wait sites */
 #define LS_GILS_MAX    (1 << 12) /* CPython interpreters followed */
+#define LS_RECENT      64	 /* threads and locks looked up without a hash */
 
 struct ls_lock_key {
 	__u32 tgid;
@@ -189,7 +190,10 @@ struct ls_analysis {
 	struct ls_file_header hdr;
 	const struct ls_observer *obs; /* NULL: none; set after ls_analysis_init */
 	char cmdline[LS_CMDLINE_MAX];
-	struct ls_htab threads;	     /* struct ls_thread by tid */
+	struct ls_htab threads; /* struct ls_thread by tid */
+	/* the threads and locks met last, by tid and by address: most records name them again */
+	struct ls_thread *recent_threads[LS_RECENT];
+	struct ls_lock *recent_locks[LS_RECENT];
 	struct ls_htab locks;	     /* struct ls_lock by (tgid, uaddr) */
 	struct ls_htab thread_locks; /* struct ls_thread_lock */
 	struct ls_htab handoffs;     /* struct ls_handoff: the hand-off matrices */
