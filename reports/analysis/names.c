@@ -14,6 +14,7 @@
 #include "escape.h"
 #include "htab.h"
 #include "names.h"
+#include "safeopen.h"
 
 /* A memory map sorted by address; each entry a copy of its MAP record, path terminated. */
 struct snap {
@@ -335,42 +336,12 @@ int ls_names_feed(struct ls_names *n, const struct ls_rec_hdr *rec)
 
 /* ELF symbols */
 
-int ls_open_regular(const char *path, __u64 inode)
-{
-	char self[64];
-	struct stat st;
-	int pfd, fd;
-
-	/*
-	 * Looked up without opening (a device node's open can act on it, a FIFO's blocks), checked
-	 * on that descriptor, then opened through it: a file swapped in after the check is not read.
-	 */
-	pfd = open(path, O_PATH | O_CLOEXEC);
-	if (pfd < 0)
-		return -errno;
-	if (fstat(pfd, &st)) {
-		fd = -errno;
-	} else if (!S_ISREG(st.st_mode) || (inode && st.st_ino != inode)) {
-		fd = -ENOENT;
-	} else {
-		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
-		fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (fd < 0)
-			fd = -errno;
-	}
-	close(pfd);
-	return fd;
-}
-
 static int open_mapped(__u32 tgid, const struct ls_map *m)
 {
-	char path[PATH_MAX + 32];
-	int fd;
+	/* in the process's own root (it may live in a container) while it runs, then in ours */
+	int fd = ls_open_in_root(tgid, m->path, m->inode);
 
-	/* through the process's own root: it may live in a container */
-	snprintf(path, sizeof(path), "/proc/%u/root%s", tgid, m->path);
-	fd = ls_open_regular(path, m->inode);
-	return fd >= 0 ? fd : ls_open_regular(m->path, m->inode);
+	return fd >= 0 ? fd : ls_open_regular_at(AT_FDCWD, m->path, false, m->inode);
 }
 
 /* The file is the one the recording saw, as far as its build ID tells. */

@@ -30,12 +30,6 @@ const char *ls_names_lookup(struct ls_names *n, __u32 tgid, __u64 addr, char *bu
 /* The same, for code: the function's name alone where there is a symbol ("site_a"). */
 const char *ls_names_function(struct ls_names *n, __u32 tgid, __u64 addr, char *buf, size_t len);
 
-/*
- * path opened read-only if it is a regular file with that inode (0: any): the fd, or -errno
- * (-ENOENT for another kind of file or inode).
- */
-int ls_open_regular(const char *path, __u64 inode);
-
 /* The base name of the file mapped at addr ("libc.so.6"), or NULL. */
 const char *ls_names_module(struct ls_names *n, __u32 tgid, __u64 addr);
 
