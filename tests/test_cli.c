@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <strings.h>
 #include <cmocka.h>
+#include <sys/stat.h>
 #include "jsoncheck.h"
 #include "testutil.h"
 #include "trace.h"
@@ -371,6 +372,46 @@ static void test_man_page(void **state)
 	assert_string_equal(slurp(out), "");
 }
 
+/*
+ * make install DESTDIR=... PREFIX=/usr puts the binary in usr/bin and the man page in
+ * usr/share/man/man1, where man -l renders it (as man would, after a package installed it).
+ */
+static void test_install(void **state)
+{
+	char dest[512], bin[600], page[600], arg[3][600];
+	char *make[] = { "make", "--no-print-directory", "-s",	 "-C",	    LS_SOURCE_DIR, arg[0],
+			 arg[1], "PREFIX=/usr",		 arg[2], "install", NULL };
+	char *man[] = { "man", "-l", page, NULL };
+	const char *out = test_path("install.out");
+	struct stat st;
+	int rc;
+
+	snprintf(dest, sizeof(dest), "%s", test_path("dest"));
+	snprintf(arg[0], sizeof(arg[0]), "DESTDIR=%s", dest);
+	snprintf(arg[1], sizeof(arg[1]), "OUTPUT=%s", LS_BUILD_DIR);
+	snprintf(arg[2], sizeof(arg[2]), "MANDIR=/usr/share/man");
+	rc = run(make, out, NULL);
+	if (rc)
+		print_message("make install: exit %d\n%s\n", rc, slurp(out));
+	assert_int_equal(rc, 0);
+	snprintf(bin, sizeof(bin), "%s/usr/bin/lockscope", dest);
+	snprintf(page, sizeof(page), "%s/usr/share/man/man1/lockscope.1", dest);
+	assert_int_equal(stat(bin, &st), 0);
+	assert_true(S_ISREG(st.st_mode) && (st.st_mode & 0111));
+	assert_int_equal(stat(page, &st), 0);
+	rc = run(man, out,
+		 (char *[]){ "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat", "TERM=dumb",
+			     "PATH=/usr/bin:/bin", NULL });
+	if (rc == 122) {
+		print_message("SKIP: man is not installed (apt-get install man-db): the files are "
+			      "in place\n");
+		skip();
+	}
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(slurp(out), "lockscope"));
+	assert_non_null(strstr(slurp(out), "EXAMPLES"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_report_hostile_strings),
 		cmocka_unit_test(test_help_width),
 		cmocka_unit_test(test_man_page),
+		cmocka_unit_test(test_install),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
