@@ -152,9 +152,9 @@ static double twin_get(const char *label)
 
 /*
  * Attach to a running interpreter that starts 4 computing threads after the attach: they are
- * in the trace, the GIL is found, the verdict is serialized, the GIL load is at least 90%, and
- * its hand-offs agree with CPython's own switch_number, read from the process as the window
- * opens and closes (within 2% when probed, 5% when inferred). Probed, the load sampled in the
+ * in the trace, the GIL is found, the verdict is serialized, the GIL load is at least 90% of the
+ * time one of them was on a CPU, and its hand-offs agree with CPython's own switch_number, read
+ * from the process as the window opens and closes (within 2% when probed, 5% when inferred). Probed, the load sampled in the
  * same recording is within 3 points of the probes' exact one. Prints one line for the table.
  * The analysis is left in 'analysis'.
  */
@@ -236,7 +236,14 @@ static void check_version(const struct python *py, char *gil_mode)
 	assert_int_equal(late, 4);
 	assert_true(g->have_start && g->have_end);
 	assert_true(delta > 100); /* 4 spinners, 5 ms interval, over 2 s */
-	assert_true(load >= 0.9);
+	/*
+	 * Some thread holds the GIL whenever one of them computes, which is whenever one is on a
+	 * CPU: at least 90% of that time (the rest, the GIL between holders and a waiter's own
+	 * steps in take_gil). On an idle machine one is on a CPU all along; beside other load a
+	 * taker woken onto a busy machine waits for a CPU with the GIL free (79% of the window
+	 * held, 0.39 CPUs busy, under three other test suites).
+	 */
+	assert_true(load >= 0.9 * (1 - s.profile[0]));
 	if (g->source == LS_GIL_SRC_PROBES) {
 		assert_true(within(g->handoffs, delta, 1, 2));
 		assert_true(fabs(sampled - load) <= 0.03);
@@ -479,8 +486,10 @@ static void test_phases(void **state)
 	assert_true(overlap_hi > overlap_lo && (overlap_hi - overlap_lo) * 10 >= (to - from) * 8);
 	assert_true(ser->start_ns + slack >= from && ser->start_ns <= from + slack);
 	assert_true(ser->end_ns + slack >= to && ser->end_ns <= to + slack);
-	assert_int_equal(p.v[0].s.verdict, LS_VERDICT_WAITING);
-	assert_int_equal(p.v[p.nr - 1].s.verdict, LS_VERDICT_WAITING);
+	/* the sleeps around it; before them, the interpreter's start-up may be a phase of its own */
+	assert_true(ser > p.v && ser + 1 < p.v + p.nr);
+	assert_int_equal(ser[-1].s.verdict, LS_VERDICT_WAITING);
+	assert_int_equal(ser[1].s.verdict, LS_VERDICT_WAITING);
 }
 
 /* path is pyenv's shim: a script that runs pyenv */
