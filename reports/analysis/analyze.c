@@ -194,9 +194,12 @@ static size_t cell_of(struct ls_analysis *a, __u64 ts)
 	return i < LS_TL_CELLS ? i : LS_TL_CELLS - 1;
 }
 
-/* Spread weight * (to - from) over the cells [from, to) covers: cells[i * stride] */
-static void cells_add(struct ls_analysis *a, __u64 *cells, size_t stride, __u64 from, __u64 to,
-		      __u64 weight)
+/*
+ * Spread weight * (to - from) over the cells [from, to) covers, into x[i * stride] and, unless
+ * NULL, y[i * stride] too: a thread's lane and the sums over threads in one pass.
+ */
+static void cells_add(struct ls_analysis *a, __u64 *x, __u64 *y, size_t stride, __u64 from,
+		      __u64 to, __u64 weight)
 {
 	__u64 i;
 
@@ -208,7 +211,9 @@ static void cells_add(struct ls_analysis *a, __u64 *cells, size_t stride, __u64 
 		__u64 cell_end = a->start_ns + (i + 1) * a->cell_ns;
 		__u64 seg = (to < cell_end ? to : cell_end) - from;
 
-		cells[i * stride] += seg * weight;
+		x[i * stride] += seg * weight;
+		if (y)
+			y[i * stride] += seg * weight;
 		from += seg;
 	}
 }
@@ -220,7 +225,7 @@ static void alive_change(struct ls_analysis *a, int delta, __u64 ts)
 	ts = not_before(ts, a->alive_since);
 	width = min_u32(a->alive, a->hdr.nr_cpus);
 	a->ceiling_ns += (ts - a->alive_since) * width;
-	cells_add(a, a->ceiling_cells, 1, a->alive_since, ts, width);
+	cells_add(a, a->ceiling_cells, NULL, 1, a->alive_since, ts, width);
 	a->alive += delta;
 	a->alive_since = ts;
 	if (a->alive > a->peak_alive)
@@ -237,28 +242,14 @@ static void busy_change(struct ls_analysis *a, int delta, __u64 ts)
 		a->obs->on_busy(a->obs->ctx, a, ts, a->busy);
 }
 
-/* [from, to) in state s: into t's lane and the sums over threads, one pass over the cells */
+/* [from, to) in state s: into the sums over threads, and t's lane if it has one */
 static void timeline_add(struct ls_analysis *a, struct ls_thread *t, enum ls_state s, __u64 from,
 			 __u64 to)
 {
-	__u64 i;
-
-	from = not_before(from, a->start_ns);
-	if (to <= from)
-		return;
-	timeline_reach(a, to - 1);
-	for (i = (from - a->start_ns) / a->cell_ns; from < to && i < LS_TL_CELLS; i++) {
-		__u64 cell_end = a->start_ns + (i + 1) * a->cell_ns;
-		__u64 seg = (to < cell_end ? to : cell_end) - from;
-
-		if (t->timeline)
-			t->timeline[i][s] += seg;
-		a->state_cells[i][s] += seg;
-		from += seg;
-	}
+	cells_add(a, &a->state_cells[0][s], t->timeline ? &t->timeline[0][s] : NULL, LS_ST_NR, from,
+		  to, 1);
 }
 
-/* Leave the current state at ts for another; the time spent goes to the state left. */
 /* t goes on or off a CPU: busy(t), and its process's GIL, which only a running thread changes */
 static void running_change(struct ls_analysis *a, const struct ls_thread *t, int delta, __u64 ts)
 {
@@ -266,6 +257,7 @@ static void running_change(struct ls_analysis *a, const struct ls_thread *t, int
 	ls_gil_running(a, t, delta, ts);
 }
 
+/* Leave the current state at ts for another; the time spent goes to the state left. */
 static void set_state(struct ls_analysis *a, struct ls_thread *t, enum ls_state next, __u64 ts)
 {
 	enum ls_state prev = t->state;

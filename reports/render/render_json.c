@@ -79,13 +79,9 @@ void ls_json_recording(struct ls_json *j, const char *key, const struct ls_repor
 	ls_json_end(j, '}');
 }
 
-void ls_json_summary(struct ls_json *j, const char *key, const struct ls_report *r)
+/* The parallelism figures of the window or of a phase */
+static void json_parallelism(struct ls_json *j, const struct ls_summary *s)
 {
-	const struct ls_summary *s = &r->summary;
-
-	ls_json_object(j, key);
-	ls_json_u64(j, "wall_ns", s->wall_ns);
-	ls_json_u64(j, "cpu_ns", s->cpu_ns);
 	ls_json_double(j, "effective_parallelism", s->parallelism);
 	ls_json_double(j, "ceiling", s->ceiling);
 	ls_json_double(j, "utilization", s->utilization);
@@ -93,6 +89,16 @@ void ls_json_summary(struct ls_json *j, const char *key, const struct ls_report 
 		ls_json_double(j, "other_cpus", s->other_cpus);
 	else
 		ls_json_null(j, "other_cpus");
+}
+
+void ls_json_summary(struct ls_json *j, const char *key, const struct ls_report *r)
+{
+	const struct ls_summary *s = &r->summary;
+
+	ls_json_object(j, key);
+	ls_json_u64(j, "wall_ns", s->wall_ns);
+	ls_json_u64(j, "cpu_ns", s->cpu_ns);
+	json_parallelism(j, s);
 	ls_json_array(j, "concurrency_profile");
 	for (unsigned int i = 0; i <= s->profile_top; i++)
 		ls_json_double(j, NULL, s->profile[i]);
@@ -357,9 +363,7 @@ static void json_phases(struct ls_json *j, const struct ls_phases *p)
 		ls_json_u64(j, "start_ns", p->v[i].start_ns);
 		ls_json_u64(j, "end_ns", p->v[i].end_ns);
 		ls_json_str(j, "verdict", ls_verdict_name(s->verdict));
-		ls_json_double(j, "effective_parallelism", s->parallelism);
-		ls_json_double(j, "ceiling", s->ceiling);
-		ls_json_double(j, "utilization", s->utilization);
+		json_parallelism(j, s);
 		json_states(j, "state_ns", s->state_ns);
 		ls_json_double(j, "sync_wait_share_of_blocked", s->sync_wait_blocked);
 		ls_json_double(j, "other_wait_share", s->other_wait_share);
@@ -367,10 +371,6 @@ static void json_phases(struct ls_json *j, const struct ls_phases *p)
 		ls_json_double(j, "handoffs_per_s", s->handoffs_per_s);
 		ls_json_u64(j, "threads", s->threads);
 		ls_json_u64(j, "turn_takers", s->turn_takers);
-		if (s->other_measured)
-			ls_json_double(j, "other_cpus", s->other_cpus);
-		else
-			ls_json_null(j, "other_cpus");
 		ls_json_end(j, '}');
 	}
 	ls_json_end(j, ']');
