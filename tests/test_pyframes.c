@@ -31,7 +31,7 @@
 #define READY_TIMEOUT 30000 /* ms: a busy machine, an interpreter starting in a chroot */
 #define SETTLE_TRIES  1000  /* 10 ms apart */
 
-/* The script, compiled under SCRIPT_FILE: its frames name that file wherever the interpreter runs */
+/* The script, compiled under SCRIPT_FILE: its frames name that file wherever it runs */
 #define SCRIPT_FILE "/lockscope-test/spin.py"
 #define SCRIPT                                                                                     \
 	"import threading, time\n"				       /* 1 */                     \

@@ -26,8 +26,8 @@
 #define PTHREAD_SELF	  16	/* glibc's tcbhead_t: tcb at 0, dtv at 8, self at 16 */
 /*
  * glibc's struct pthread (nptl/descr.h), x86-64: tcbhead_t (704 bytes), list_t list, then pid_t
- * tid. Checked on each thread: its pthread_t must point at itself (tcb and self) and the tid must be
- * one of the process's threads.
+ * tid. Checked on each thread: its pthread_t must point at itself (tcb and self), its tid must
+ * be one of the process's threads.
  */
 #define GLIBC_PTHREAD_TID 0x2d0
 
@@ -406,7 +406,7 @@ static int tstate_tid(pid_t pid, const struct ls_py_offsets *o, __u64 ts, pid_t 
 	err = rd(pid, v, self, sizeof(self));
 	if (err)
 		return err;
-	if (self[0] != v || self[2] != v)
+	if (self[0] != v || self[PTHREAD_SELF / 8] != v)
 		return -EINVAL;
 	err = rd(pid, v + o->pthread_tid, &t, sizeof(t));
 	if (err)
@@ -530,7 +530,7 @@ int ls_py_offsets_find(pid_t pid, const struct ls_pyinfo *info, struct ls_py_off
 	int err = -ENOTSUP;
 
 	memset(o, 0, sizeof(*o));
-	say(why, why_len, "no reason");
+	say(why, why_len, "%s", "");
 	if (info->major != 3 || !info->runtime_addr) {
 		say(why, why_len, "not a CPython 3 process whose _PyRuntime was found");
 		return -EINVAL;
