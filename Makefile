@@ -110,7 +110,7 @@ $(OUTPUT)/workloads/sites-so: workloads/sites.c $(OUTPUT)/workloads/libsites.so 
 
 # tests link the pure user-space code: reports/, and the recorder's /proc reader
 TEST_OBJS := $(REPORT_OBJS) $(OUTPUT)/tracer/procmaps.o $(OUTPUT)/tracer/pyfind.o \
-	$(OUTPUT)/tracer/launch.o
+	$(OUTPUT)/tracer/pyframes.o $(OUTPUT)/tracer/launch.o
 
 $(OUTPUT)/tests/%: tests/%.c $(wildcard tests/*.h) $(TEST_OBJS) $(BIN) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
