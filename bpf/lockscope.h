@@ -30,6 +30,9 @@ enum ls_rec_type {
 	 * LS_REC_STACK and LS_REC_WAIT_STACK in its place */
 	LS_REC_STACK_SAMPLE = 13,
 	LS_REC_GIL_SAMPLE = 14, /* struct ls_gil_sample: a traced Python thread on a CPU, sampled */
+	/* struct ls_py_sample: a Python stack read in the kernel; the recorder resolves it, and
+	 * writes LS_REC_PY_FUNC and LS_REC_PY_STACK in its place */
+	LS_REC_PY_SAMPLE = 15,
 	/* written by user space (tracer/format/trace.h) */
 	LS_REC_CMDLINE = 32,
 	LS_REC_TASK = 33,
@@ -44,6 +47,9 @@ enum ls_rec_type {
 	LS_REC_PACKED = 42, /* a block of records in the compact encoding (trace version 2) */
 	LS_REC_MAPS_FAILED = 43,
 	LS_REC_OTHER_CPU = 44,
+	LS_REC_PY_FUNC = 45,   /* struct ls_py_func (tracer/format/trace.h) */
+	LS_REC_PY_STACK = 46,  /* struct ls_py_stack */
+	LS_REC_PY_STATUS = 47, /* struct ls_py_status */
 	LS_REC_MAX = 64,
 };
 
@@ -201,6 +207,36 @@ struct ls_gil_sample {
 	__u64 holder; /* last_holder: the PyThreadState that took it last */
 	__u32 locked; /* 1 held, 0 free */
 	__u32 cpu;
+};
+
+/* Why a Python stack was read (struct ls_py_sample, struct ls_py_stack) */
+enum ls_py_stack_kind {
+	LS_PY_SAMPLED = 1,    /* a traced Python thread on a CPU, sampled at a fixed rate */
+	LS_PY_GIL_WAITER = 2, /* a thread's first switch out of a wait for the GIL: its stack */
+	LS_PY_GIL_HOLDER = 3, /* ... and at that moment the GIL holder's (waiter_tid: the waiter) */
+	LS_PY_LOCK_WAITER = 4, /* a Python thread's first switch out of a wait on another futex */
+};
+
+#define LS_PY_FRAMES_MAX 64 /* Python frames of one stack, innermost first */
+
+/* A frame as the kernel reads it: the code object, and the instruction as the frame holds it */
+struct ls_py_raw_frame {
+	__u64 code;
+	__u64 instr; /* f_lasti (3.8-3.10), or the instruction pointer (3.11+) */
+};
+
+struct ls_py_sample {
+	struct ls_rec_hdr hdr; /* tid: the thread whose stack it is */
+	__u64 ts;
+	__u64 uaddr; /* GIL_WAITER, LOCK_WAITER: the futex word waited on */
+	__u32 tgid;
+	__u32 waiter_tid; /* GIL_HOLDER: the thread whose wait began */
+	__u8 kind;	  /* enum ls_py_stack_kind */
+	__u8 gil_held;	  /* the thread held the GIL (LS_PY_SAMPLED) */
+	__u8 nr;	  /* frames read */
+	__u8 truncated;	  /* deeper than LS_PY_FRAMES_MAX, or a read failed on the way */
+	__u32 pad;
+	struct ls_py_raw_frame frames[LS_PY_FRAMES_MAX];
 };
 
 /*

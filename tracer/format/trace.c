@@ -24,6 +24,10 @@ _Static_assert(sizeof(struct ls_gil_call) == 24, "ls_gil_call");
 _Static_assert(sizeof(struct ls_comm) == 32, "ls_comm");
 _Static_assert(sizeof(struct ls_other_cpu) == 24, "ls_other_cpu");
 _Static_assert(sizeof(struct ls_cpu_untraced) == 24, "ls_cpu_untraced: 8-byte words, as copied");
+_Static_assert(sizeof(struct ls_py_sample) == 40 + LS_PY_FRAMES_MAX * 16, "ls_py_sample");
+_Static_assert(sizeof(struct ls_py_func) == 24, "ls_py_func");
+_Static_assert(sizeof(struct ls_py_stack) == 40, "ls_py_stack");
+_Static_assert(sizeof(struct ls_py_status) == 16, "ls_py_status");
 
 static const struct {
 	const char *name;
@@ -48,6 +52,9 @@ static const struct {
 	[LS_REC_MAP] = { "map", sizeof(struct ls_map) + 1 },
 	[LS_REC_MAPS_FAILED] = { "maps-failed", sizeof(struct ls_maps_failed) },
 	[LS_REC_OTHER_CPU] = { "other-cpu", sizeof(struct ls_other_cpu) },
+	[LS_REC_PY_FUNC] = { "py-func", sizeof(struct ls_py_func) },
+	[LS_REC_PY_STACK] = { "py-stack", sizeof(struct ls_py_stack) },
+	[LS_REC_PY_STATUS] = { "py-status", sizeof(struct ls_py_status) + 1 },
 	[LS_REC_GIL_INFO] = { "gil-info", sizeof(struct ls_gil_info) },
 	[LS_REC_GIL_TAKE] = { "take-gil", sizeof(struct ls_gil_call) },
 	[LS_REC_GIL_DROP] = { "drop-gil", sizeof(struct ls_gil_call) },
@@ -491,6 +498,19 @@ static enum ls_read_status check_record(struct ls_reader *r, struct ls_rec_hdr *
 
 		if (st->nr > LS_STACK_MAX || sizeof(*st) + (size_t)st->nr * sizeof(__u64) > h->size)
 			return corrupt(r, "stack frames overrun the record", h->type, h->size);
+	} else if (h->type == LS_REC_PY_FUNC) {
+		struct ls_py_func *pf = (struct ls_py_func *)h;
+
+		if (sizeof(*pf) + (size_t)pf->name_len + pf->file_len > h->size)
+			return corrupt(r, "function names overrun the record", h->type, h->size);
+	} else if (h->type == LS_REC_PY_STACK) {
+		struct ls_py_stack *ps = (struct ls_py_stack *)h;
+
+		if (ps->nr > LS_PY_FRAMES_MAX ||
+		    sizeof(*ps) + (size_t)ps->nr * sizeof(ps->frames[0]) > h->size)
+			return corrupt(r, "Python frames overrun the record", h->type, h->size);
+	} else if (h->type == LS_REC_PY_STATUS) {
+		((char *)h)[h->size - 1] = '\0'; /* why runs to the end */
 	} else if (h->type == LS_REC_FUTEX_WAITV) {
 		struct ls_futex_waitv *v = (struct ls_futex_waitv *)h;
 

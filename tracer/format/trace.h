@@ -199,6 +199,56 @@ struct ls_build_id {
 	char path[]; /* NUL-terminated, as in the process's map */
 };
 
+/*
+ * LS_REC_PY_FUNC: a Python function of process hdr.tid (its tgid), resolved from its code object
+ * while the process ran; written once, before the first LS_REC_PY_STACK that names it. strs holds
+ * name_len bytes of its qualified name (co_qualname; co_name before 3.11), then file_len bytes of
+ * its file name, neither NUL-terminated.
+ */
+struct ls_py_func {
+	struct ls_rec_hdr hdr;
+	__u32 id; /* 1, 2, ...: unique in the file */
+	__s32 firstlineno;
+	__u16 name_len, file_len;
+	__u32 pad;
+	char strs[];
+};
+
+/* A frame of LS_REC_PY_STACK: its function (0: could not be resolved) and line (0: unknown) */
+struct ls_py_frame_rec {
+	__u32 func;
+	__s32 line;
+};
+
+/*
+ * LS_REC_PY_STACK: the Python stack of thread hdr.tid, innermost first, as the kernel read it
+ * (struct ls_py_sample: kind, gil_held, waiter_tid, uaddr, truncated), its frames resolved.
+ */
+struct ls_py_stack {
+	struct ls_rec_hdr hdr;
+	__u64 ts;
+	__u64 uaddr;
+	__u32 tgid;
+	__u32 waiter_tid;
+	__u8 kind; /* enum ls_py_stack_kind */
+	__u8 gil_held;
+	__u8 nr;
+	__u8 truncated;
+	__u32 pad;
+	struct ls_py_frame_rec frames[];
+};
+
+/*
+ * LS_REC_PY_STATUS: whether Python stacks are read in process hdr.tid (its tgid): err 0 when
+ * they are, else -errno and why, a sentence (NUL-terminated) the report prints as it is.
+ */
+struct ls_py_status {
+	struct ls_rec_hdr hdr;
+	__s32 err;
+	__u32 hexversion; /* the interpreter's, 0 when unknown */
+	char why[];
+};
+
 /* LS_REC_END: the last record of a complete file */
 struct ls_end {
 	struct ls_rec_hdr hdr;
