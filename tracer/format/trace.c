@@ -27,7 +27,7 @@ _Static_assert(sizeof(struct ls_cpu_untraced) == 24, "ls_cpu_untraced: 8-byte wo
 _Static_assert(sizeof(struct ls_py_sample) == 40 + LS_PY_FRAMES_MAX * 16, "ls_py_sample");
 _Static_assert(sizeof(struct ls_py_func) == 24, "ls_py_func");
 _Static_assert(sizeof(struct ls_py_stack) == 40, "ls_py_stack");
-_Static_assert(sizeof(struct ls_py_status) == 16, "ls_py_status");
+_Static_assert(sizeof(struct ls_py_status) == 24, "ls_py_status");
 
 static const struct {
 	const char *name;

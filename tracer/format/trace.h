@@ -246,6 +246,8 @@ struct ls_py_status {
 	struct ls_rec_hdr hdr;
 	__s32 err;
 	__u32 hexversion; /* the interpreter's, 0 when unknown */
+	__u32 sample_hz;  /* LS_PY_SAMPLED stacks a second on each CPU running a thread of it */
+	__u32 pad;
 	char why[];
 };
 
