@@ -17,24 +17,6 @@ int ls_cmp_lock_wait(const void *pa, const void *pb)
 	return x->key.uaddr < y->key.uaddr ? -1 : x->key.uaddr > y->key.uaddr;
 }
 
-static int cmp_tid(const void *pa, const void *pb)
-{
-	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
-	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
-
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
-}
-
-/* for locks_by_addr: qsort_r's context is the locks */
-static int cmp_lock_addr(const void *pa, const void *pb, void *ctx)
-{
-	struct ls_lock *const *locks = ctx;
-	uintptr_t x = (uintptr_t)locks[*(const size_t *)pa],
-		  y = (uintptr_t)locks[*(const size_t *)pb];
-
-	return x < y ? -1 : x > y;
-}
-
 const char *ls_addr_label(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
 			  size_t len)
 {
@@ -71,19 +53,16 @@ int ls_report_build(struct ls_report *r, const struct ls_analysis *a, const char
 		ls_fold_init(&r->fold, a); /* out of memory: nothing folded */
 	else
 		ls_fold_none(&r->fold);
-	r->threads = (struct ls_thread **)ls_htab_sorted(&a->threads, cmp_tid);
+	r->threads = (struct ls_thread **)ls_htab_sorted(&a->threads, NULL);
 	r->locks = (struct ls_lock **)ls_htab_sorted(&a->locks, ls_cmp_lock_wait);
-	r->lock_labels = calloc(n + 1, sizeof(*r->lock_labels));
-	r->locks_by_addr = calloc(n + 1, sizeof(*r->locks_by_addr));
-	if (!r->phases || !r->threads || !r->locks || !r->lock_labels || !r->locks_by_addr) {
+	/* a slot a lock, at most half full; its pages are touched only by the names asked for */
+	for (r->labels_cap = 2; r->labels_cap < 2 * n; r->labels_cap *= 2)
+		;
+	r->labels = calloc(r->labels_cap, sizeof(*r->labels));
+	if (!r->phases || !r->threads || !r->locks || !r->labels) {
 		ls_report_free(r);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++) {
-		lock_label(a, r->locks[i], r->lock_labels[i], LS_LABEL_MAX);
-		r->locks_by_addr[i] = i;
-	}
-	qsort_r(r->locks_by_addr, n, sizeof(*r->locks_by_addr), cmp_lock_addr, r->locks);
 	return 0;
 }
 
@@ -93,27 +72,23 @@ void ls_report_free(struct ls_report *r)
 	ls_fold_free(&r->fold);
 	free(r->threads);
 	free(r->locks);
-	free(r->lock_labels);
-	free(r->locks_by_addr);
+	free(r->labels);
 	memset(r, 0, sizeof(*r));
 }
 
+/* Resolved the first time a renderer asks for it: a report shows a few of 65,536 locks */
 const char *ls_report_lock_label(const struct ls_report *r, const struct ls_lock *l)
 {
-	size_t lo = 0, hi = r->a->locks.nr;
+	size_t i =
+		(size_t)(((uintptr_t)l >> 4) * 0x9e3779b97f4a7c15ULL >> 20) & (r->labels_cap - 1);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct ls_lock *m = r->locks[r->locks_by_addr[mid]];
-
-		if (m == l)
-			return r->lock_labels[r->locks_by_addr[mid]];
-		if ((uintptr_t)m < (uintptr_t)l)
-			lo = mid + 1;
-		else
-			hi = mid;
+	while (r->labels[i].lock && r->labels[i].lock != l)
+		i = (i + 1) & (r->labels_cap - 1);
+	if (!r->labels[i].lock) {
+		r->labels[i].lock = l;
+		lock_label(r->a, l, r->labels[i].name, sizeof(r->labels[i].name));
 	}
-	return "?";
+	return r->labels[i].name;
 }
 
 struct ls_thread **ls_report_threads_by(const struct ls_report *r,

@@ -2,7 +2,7 @@
 /*
  * The report model: what every renderer shows, built once from a finished analysis: the summary,
  * the phases, what the text report folds, the threads and locks in order, and the locks' names
- * (resolved here, where the ELF files are read, not while rendering). Renderers (text, JSON,
+ * (resolved here, where the ELF files are read, each the first time a renderer asks for it). Renderers (text, JSON,
  * compare) read the model and the analysis it points to, and compute nothing of their own.
  */
 #ifndef LS_MODEL_H
@@ -22,10 +22,14 @@ struct ls_report {
 	struct ls_summary summary;
 	struct ls_phases *phases; /* NULL when out of memory */
 	struct ls_fold fold;	  /* the processes the text report folds (none: fold.processes 0) */
-	struct ls_thread **threads; /* by tid, NULL-terminated */
+	struct ls_thread **threads; /* as the analysis met them, NULL-terminated */
 	struct ls_lock **locks;	    /* by blocked wait time, longest first, NULL-terminated */
-	char (*lock_labels)[LS_LABEL_MAX]; /* locks[i]'s name */
-	size_t *locks_by_addr;		   /* indices into locks, by the lock's address in memory */
+	/* the names of the locks asked for, by the lock's address: at most half full */
+	struct ls_lock_label {
+		const struct ls_lock *lock; /* NULL: a free slot */
+		char name[LS_LABEL_MAX];
+	} * labels;
+	size_t labels_cap; /* a power of two */
 };
 
 /* Build the model of analysis a (finished); fold: fold what METRICS.md says. -ENOMEM or 0. */

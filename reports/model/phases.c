@@ -7,6 +7,7 @@
  * apart, over a phase there are enough.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "phases.h"
@@ -25,7 +26,10 @@ static __u64 sum_cells(const __u64 *cells, size_t stride, size_t lo, size_t hi)
 	return sum;
 }
 
-/* The figures of cells [lo, hi); f has room for every thread with a lane */
+/*
+ * The figures of cells [lo, hi); f has room for every thread with a lane, or is NULL to leave the
+ * threads out (their turns, for a cell's class, which needs none of them)
+ */
 static void cells_summary(const struct ls_analysis *a, size_t lo, size_t hi,
 			  struct ls_thread_figures *f, struct ls_summary *s)
 {
@@ -45,7 +49,7 @@ static void cells_summary(const struct ls_analysis *a, size_t lo, size_t hi,
 	s->other_measured = a->other_measured;
 	s->other_cpus = s->wall_ns ? (double)sum_cells(a->other_cells, 1, lo, hi) / s->wall_ns : 0;
 	/* the threads with a lane; the others' time is in the sums above all the same */
-	while ((t = ls_htab_next(&a->threads, &pos))) {
+	while (f && (t = ls_htab_next(&a->threads, &pos))) {
 		struct ls_thread_figures *x = &f[n];
 
 		if (!t->timeline || n >= LS_TL_THREADS)
@@ -73,9 +77,23 @@ static void cells_summary(const struct ls_analysis *a, size_t lo, size_t hi,
 	ls_summary_derive(s);
 }
 
-static int verdict_class(enum ls_verdict v)
+/*
+ * A cell's class: the verdict's rules, serialized and imbalanced one class (a cell is too short to
+ * count turns), more than one thread alive on average for "at least 2 threads"
+ */
+static int cell_class(const struct ls_summary *s)
 {
-	return v == LS_VERDICT_IMBALANCED ? LS_VERDICT_SERIALIZED : v;
+	bool sync = s->lifetime_ns > s->wall_ns && s->sync_wait_blocked >= 0.5;
+
+	if (sync && s->parallelism < 1.2)
+		return LS_VERDICT_SERIALIZED;
+	if (s->utilization >= 0.8)
+		return LS_VERDICT_PARALLEL;
+	if (sync)
+		return LS_VERDICT_SERIALIZED;
+	if (s->other_wait_share >= 0.5)
+		return LS_VERDICT_WAITING;
+	return LS_VERDICT_MIXED;
 }
 
 /* Drop run i, merged into run into (a neighbour) */
@@ -143,23 +161,25 @@ int ls_phases_find(const struct ls_analysis *a, struct ls_phases *p)
 	if (!f)
 		return -ENOMEM;
 	for (size_t c = 0; c < cells; c++) {
-		cells_summary(a, c, c + 1, f, &s);
-		r[n++] = (struct run){ c, c + 1, verdict_class(s.verdict) };
+		cells_summary(a, c, c + 1, NULL, &s);
+		r[n++] = (struct run){ c, c + 1, cell_class(&s) };
 		n = coalesce(r, n);
 	}
 	min_cells = cells * LS_PHASE_MIN_SHARE + 0.999;
 	n = drop_flickers(r, n, min_cells > 2 ? min_cells : 2);
-	/* each run's own verdict; runs that get the same one are one phase */
-	for (size_t i = 0; i < n; i++) {
-		cells_summary(a, r[i].lo, r[i].hi, f, &s);
-		r[i].cls = s.verdict;
-	}
-	n = coalesce(r, n);
-	for (size_t i = 0; i < n && p->nr < LS_PHASES_MAX; i++) {
-		struct ls_phase *ph = &p->v[p->nr++];
+	/* each run's own figures and verdict; a run with its neighbour's verdict joins its phase */
+	for (size_t i = 0, lo = 0; i < n && p->nr < LS_PHASES_MAX; i++) {
+		struct ls_phase *ph = &p->v[p->nr];
 
 		cells_summary(a, r[i].lo, r[i].hi, f, &ph->s);
-		ph->start_ns = a->start_ns + r[i].lo * a->cell_ns;
+		if (p->nr && ph[-1].s.verdict == ph->s.verdict) {
+			ph--;
+			cells_summary(a, lo, r[i].hi, f, &ph->s);
+		} else {
+			lo = r[i].lo;
+			ph->start_ns = a->start_ns + lo * a->cell_ns;
+			p->nr++;
+		}
 		ph->end_ns = i + 1 < n ? a->start_ns + r[i].hi * a->cell_ns : a->end_ns;
 	}
 	free(f);

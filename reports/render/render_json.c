@@ -326,14 +326,20 @@ static void json_gil(struct ls_json *j, const struct ls_analysis *a, const struc
 	ls_json_end(j, '}');
 }
 
+static int cmp_tid(const void *pa, const void *pb)
+{
+	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
+	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
 static int cmp_tgid_tid(const void *pa, const void *pb)
 {
 	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
 	const struct ls_thread *y = *(const struct ls_thread *const *)pb;
 
-	if (x->tgid != y->tgid)
-		return x->tgid < y->tgid ? -1 : 1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
+	return x->tgid != y->tgid ? (x->tgid < y->tgid ? -1 : 1) : cmp_tid(pa, pb);
 }
 
 static void json_gils(struct ls_json *j, const struct ls_report *r)
@@ -379,6 +385,7 @@ static void json_phases(struct ls_json *j, const struct ls_phases *p)
 void ls_render_json(FILE *out, const struct ls_report *r)
 {
 	const struct ls_analysis *a = r->a;
+	struct ls_thread **threads;
 	const struct ls_handoff *h;
 	struct ls_json j;
 	size_t pos = 0;
@@ -391,10 +398,12 @@ void ls_render_json(FILE *out, const struct ls_report *r)
 	ls_json_summary(&j, "summary", r);
 	json_phases(&j, r->phases);
 	json_hist(&j, "runq_latency_ns", &a->runq);
+	threads = ls_report_threads_by(r, cmp_tid);
 	ls_json_array(&j, "threads");
-	for (size_t i = 0; r->threads[i]; i++)
-		json_thread(&j, a, r->threads[i], &r->fold);
+	for (size_t i = 0; threads && threads[i]; i++)
+		json_thread(&j, a, threads[i], &r->fold);
 	ls_json_end(&j, ']');
+	free(threads);
 	json_folded(&j, &r->fold);
 	ls_json_array(&j, "locks");
 	for (size_t i = 0; r->locks[i]; i++)

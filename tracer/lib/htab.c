@@ -189,6 +189,7 @@ void **ls_htab_sorted(const struct ls_htab *h, int (*cmp)(const void *, const vo
 		return NULL;
 	while ((e = ls_htab_next(h, &pos)))
 		v[n++] = e;
-	qsort(v, n, sizeof(*v), cmp);
+	if (cmp)
+		qsort(v, n, sizeof(*v), cmp);
 	return v;
 }

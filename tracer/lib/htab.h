@@ -30,7 +30,8 @@ void *ls_htab_find(const struct ls_htab *h, const void *key);
 void *ls_htab_get(struct ls_htab *h, const void *key, bool *created);
 /* The entry after *pos (start with 0), in the order they were added; NULL at the end. */
 void *ls_htab_next(const struct ls_htab *h, size_t *pos);
-/* The entries sorted by cmp (on pointers to entries), NULL-terminated; the caller frees it. */
+/* The entries sorted by cmp (on pointers to entries; NULL: in the order they were added),
+ * NULL-terminated; the caller frees it. */
 void **ls_htab_sorted(const struct ls_htab *h, int (*cmp)(const void *, const void *));
 /* SipHash-1-3 of len bytes under the process's random key (for callers' own tables). */
 uint64_t ls_hash(const void *data, size_t len);
