@@ -205,8 +205,9 @@ static void charge_gil_wait(struct ls_analysis *a, struct ls_thread *t)
 	if (!tp || !tp->wait_open)
 		return;
 	tp->wait_open = false;
-	ns = t->state_ns[LS_ST_GIL_WAIT] > tp->wait_mark ? t->state_ns[LS_ST_GIL_WAIT] - tp->wait_mark
-							 : 0;
+	ns = t->state_ns[LS_ST_GIL_WAIT] > tp->wait_mark
+		     ? t->state_ns[LS_ST_GIL_WAIT] - tp->wait_mark
+		     : 0;
 	p = ls_htab_find(&a->py.procs, &tp->wait_tgid);
 	if (!ns || !p)
 		return;
@@ -281,9 +282,8 @@ static int on_gil_waiter(struct ls_analysis *a, struct ls_thread *t, const struc
 	tp->wait_ts = ps->ts;
 	tp->wait_mark = t->state_ns[LS_ST_GIL_WAIT];
 	tp->wait_tgid = ps->tgid;
-	tp->wait_func = i >= 0 && ls_pyfunc_find(a, ps->tgid, ps->frames[i].func)
-				? ps->frames[i].func
-				: 0;
+	tp->wait_func =
+		i >= 0 && ls_pyfunc_find(a, ps->tgid, ps->frames[i].func) ? ps->frames[i].func : 0;
 	tp->holder_known = false;
 	tp->holder_func = 0;
 	tp->wait_fold = fold_get(a, rec, LS_PYFOLD_GIL_WAIT, &err);
@@ -352,7 +352,7 @@ int ls_pyfuncs_on_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 }
 
 int ls_pyfuncs_on_wait(struct ls_analysis *a, struct ls_thread *t, const struct ls_lock *l,
-		      __u64 uaddr, __u64 enter, __u64 exit, __u64 ns)
+		       __u64 uaddr, __u64 enter, __u64 exit, __u64 ns)
 {
 	struct ls_thread_py *tp = t->py;
 	struct ls_pyline key, *e;

@@ -27,10 +27,10 @@ struct ls_pyfunc {
 	__u32 id; /* key: unique in the file */
 	__u32 tgid;
 	__s32 firstlineno;
-	char *name; /* qualified name, escaped */
-	char *file; /* escaped */
-	__u64 samples;	    /* LS_PY_SAMPLED stacks with it innermost */
-	__u64 held_samples; /* ... that held the GIL */
+	char *name;			    /* qualified name, escaped */
+	char *file;			    /* escaped */
+	__u64 samples;			    /* LS_PY_SAMPLED stacks with it innermost */
+	__u64 held_samples;		    /* ... that held the GIL */
 	__u64 gil_waits, gil_wait_ns;	    /* its threads' GIL waits, begun in it */
 	__u64 blamed_waits, blamed_wait_ns; /* others' GIL waits begun while it held the GIL */
 };
@@ -130,7 +130,7 @@ int ls_pyfuncs_on_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec);
 int ls_pyfuncs_on_status(struct ls_analysis *a, const struct ls_rec_hdr *rec);
 /* A blocked futex wait of t on uaddr (lock l), [enter, exit], ns of it in the window. */
 int ls_pyfuncs_on_wait(struct ls_analysis *a, struct ls_thread *t, const struct ls_lock *l,
-		      __u64 uaddr, __u64 enter, __u64 exit, __u64 ns);
+		       __u64 uaddr, __u64 enter, __u64 exit, __u64 ns);
 /* Charge the GIL waits still open as the window closes. */
 void ls_pyfuncs_finish(struct ls_analysis *a);
 
