@@ -227,6 +227,23 @@ static void test_json(void **state)
 	synth_free(a);
 }
 
+/* Python frames, outermost first, then what the thread did; unresolved frames unnamed */
+static void test_folded(void **state)
+{
+	struct ls_analysis *a = scenario_python();
+	char *out = render(a, 2);
+
+	assert_non_null(strstr(out, "python3-91;<module>;Worker.run;compute;[GIL held] 5000000\n"));
+	assert_non_null(strstr(out, "python3-92;io_step;[unknown];[GIL held] 2000000\n"));
+	assert_non_null(strstr(out, "python3-93;[unknown];[unknown];[GIL held] 1000000\n"));
+	assert_null(strstr(out, "elsewhere")); /* another process's function */
+	assert_non_null(strstr(out, "python3-92;<module>;Worker.run;[GIL wait] 20000000\n"));
+	assert_non_null(strstr(out, "python3-92;io_step;[GIL wait] 10000000\n"));
+	assert_non_null(strstr(out, "python3-93;io_step;[GIL wait] 28000000\n"));
+	free(out);
+	synth_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_func_table_overflow),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_folded),
 	};
 
 	return cmocka_run_group_tests_name("python functions", tests, NULL, NULL);

@@ -279,6 +279,7 @@ static int on_gil_waiter(struct ls_analysis *a, struct ls_thread *t, const struc
 		return -ENOMEM;
 	charge_gil_wait(a, t); /* the GIL wait time since its previous one was that one's */
 	tp->wait_open = true;
+	tp->gil_stacks = true;
 	tp->wait_ts = ps->ts;
 	tp->wait_mark = t->state_ns[LS_ST_GIL_WAIT];
 	tp->wait_tgid = ps->tgid;

@@ -82,6 +82,7 @@ struct ls_thread_py {
 	__u32 top_func; /* the function of most of its samples, 0 if none */
 	__u64 top_samples;
 	/* a GIL wait begun at a GIL_WAITER stack, charged at the thread's next one */
+	bool gil_stacks; /* it had one: its GIL waits are folded by Python stack */
 	bool wait_open;
 	__u64 wait_ts;
 	__u64 wait_mark;   /* state_ns[LS_ST_GIL_WAIT] then */
