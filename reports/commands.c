@@ -199,7 +199,7 @@ int ls_cmd_report(int argc, char **argv)
 	if (ret < 0)
 		return 1;
 	if (o.format == FORMAT_FOLDED) {
-		if (!a.has_stacks) {
+		if (!a.has_stacks && !a.py.folds.nr) {
 			fprintf(stderr,
 				"lockscope report: %s has no stacks: record with --stacks\n",
 				o.input);

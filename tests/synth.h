@@ -4,6 +4,7 @@
 #define LS_SYNTH_H
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,6 +376,157 @@ static inline struct ls_analysis *gil_turns(enum ls_gil_source source)
 	info.switch_number = 9;
 	feed(a, &info);
 	synth_finish(a, T0 + 300 * US);
+	return a;
+}
+
+/* A Python function of process tgid (LS_REC_PY_FUNC): id, qualified name, file, first line */
+static inline void py_func(struct ls_analysis *a, __u32 tgid, __u32 id, const char *name,
+			   const char *file, __s32 firstlineno)
+{
+	size_t nl = strlen(name), fl = strlen(file);
+	struct ls_py_func *f = calloc(1, sizeof(*f) + nl + fl);
+
+	f->hdr = (struct ls_rec_hdr){ LS_REC_PY_FUNC, sizeof(*f) + nl + fl, tgid };
+	f->id = id;
+	f->firstlineno = firstlineno;
+	f->name_len = nl;
+	f->file_len = fl;
+	memcpy(f->strs, name, nl);
+	memcpy(f->strs + nl, file, fl);
+	feed(a, f);
+	free(f);
+}
+
+/* Whether process tgid's Python stacks are read (err 0) or why not (LS_REC_PY_STATUS) */
+static inline void py_status(struct ls_analysis *a, __u32 tgid, __s32 err, __u32 hexversion,
+			     __u32 sample_hz, const char *why)
+{
+	size_t n = strlen(why) + 1;
+	struct ls_py_status *st = calloc(1, sizeof(*st) + n);
+
+	st->hdr = (struct ls_rec_hdr){ LS_REC_PY_STATUS, sizeof(*st) + n, tgid };
+	st->err = err;
+	st->hexversion = hexversion;
+	st->sample_hz = sample_hz;
+	memcpy(st->why, why, n);
+	feed(a, st);
+	free(st);
+}
+
+/*
+ * A Python stack of thread tid of process tgid at ts (LS_REC_PY_STACK): kind, and for
+ * LS_PY_SAMPLED whether it held the GIL, for LS_PY_GIL_HOLDER the waiter, for the waiter kinds
+ * the futex word; then "func:line" pairs, innermost first, up to a func of ~0u.
+ */
+#define PY_END (~0u)
+static inline void py_stack(struct ls_analysis *a, __u32 tid, __u32 tgid, __u64 ts,
+			    enum ls_py_stack_kind kind, __u32 held_or_waiter, __u64 uaddr, ...)
+{
+	struct {
+		struct ls_py_stack s;
+		struct ls_py_frame_rec frames[LS_PY_FRAMES_MAX];
+	} r = { .s = { .ts = ts, .uaddr = uaddr, .tgid = tgid, .kind = kind } };
+	va_list ap;
+	__u32 func;
+
+	va_start(ap, uaddr);
+	while ((func = va_arg(ap, __u32)) != PY_END && r.s.nr < LS_PY_FRAMES_MAX) {
+		r.frames[r.s.nr].func = func;
+		r.frames[r.s.nr++].line = va_arg(ap, __s32);
+	}
+	va_end(ap);
+	if (kind == LS_PY_SAMPLED)
+		r.s.gil_held = held_or_waiter;
+	else if (kind == LS_PY_GIL_HOLDER)
+		r.s.waiter_tid = held_or_waiter;
+	r.s.hdr = (struct ls_rec_hdr){ LS_REC_PY_STACK,
+				       sizeof(r.s) + r.s.nr * sizeof(r.frames[0]), tid };
+	feed(a, &r);
+}
+
+#define PY_PID	   90
+#define PY_HZ	   1000 /* a sample stands for 1 ms */
+#define PY_RUN	   2	/* Worker.run */
+#define PY_COMPUTE 3
+#define PY_IO	   4
+#define PY_OTHER   7 /* a function of another process */
+#define PY_DEAD	   190 /* a process whose stacks cannot be read */
+
+/*
+ * Python stacks of process 90 (GIL at GIL, inferred), threads 91-93, 2 CPUs, in ms from T0, a
+ * window of 100 ms, stacks sampled at 1000 Hz:
+ * - 91 runs compute() (samples at 1-6 ms, the first 5 holding the GIL), waits on SYNTH_X from
+ *   80 to 90 at compute line 25, runs to the end;
+ * - 92 waits for the GIL from 10 to 30 in Worker.run (91 holds it, in compute), runs (samples
+ *   at 50 and 51 in io_step, under an unresolved frame, holding it), waits again from 60 to 70
+ *   in io_step (93 holds it, in Worker.run);
+ * - 93 waits for the GIL from 12 to 40 in io_step (91 holds it, in compute); its two samples
+ *   (at 7 and 8, holding the GIL) have no function of its process: unattributed.
+ * Process 190 ran without Python stacks: its status says why.
+ */
+static inline struct ls_analysis *scenario_python(void)
+{
+	struct ls_analysis *a = synth_start(2);
+	struct ls_gil_info info = { .hdr = { LS_REC_GIL_INFO, sizeof(info), PY_PID },
+				    .gil_addr = GIL,
+				    .interval_us = 5000,
+				    .version = 0x030c01,
+				    .source = LS_GIL_SRC_FUTEX };
+
+	strcpy(a->cmdline, "python3 app.py");
+	feed(a, &info);
+	py_status(a, PY_PID, 0, 0x030c01f0, PY_HZ, "");
+	py_status(a, PY_DEAD, -EPERM, 0,
+		  0, "cannot read its memory (ptrace denied): record as root or with CAP_SYS_PTRACE");
+	py_func(a, PY_PID, 1, "<module>", "/srv/app.py", 1);
+	py_func(a, PY_PID, PY_RUN, "Worker.run", "/srv/app.py", 10);
+	py_func(a, PY_PID, PY_COMPUTE, "compute", "/srv/app.py", 20);
+	py_func(a, PY_PID, PY_IO, "io_step", "/srv/lib/io.py", 30);
+	py_func(a, 99, PY_OTHER, "elsewhere", "/other.py", 5);
+	task_named(a, 91, PY_PID, T0, "python3");
+	task_named(a, 92, PY_PID, T0, "python3");
+	task_named(a, 93, PY_PID, T0, "python3");
+	sw(a, T0, 0, 91, 0, false, 0, 0);
+	sw(a, T0, 0, 92, 0, false, 0, 0);
+	sw(a, T0, 0, 93, 0, false, 0, 0);
+	for (int i = 1; i <= 6; i++)
+		py_stack(a, 91, PY_PID, T0 + i * MS, LS_PY_SAMPLED, i <= 5, 0, PY_COMPUTE, 21,
+			 PY_RUN, 12, 1, 3, PY_END);
+	py_stack(a, 93, PY_PID, T0 + 7 * MS, LS_PY_SAMPLED, 1, 0, 0, 0, 0, 0, PY_END);
+	py_stack(a, 93, PY_PID, T0 + 8 * MS, LS_PY_SAMPLED, 1, 0, PY_OTHER, 6, PY_END);
+	/* 92 waits for the GIL held by 91 */
+	sw_full(a, T0 + 10 * MS, 92, 0, 1, SW_FUTEX, 1, 0);
+	py_stack(a, 92, PY_PID, T0 + 10 * MS, LS_PY_GIL_WAITER, 0, GIL_COND, PY_RUN, 15, 1, 3,
+		 PY_END);
+	py_stack(a, 91, PY_PID, T0 + 10 * MS, LS_PY_GIL_HOLDER, 92, 0, PY_COMPUTE, 22, PY_RUN, 12,
+		 PY_END);
+	/* 93 too */
+	sw_full(a, T0 + 12 * MS, 93, 0, 1, SW_FUTEX, 1, 0);
+	py_stack(a, 93, PY_PID, T0 + 12 * MS, LS_PY_GIL_WAITER, 0, GIL_COND, PY_IO, 31, PY_END);
+	py_stack(a, 91, PY_PID, T0 + 12 * MS, LS_PY_GIL_HOLDER, 93, 0, PY_COMPUTE, 23, PY_END);
+	wakeup(a, T0 + 30 * MS, 92, 91, GIL_COND);
+	sw(a, T0 + 30 * MS, 0, 92, 0, false, 0, 0);
+	gil_wait(a, 92, GIL_COND, T0 + 10 * MS, T0 + 30 * MS, 0);
+	wakeup(a, T0 + 40 * MS, 93, 91, GIL_COND);
+	sw(a, T0 + 40 * MS, 0, 93, 0, false, 0, 0);
+	gil_wait(a, 93, GIL_COND, T0 + 12 * MS, T0 + 40 * MS, 0);
+	py_stack(a, 92, PY_PID, T0 + 50 * MS, LS_PY_SAMPLED, 1, 0, 0, 0, PY_IO, 33, PY_END);
+	py_stack(a, 92, PY_PID, T0 + 51 * MS, LS_PY_SAMPLED, 1, 0, 0, 0, PY_IO, 33, PY_END);
+	/* 92 waits again, in io_step, for 93 (in Worker.run): charged as the window closes */
+	sw_full(a, T0 + 60 * MS, 92, 0, 1, SW_FUTEX, 2, 0);
+	py_stack(a, 92, PY_PID, T0 + 60 * MS, LS_PY_GIL_WAITER, 0, GIL_COND, PY_IO, 34, PY_END);
+	py_stack(a, 93, PY_PID, T0 + 60 * MS, LS_PY_GIL_HOLDER, 92, 0, PY_RUN, 16, PY_END);
+	wakeup(a, T0 + 70 * MS, 92, 93, GIL_COND);
+	sw(a, T0 + 70 * MS, 0, 92, 0, false, 0, 0);
+	gil_wait(a, 92, GIL_COND, T0 + 60 * MS, T0 + 70 * MS, 0);
+	/* 91 waits on a lock at compute line 25 */
+	sw_full(a, T0 + 80 * MS, 91, 0, 1, SW_FUTEX, 1, 0);
+	py_stack(a, 91, PY_PID, T0 + 80 * MS, LS_PY_LOCK_WAITER, 0, SYNTH_X, PY_COMPUTE, 25,
+		 PY_RUN, 12, PY_END);
+	wakeup(a, T0 + 90 * MS, 91, 92, SYNTH_X);
+	sw(a, T0 + 90 * MS, 0, 91, 0, false, 0, 0);
+	wait_rec(a, 91, SYNTH_X, T0 + 80 * MS, T0 + 90 * MS, 0);
+	synth_finish(a, T0 + 100 * MS);
 	return a;
 }
 

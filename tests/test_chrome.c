@@ -413,6 +413,28 @@ static struct ls_analysis *cut_in_wait(void)
 	return a;
 }
 
+/* GIL-wait slices name the waiter's and the holder's Python functions; samples are instants */
+static void test_python(void **state)
+{
+	struct export x = { 0 };
+	struct ls_analysis *a = export_scenario(scenario_python, &x);
+
+	check_slices(a, &x);
+	assert_non_null(strstr(x.text, "\"python\":\"Worker.run (/srv/app.py:10)\","
+				       "\"holder_python\":\"compute (/srv/app.py:20)\""));
+	assert_non_null(strstr(x.text, "\"python\":\"io_step (/srv/lib/io.py:30)\","
+				       "\"holder_python\":\"Worker.run (/srv/app.py:10)\""));
+	assert_int_equal(count(&x, 'i', -1), 10);
+	assert_int_equal(count(&x, 'i', 91), 6);
+	assert_non_null(strstr(x.text, "{\"ph\":\"i\",\"name\":\"compute (/srv/app.py:20)\","
+				       "\"cat\":\"python\",\"s\":\"t\",\"pid\":90,\"tid\":91,"
+				       "\"ts\":1000.000,\"args\":{\"gil_held\":1,\"frames\":3}}"));
+	/* its samples' frames had no function of its process: never named */
+	assert_non_null(strstr(x.text, "{\"ph\":\"i\",\"name\":\"[unknown]\""));
+	export_free(&x);
+	synth_free(a);
+}
+
 static void test_cut_short_many_threads(void **state)
 {
 	struct export x = { 0 };
@@ -520,7 +542,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ping_pong), cmocka_unit_test(test_turns),
 		cmocka_unit_test(test_gil_wait),  cmocka_unit_test(test_cut_short_many_threads),
-		cmocka_unit_test(test_recording),
+		cmocka_unit_test(test_recording), cmocka_unit_test(test_python),
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);

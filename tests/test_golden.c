@@ -122,6 +122,21 @@ static void test_report_shim(void **state)
 	synth_free(a);
 }
 
+/* Python stacks: functions by GIL held, waited and caused, threads' top functions, lock lines */
+static void test_report_python(void **state)
+{
+	struct ls_analysis *a = scenario_python();
+	char *out = render(a, NULL, TEXT);
+
+	check_width(out);
+	check_golden("python.txt", out);
+	free(out);
+	out = render(a, NULL, JSON);
+	check_golden("python.json", out);
+	free(out);
+	synth_free(a);
+}
+
 static void test_compare(void **state)
 {
 	struct ls_analysis *a = scenario_turns(), *b = scenario_ping_pong();
@@ -140,6 +155,7 @@ int main(void)
 		cmocka_unit_test(test_report_turns),
 		cmocka_unit_test(test_report_ping_pong),
 		cmocka_unit_test(test_report_shim),
+		cmocka_unit_test(test_report_python),
 		cmocka_unit_test(test_compare),
 	};
 

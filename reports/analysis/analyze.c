@@ -36,6 +36,7 @@ void ls_analysis_init(struct ls_analysis *a, const struct ls_file_header *hdr)
 		     sizeof(((struct ls_stack_entry *)0)->key));
 	ls_htab_init(&a->wait_sites, sizeof(struct ls_wait_site),
 		     offsetof(struct ls_wait_site, key), sizeof(((struct ls_wait_site *)0)->key));
+	ls_pyfuncs_init(&a->py);
 	a->names = ls_names_new(); /* without it, locks are named by address */
 }
 
@@ -54,6 +55,7 @@ void ls_analysis_free(struct ls_analysis *a)
 			ls_hist_free(&t->gil->hold);
 		}
 		free(t->gil);
+		free(t->py);
 	}
 	pos = 0;
 	while ((l = ls_htab_next(&a->locks, &pos))) {
@@ -70,6 +72,7 @@ void ls_analysis_free(struct ls_analysis *a)
 	ls_hist_free(&a->runq);
 	ls_htab_free(&a->gils);
 	ls_stacks_free(a);
+	ls_pyfuncs_free(a);
 	ls_htab_free(&a->wait_sites);
 	ls_htab_free(&a->threads);
 	ls_htab_free(&a->locks);
@@ -784,7 +787,8 @@ static int count_wait(struct ls_analysis *a, struct ls_thread *t, __u64 uaddr, _
 	tl = pair_get(a, &a->thread_locks, &key.key);
 	if (!tl && !a->pairs_left_out)
 		return -ENOMEM;
-	if (ls_stacks_on_wait(a, t, l, enter, exit, ns))
+	if (ls_stacks_on_wait(a, t, l, enter, exit, ns) ||
+	    ls_pyfuncs_on_wait(a, t, l, uaddr, enter, exit, ns))
 		return -ENOMEM;
 	if (tl)
 		tl->wait_ns += ns;
@@ -1027,6 +1031,9 @@ static const record_handler handlers[LS_REC_MAX] = {
 	[LS_REC_COMM] = on_comm,
 	[LS_REC_STACK] = ls_stacks_on_stack,
 	[LS_REC_WAIT_STACK] = ls_stacks_on_wait_stack,
+	[LS_REC_PY_FUNC] = ls_pyfuncs_on_func,
+	[LS_REC_PY_STACK] = ls_pyfuncs_on_stack,
+	[LS_REC_PY_STATUS] = ls_pyfuncs_on_status,
 };
 
 int ls_analysis_feed(struct ls_analysis *a, const struct ls_rec_hdr *rec)
@@ -1060,6 +1067,7 @@ void ls_analysis_finish(struct ls_analysis *a)
 	busy_change(a, 0, a->end_ns);
 	alive_change(a, 0, a->end_ns);
 	ls_gil_finish(a);
+	ls_pyfuncs_finish(a);
 	/* a sample after the window's end (lockscope writes none) would count time outside it */
 	a->other_measured = a->other_samples >= 2 && a->other_last_ts > a->other_first_ts &&
 			    a->other_last_ts <= a->end_ns;

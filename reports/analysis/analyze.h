@@ -14,6 +14,7 @@
 #include "hist.h"
 #include "htab.h"
 #include "names.h"
+#include "pyfuncs.h"
 #include "stacks.h"
 #include "trace.h"
 
@@ -131,6 +132,7 @@ struct ls_thread {
 	struct ls_lock *top_lock; /* the lock it waited on longest so far, and how long */
 	__u64 top_lock_ns;
 	struct ls_thread_gil *gil; /* NULL until it touches a GIL */
+	struct ls_thread_py *py;   /* NULL until a Python stack of it */
 	__u64 lock_wait_mark;	   /* state_ns[LS_ST_LOCK_WAIT] at its last futex wait record */
 	__u64 lock_vol_mark;	   /* vol_by_state[LS_ST_LOCK_WAIT] likewise */
 	__u32 wait_stack;	   /* the stack of its current or last blocking wait (--stacks) */
@@ -171,7 +173,8 @@ struct ls_handoff {
  *   wakeup's time) to the waiter's first switch onto a CPU after it (acquire);
  * - on_busy: busy(t) changed to busy at ts (ts never goes back);
  * - on_switch: a switch away from t at ts, counted voluntary or not in its vol_switches or
- *   invol_switches (the switches those counts leave out are not passed).
+ *   invol_switches (the switches those counts leave out are not passed);
+ * - on_py_stack: a Python stack of thread t (NULL: not followed) once counted (pyfuncs.h).
  */
 struct ls_observer {
 	void *ctx;
@@ -184,6 +187,8 @@ struct ls_observer {
 	void (*on_busy)(void *ctx, const struct ls_analysis *a, __u64 ts, __u32 busy);
 	void (*on_switch)(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
 			  __u64 ts, bool voluntary);
+	void (*on_py_stack)(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+			    const struct ls_py_stack *ps);
 };
 
 struct ls_analysis {
@@ -215,6 +220,7 @@ struct ls_analysis {
 	bool locks_folded;	/* locks beyond LS_LOCKS_MAX are in LS_LOCK_OTHERS */
 	bool pairs_left_out;	/* pairs beyond LS_PAIRS_MAX were not itemized */
 	bool gils_left_out;	/* interpreters beyond LS_GILS_MAX were not followed */
+	struct ls_pyfuncs py;	/* Python stacks: functions, their samples and GIL waits */
 	struct ls_end end;
 	char status[192]; /* why the file is incomplete, when it is */
 

@@ -28,6 +28,93 @@ const char *ls_addr_label(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, 
 	return buf;
 }
 
+/* Process first, then the figure (most first), then the id: one order whatever the hash */
+#define PY_CMP(name, type, figure, tiebreak, id)                                                   \
+	static int name(const void *pa, const void *pb)                                            \
+	{                                                                                          \
+		const type *x = *(const type *const *)pa, *y = *(const type *const *)pb;           \
+                                                                                                   \
+		if (x->tgid != y->tgid)                                                            \
+			return x->tgid < y->tgid ? -1 : 1;                                         \
+		if (x->figure != y->figure)                                                        \
+			return x->figure > y->figure ? -1 : 1;                                     \
+		if (x->tiebreak != y->tiebreak)                                                    \
+			return x->tiebreak > y->tiebreak ? -1 : 1;                                 \
+		return x->id < y->id ? -1 : x->id > y->id;                                         \
+	}
+
+PY_CMP(cmp_py_held, struct ls_pyfunc, held_samples, samples, id)
+PY_CMP(cmp_py_wait, struct ls_pyfunc, gil_wait_ns, gil_waits, id)
+PY_CMP(cmp_py_blamed, struct ls_pyfunc, blamed_wait_ns, blamed_waits, id)
+
+static int cmp_py_proc(const void *pa, const void *pb)
+{
+	const struct ls_pyproc *x = *(const struct ls_pyproc *const *)pa;
+	const struct ls_pyproc *y = *(const struct ls_pyproc *const *)pb;
+
+	return x->tgid < y->tgid ? -1 : x->tgid > y->tgid;
+}
+
+static int cmp_py_line(const void *pa, const void *pb)
+{
+	const struct ls_pyline *x = *(const struct ls_pyline *const *)pa;
+	const struct ls_pyline *y = *(const struct ls_pyline *const *)pb;
+
+	if (x->key.tgid != y->key.tgid)
+		return x->key.tgid < y->key.tgid ? -1 : 1;
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns > y->wait_ns ? -1 : 1;
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+size_t ls_report_first_of(void *const *list, size_t n, size_t off, __u32 tgid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		__u32 t = *(const __u32 *)((const char *)list[mid] + off);
+
+		if (t < tgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The first n bytes of s, or fewer: a cut never splits a UTF-8 character */
+static int utf8_prefix(const char *s, size_t n)
+{
+	if (n >= strlen(s))
+		return (int)strlen(s);
+	while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
+
+const char *ls_pyfunc_label(const struct ls_pyfunc *f, __s32 line, char *buf, size_t len)
+{
+	size_t file = strlen(f->file), fixed;
+	const char *tail = f->file;
+	char num[16];
+
+	snprintf(num, sizeof(num), ":%d)", line);
+	/* "name (" + file + ":line)": keep the file's end, which names the module */
+	fixed = strlen(f->name) + 2 + strlen(num) + 1;
+	if (fixed + file <= len) {
+		snprintf(buf, len, "%s (%s%s", f->name, f->file, num);
+	} else if (fixed + 3 + 8 <= len) {
+		tail += file - (len - fixed - 3);
+		while (((unsigned char)*tail & 0xc0) == 0x80)
+			tail++;
+		snprintf(buf, len, "%s (...%s%s", f->name, tail, num);
+	} else {
+		snprintf(buf, len, "%.*s...", utf8_prefix(f->name, len > 4 ? len - 4 : 0), f->name);
+	}
+	return buf;
+}
+
 static void lock_label(const struct ls_analysis *a, const struct ls_lock *l, char *buf, size_t len)
 {
 	if (ls_lock_is_others(l))
@@ -63,6 +150,15 @@ int ls_report_build(struct ls_report *r, const struct ls_analysis *a, const char
 		ls_report_free(r);
 		return -ENOMEM;
 	}
+	r->py_procs = (struct ls_pyproc **)ls_htab_sorted(&a->py.procs, cmp_py_proc);
+	r->py_by_held = (struct ls_pyfunc **)ls_htab_sorted(&a->py.funcs, cmp_py_held);
+	r->py_by_wait = (struct ls_pyfunc **)ls_htab_sorted(&a->py.funcs, cmp_py_wait);
+	r->py_by_blamed = (struct ls_pyfunc **)ls_htab_sorted(&a->py.funcs, cmp_py_blamed);
+	r->py_lines = (struct ls_pyline **)ls_htab_sorted(&a->py.lines, cmp_py_line);
+	if (!r->py_procs || !r->py_by_held || !r->py_by_wait || !r->py_by_blamed || !r->py_lines) {
+		ls_report_free(r);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -73,6 +169,11 @@ void ls_report_free(struct ls_report *r)
 	free(r->threads);
 	free(r->locks);
 	free(r->labels);
+	free(r->py_procs);
+	free(r->py_by_held);
+	free(r->py_by_wait);
+	free(r->py_by_blamed);
+	free(r->py_lines);
 	memset(r, 0, sizeof(*r));
 }
 

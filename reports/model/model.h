@@ -30,6 +30,12 @@ struct ls_report {
 		char name[LS_LABEL_MAX];
 	} * labels;
 	size_t labels_cap; /* a power of two */
+	/* Python stacks (pyfuncs.h), each list by process, then its figure, most first */
+	struct ls_pyproc **py_procs;	 /* by process */
+	struct ls_pyfunc **py_by_held;	 /* by GIL-held samples, then all samples */
+	struct ls_pyfunc **py_by_wait;	 /* by GIL wait begun in them */
+	struct ls_pyfunc **py_by_blamed; /* by GIL waits they caused */
+	struct ls_pyline **py_lines;	 /* lock waits by Python line, by wait time */
 };
 
 /* Build the model of analysis a (finished); fold: fold what METRICS.md says. -ENOMEM or 0. */
@@ -47,6 +53,10 @@ struct ls_thread **ls_report_threads_by(const struct ls_report *r,
  */
 const char *ls_addr_label(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
 			  size_t len);
+/* The first entry of process tgid in list (n entries by process first; an entry's tgid at off) */
+size_t ls_report_first_of(void *const *list, size_t n, size_t off, __u32 tgid);
+/* Function f as "qualified.name (file:line)" within len bytes (the file shortened first) */
+const char *ls_pyfunc_label(const struct ls_pyfunc *f, __s32 line, char *buf, size_t len);
 /* Locks by blocked wait time, longest first (qsort on struct ls_lock **) */
 int ls_cmp_lock_wait(const void *pa, const void *pb);
 

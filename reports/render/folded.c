@@ -22,6 +22,48 @@ static void put_frame(FILE *f, const char *name)
 		fputc(*name == ';' ? ':' : *name == ' ' ? '_' : *name, f);
 }
 
+/* A thread whose GIL waits are folded by Python stack: its native ones on the GIL are left out */
+static bool gil_by_python(const struct ls_analysis *a, const struct ls_wait_site *w)
+{
+	const struct ls_thread *t = ls_htab_find(&a->threads, &w->key.tid);
+	char buf[64];
+
+	return t && t->py && t->py->gil_stacks &&
+	       ls_gil_word_name(a, w->key.tgid, w->key.uaddr, buf, sizeof(buf));
+}
+
+/*
+ * Python stacks in place of the interpreter's frames: GIL waits by the waiter's stack (ns of GIL
+ * wait charged), GIL-held samples by their stack (each sample its period, estimated).
+ */
+static void render_python(FILE *f, const struct ls_analysis *a)
+{
+	static const char *const what[] = { [LS_PYFOLD_GIL_WAIT] = "[GIL wait]",
+					    [LS_PYFOLD_GIL_HELD] = "[GIL held]" };
+	const struct ls_pyfold *fo;
+	size_t pos = 0;
+
+	while ((fo = ls_htab_next(&a->py.folds, &pos))) {
+		const struct ls_thread *t = ls_htab_find(&a->threads, &fo->key.tid);
+		double ns = fo->key.what == LS_PYFOLD_GIL_WAIT
+				    ? fo->ns
+				    : fo->samples * ls_py_sample_ns(a, fo->key.tgid);
+
+		if (ns < 1)
+			continue;
+		put_frame(f, t && t->comm[0] ? t->comm : "?");
+		fprintf(f, "-%u", fo->key.tid);
+		for (int i = (int)fo->key.nr - 1; i >= 0; i--) {
+			const struct ls_pyfunc *fn = ls_pyfunc_find(a, fo->key.tgid,
+								    fo->key.funcs[i]);
+
+			fputc(';', f);
+			put_frame(f, fn ? fn->name : "[unknown]");
+		}
+		fprintf(f, ";%s %llu\n", what[fo->key.what], (unsigned long long)(ns + 0.5));
+	}
+}
+
 int ls_render_folded(FILE *f, const struct ls_analysis *a)
 {
 	const struct ls_wait_site *w;
@@ -36,6 +78,8 @@ int ls_render_folded(FILE *f, const struct ls_analysis *a)
 	while ((w = ls_htab_next(&a->wait_sites, &pos))) {
 		struct folded key = { .key = { w->key.tgid, w->key.tid, w->key.stack_id } }, *e;
 
+		if (gil_by_python(a, w))
+			continue;
 		e = ls_htab_get(&by_stack, &key.key, NULL);
 		if (!e) {
 			err = -ENOMEM;
@@ -61,6 +105,7 @@ int ls_render_folded(FILE *f, const struct ls_analysis *a)
 		}
 		fprintf(f, " %llu\n", (unsigned long long)fo->wait_ns);
 	}
+	render_python(f, a);
 	if (ferror(f))
 		err = -EIO;
 cleanup:

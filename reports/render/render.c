@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The text report: header, verdict, parallelism, threads, locks, timeline. */
+#include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -583,6 +585,214 @@ static void render_gils(FILE *out, const struct ls_report *r)
 	free(v);
 }
 
+#define PY_FUNC_COLS 100 /* a row's function label ends at this column */
+
+/* text, wrapped at spaces into lines of at most width columns after indent */
+static void wrap(FILE *out, const char *indent, const char *text, size_t width)
+{
+	while (*text) {
+		size_t n = strlen(text), cut = n;
+
+		if (n > width) {
+			for (cut = width; cut && text[cut] != ' '; cut--)
+				;
+			if (!cut) /* no space: a cut that splits no UTF-8 character */
+				for (cut = width; cut && ((unsigned char)text[cut] & 0xc0) == 0x80;)
+					cut--;
+			if (!cut)
+				cut = width;
+		}
+		fprintf(out, "%s%.*s\n", indent, (int)cut, text);
+		text += cut;
+		while (*text == ' ')
+			text++;
+	}
+}
+
+/*
+ * A row: its figures (row, already written), then function id of process tgid as a label that
+ * ends by column PY_FUNC_COLS whatever the figures' width (a damaged file's are huge).
+ */
+static void py_row(FILE *out, const struct ls_analysis *a, const char *row, __u32 tgid, __u32 id,
+		   __s32 line, bool first_line)
+{
+	const struct ls_pyfunc *f = ls_pyfunc_find(a, tgid, id);
+	size_t col = strlen(row);
+	char label[PY_FUNC_COLS + 1];
+
+	if (f)
+		ls_pyfunc_label(f, first_line ? f->firstlineno : line, label,
+				col + 16 < PY_FUNC_COLS ? PY_FUNC_COLS - col + 1 : 17);
+	fprintf(out, "%s%s\n", row, f ? label : "[unknown]");
+}
+
+typedef __u64 (*py_figure)(const struct ls_pyfunc *f);
+
+static __u64 py_waited(const struct ls_pyfunc *f)
+{
+	return f->gil_wait_ns;
+}
+
+static __u64 py_blamed(const struct ls_pyfunc *f)
+{
+	return f->blamed_wait_ns;
+}
+
+/* The GIL held by function, estimated from the samples that found it held */
+static void py_held_table(FILE *out, const struct ls_report *r, const struct ls_pyproc *p,
+			  unsigned int top)
+{
+	const struct ls_analysis *a = r->a;
+	size_t n = a->py.funcs.nr, i = ls_report_first_of((void *const *)r->py_by_held, n,
+							   offsetof(struct ls_pyfunc, tgid), p->tgid);
+	double period = ls_py_sample_ns(a, p->tgid), wall = a->end_ns - a->start_ns;
+	char b[3][32], row[160];
+
+	if (period > 0)
+		fprintf(out,
+			"  GIL held by function, SAMPLED: GIL-held samples x %s, +- 2 sqrt(samples) "
+			"samples\n",
+			ls_fmt_duration(b[0], 32, (__u64)(period + 0.5)));
+	else
+		fprintf(out, "  GIL held by function (samples; no rate known: no time estimated)\n");
+	fprintf(out, "    %10s %9s %6s %8s  %s\n", "EST. HELD", "+-", "WALL", "SAMPLES",
+		"FUNCTION (FILE:FIRST LINE)");
+	for (unsigned int k = 0; i < n && k < top; i++, k++) {
+		const struct ls_pyfunc *f = r->py_by_held[i];
+		double est = f->held_samples * period;
+
+		if (f->tgid != p->tgid || !f->held_samples)
+			break;
+		snprintf(row, sizeof(row), "    %10s %9s %5.1f%% %8llu  ",
+			 period > 0 ? ls_fmt_duration(b[0], 32, (__u64)(est + 0.5)) : "n/a",
+			 period > 0 ? ls_fmt_duration(b[1], 32,
+						      (__u64)(2 * sqrt(f->held_samples) * period + 0.5))
+				    : "n/a",
+			 wall > 0 ? est * 100 / wall : 0, (unsigned long long)f->held_samples);
+		py_row(out, a, row, f->tgid, f->id, 0, true);
+	}
+}
+
+/* GIL wait time by function: begun in it (waited), or while it held the GIL (caused) */
+static void py_wait_table(FILE *out, const struct ls_report *r, const struct ls_pyproc *p,
+			  unsigned int top, bool blamed)
+{
+	struct ls_pyfunc *const *v = blamed ? r->py_by_blamed : r->py_by_wait;
+	size_t n = r->a->py.funcs.nr,
+	       i = ls_report_first_of((void *const *)v, n, offsetof(struct ls_pyfunc, tgid),
+				      p->tgid);
+	py_figure figure = blamed ? py_blamed : py_waited;
+	char b[32], row[160];
+
+	fprintf(out, "  GIL %s (%s in all): each wait's time, by the %s function as it began\n",
+		blamed ? "waits caused" : "waited",
+		ls_fmt_duration(b, sizeof(b), p->gil_wait_ns), blamed ? "holder's" : "waiter's");
+	fprintf(out, "    %10s %8s  %s\n", blamed ? "CAUSED" : "WAITED", "WAITS",
+		"FUNCTION (FILE:FIRST LINE)");
+	for (unsigned int k = 0; i < n && k < top; i++, k++) {
+		const struct ls_pyfunc *f = v[i];
+
+		if (f->tgid != p->tgid || !figure(f))
+			break;
+		snprintf(row, sizeof(row), "    %10s %8llu  ", ls_fmt_duration(b, sizeof(b), figure(f)),
+			 (unsigned long long)(blamed ? f->blamed_waits : f->gil_waits));
+		py_row(out, r->a, row, f->tgid, f->id, 0, true);
+	}
+}
+
+/* v: the threads by process, then tid */
+static void py_threads_table(FILE *out, const struct ls_report *r, const struct ls_pyproc *p,
+			     struct ls_thread *const *v)
+{
+	size_t n = r->a->threads.nr, i = ls_threads_of(v, n, p->tgid);
+	char row[160];
+
+	fprintf(out, "  threads: the function of most of their samples\n");
+	fprintf(out, "    %-9s %-12s %7s %5s  %s\n", "TID", "COMM", "SAMPLES", "HELD",
+		"TOP FUNCTION (FILE:FIRST LINE)");
+	for (; i < n && v[i]->tgid == p->tgid; i++) {
+		const struct ls_thread_py *tp = v[i]->py;
+
+		if (!tp || !tp->samples)
+			continue;
+		snprintf(row, sizeof(row), "    %-9u %-12.12s %7llu %5llu  ", v[i]->tid, v[i]->comm,
+			 (unsigned long long)tp->samples, (unsigned long long)tp->held_samples);
+		if (tp->top_func)
+			py_row(out, r->a, row, p->tgid, tp->top_func, 0, true);
+		else
+			fprintf(out, "%s[unattributed]\n", row);
+	}
+}
+
+static void py_lines_table(FILE *out, const struct ls_report *r, const struct ls_pyproc *p,
+			   unsigned int top)
+{
+	size_t n = r->a->py.lines.nr,
+	       i = ls_report_first_of((void *const *)r->py_lines, n,
+				      offsetof(struct ls_pyline, key.tgid), p->tgid);
+	char b[32], row[160];
+
+	if (i >= n || r->py_lines[i]->key.tgid != p->tgid)
+		return;
+	fprintf(out, "  lock waits by Python line (blocked waits)\n");
+	fprintf(out, "    %-24s %8s %10s  %s\n", "LOCK", "WAITS", "WAITED", "FUNCTION (FILE:LINE)");
+	for (unsigned int k = 0; i < n && k < top && r->py_lines[i]->key.tgid == p->tgid;
+	     i++, k++) {
+		const struct ls_pyline *l = r->py_lines[i];
+
+		snprintf(row, sizeof(row), "    %-24.24s %8llu %10s  ", ls_report_lock_label(r, l->lock),
+			 (unsigned long long)l->waits, ls_fmt_duration(b, sizeof(b), l->wait_ns));
+		py_row(out, r->a, row, p->tgid, l->key.func, l->key.line, false);
+	}
+}
+
+static void render_python(FILE *out, const struct ls_report *r, const struct ls_pyproc *p,
+			  struct ls_thread *const *v, unsigned int top)
+{
+	char b[32];
+
+	fprintf(out, "\nPYTHON (pid %u", p->tgid);
+	if (p->hexversion)
+		fprintf(out, ", CPython %u.%u.%u", p->hexversion >> 24, (p->hexversion >> 16) & 0xff,
+			(p->hexversion >> 8) & 0xff);
+	if (!p->have_status || p->err) {
+		fprintf(out, "): stacks unavailable%s\n", p->have_status ? ":" : " (no status)");
+		if (p->have_status)
+			wrap(out, "  ", p->why[0] ? p->why : strerror(-p->err), 96);
+		if (!p->stacks)
+			return;
+	} else {
+		fprintf(out, "): sampled %u/s per CPU running a thread\n", p->sample_hz);
+	}
+	fprintf(out, "  samples %llu (GIL held %llu, unattributed %llu)\n",
+		(unsigned long long)p->samples, (unsigned long long)p->held_samples,
+		(unsigned long long)p->samples_unattributed);
+	if (p->funcs_left_out)
+		fprintf(out, "  (%llu functions beyond the table's %d left out: their samples "
+			     "unattributed)\n",
+			(unsigned long long)p->funcs_left_out, LS_PY_FUNCS_MAX);
+	py_held_table(out, r, p, top);
+	py_wait_table(out, r, p, top, false);
+	py_wait_table(out, r, p, top, true);
+	if (p->blamed_unknown_ns)
+		fprintf(out, "    %10s %8s  [holder unknown]\n",
+			ls_fmt_duration(b, sizeof(b), p->blamed_unknown_ns), "");
+	py_threads_table(out, r, p, v);
+	py_lines_table(out, r, p, top);
+}
+
+static void render_pythons(FILE *out, const struct ls_report *r, unsigned int top)
+{
+	struct ls_thread **v;
+
+	if (!r->py_procs[0])
+		return;
+	v = ls_report_threads_by(r, cmp_thread);
+	for (size_t i = 0; v && r->py_procs[i]; i++)
+		render_python(out, r, r->py_procs[i], v, top);
+	free(v);
+}
+
 static int cmp_thread_oncpu(const void *pa, const void *pb)
 {
 	const struct ls_thread *x = *(const struct ls_thread *const *)pa;
@@ -736,6 +946,7 @@ void ls_render_text(FILE *out, const struct ls_report *r, const struct ls_render
 	render_threads(out, r);
 	render_locks(out, r, o->top ? o->top : 10, o->stacks);
 	render_gils(out, r);
+	render_pythons(out, r, o->top ? o->top : 10);
 	if (!o->no_timeline)
 		render_timeline(out, r, o->lanes ? o->lanes : 16);
 }

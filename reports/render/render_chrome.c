@@ -62,6 +62,8 @@ struct ls_chrome {
 	__u64 busy_ts, busy_written_ts;
 	__u32 busy, busy_written;
 	struct label labels[LABELS];
+	/* the Python functions of the GIL wait whose slices are being written, NULL if unknown */
+	const char *py_waiter, *py_holder;
 };
 
 static const char *const state_names[LS_ST_NR] = { "running", "runnable", "lock-wait", "gil-wait",
@@ -192,6 +194,14 @@ static void write_slice(struct ls_chrome *c, const struct ls_analysis *a, struct
 			ls_json_put_string(c->out, addr);
 			fputs(",\"name\":", c->out);
 			ls_json_put_string(c->out, label(c, a, tr->tgid, uaddr));
+			if (naming == GIL && c->py_waiter) {
+				fputs(",\"python\":", c->out);
+				ls_json_put_string(c->out, c->py_waiter);
+			}
+			if (naming == GIL && c->py_holder) {
+				fputs(",\"holder_python\":", c->out);
+				ls_json_put_string(c->out, c->py_holder);
+			}
 			fputc('}', c->out);
 		}
 		fputc('}', c->out);
@@ -250,14 +260,59 @@ static void on_state(void *ctx, const struct ls_analysis *a, const struct ls_thr
 		write_pending(c, a, tr, UNNAMED, 0);
 }
 
+/* Function id of process tgid as "name (file:line)" into buf, or NULL */
+static const char *py_name(const struct ls_analysis *a, __u32 tgid, __u32 id, char *buf,
+			   size_t len)
+{
+	const struct ls_pyfunc *f = ls_pyfunc_find(a, tgid, id);
+
+	return f ? ls_pyfunc_label(f, f->firstlineno, buf, len) : NULL;
+}
+
 static void on_wait(void *ctx, const struct ls_analysis *a, const struct ls_thread *t, __u64 uaddr,
 		    bool gil)
 {
 	struct ls_chrome *c = ctx;
 	struct track *tr = ls_htab_find(&c->tracks, &t->tid);
+	const struct ls_thread_py *tp = t->py;
+	char waiter[256], holder[256];
 
-	if (tr)
-		write_pending(c, a, tr, gil ? GIL : LOCK, uaddr);
+	if (!tr)
+		return;
+	/* the Python stacks taken as this wait began: inside its held slices */
+	if (gil && tp && tp->wait_open && tr->nr_pending && tp->wait_ts >= tr->pending[0].since &&
+	    tp->wait_ts <= tr->open_since) {
+		c->py_waiter = py_name(a, tp->wait_tgid, tp->wait_func, waiter, sizeof(waiter));
+		c->py_holder = tp->holder_known ? py_name(a, tp->wait_tgid, tp->holder_func, holder,
+							  sizeof(holder))
+						: NULL;
+	}
+	write_pending(c, a, tr, gil ? GIL : LOCK, uaddr);
+	c->py_waiter = c->py_holder = NULL;
+}
+
+/* A Python sample: an instant on its thread's track, named by its innermost resolved function */
+static void on_py_stack(void *ctx, const struct ls_analysis *a, const struct ls_thread *t,
+			const struct ls_py_stack *ps)
+{
+	struct ls_chrome *c = ctx;
+	const struct ls_pyfunc *f = NULL;
+	char name[256];
+
+	if (!t || ps->kind != LS_PY_SAMPLED || ps->ts < a->start_ns)
+		return;
+	start(c, a);
+	/* its innermost resolved frame, as the report charges it: an unresolved one is unnamed */
+	for (int i = 0; i < ps->nr; i++) {
+		if (ps->frames[i].func) {
+			f = ls_pyfunc_find(a, ps->tgid, ps->frames[i].func);
+			break;
+		}
+	}
+	event(c, 'i', f ? ls_pyfunc_label(f, f->firstlineno, name, sizeof(name)) : "[unknown]");
+	fprintf(c->out, ",\"cat\":\"python\",\"s\":\"t\",\"pid\":%u,\"tid\":%u", t->tgid, t->tid);
+	put_us(c->out, "ts", rel(c, ps->ts));
+	fprintf(c->out, ",\"args\":{\"gil_held\":%u,\"frames\":%u}}", !!ps->gil_held, ps->nr);
 }
 
 static void flow(struct ls_chrome *c, const struct ls_analysis *a, __u32 tid, __u32 tgid,
@@ -314,7 +369,8 @@ struct ls_chrome *ls_chrome_new(FILE *out)
 				       .on_state = on_state,
 				       .on_wait = on_wait,
 				       .on_handoff = on_handoff,
-				       .on_busy = on_busy };
+				       .on_busy = on_busy,
+				       .on_py_stack = on_py_stack };
 	ls_htab_init(&c->tracks, sizeof(struct track), offsetof(struct track, tid), sizeof(__u32));
 	return c;
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "render.h"
@@ -76,6 +77,8 @@ void ls_json_recording(struct ls_json *j, const char *key, const struct ls_repor
 	ls_json_bool(j, "locks_folded", a->locks_folded);
 	ls_json_bool(j, "pairs_left_out", a->pairs_left_out);
 	ls_json_bool(j, "gils_left_out", a->gils_left_out);
+	ls_json_u64(j, "python_functions_left_out", a->py.funcs_left_out);
+	ls_json_bool(j, "python_pairs_left_out", a->py.pairs_left_out);
 	ls_json_end(j, '}');
 }
 
@@ -131,6 +134,24 @@ void ls_json_summary(struct ls_json *j, const char *key, const struct ls_report 
 	ls_json_end(j, '}');
 }
 
+/* The function of most of a thread's Python samples, or null */
+static void json_py_top(struct ls_json *j, const struct ls_analysis *a, const struct ls_thread *t)
+{
+	const struct ls_pyfunc *f = t->py ? ls_pyfunc_find(a, t->tgid, t->py->top_func) : NULL;
+
+	if (!f) {
+		ls_json_null(j, "python_top_function");
+		return;
+	}
+	ls_json_object(j, "python_top_function");
+	ls_json_str(j, "function", f->name);
+	ls_json_str(j, "file", f->file);
+	ls_json_i64(j, "line", f->firstlineno);
+	ls_json_u64(j, "samples", t->py->top_samples);
+	ls_json_u64(j, "thread_samples", t->py->samples);
+	ls_json_end(j, '}');
+}
+
 static void json_thread(struct ls_json *j, const struct ls_analysis *a, const struct ls_thread *t,
 			const struct ls_fold *fold)
 {
@@ -158,6 +179,7 @@ static void json_thread(struct ls_json *j, const struct ls_analysis *a, const st
 		ls_json_i64(j, "exit_status", t->exit_code);
 	else
 		ls_json_null(j, "exit_status");
+	json_py_top(j, a, t);
 	ls_json_end(j, '}');
 }
 
@@ -382,6 +404,115 @@ static void json_phases(struct ls_json *j, const struct ls_phases *p)
 	ls_json_end(j, ']');
 }
 
+/* Each process's Python stacks: read or why not, and what could not be attributed */
+static void json_py_procs(struct ls_json *j, const struct ls_report *r)
+{
+	char version[16];
+
+	ls_json_array(j, "python");
+	for (size_t i = 0; r->py_procs[i]; i++) {
+		const struct ls_pyproc *p = r->py_procs[i];
+		double period = ls_py_sample_ns(r->a, p->tgid);
+
+		ls_json_object(j, NULL);
+		ls_json_u64(j, "pid", p->tgid);
+		ls_json_bool(j, "available", p->have_status && !p->err);
+		if (p->have_status)
+			ls_json_i64(j, "error", p->err);
+		else
+			ls_json_null(j, "error");
+		if (p->have_status && p->err)
+			ls_json_str(j, "why", p->why);
+		else
+			ls_json_null(j, "why");
+		snprintf(version, sizeof(version), "%u.%u.%u", p->hexversion >> 24,
+			 (p->hexversion >> 16) & 0xff, (p->hexversion >> 8) & 0xff);
+		if (p->hexversion)
+			ls_json_str(j, "version", version);
+		else
+			ls_json_null(j, "version");
+		if (p->sample_hz)
+			ls_json_u64(j, "sample_hz", p->sample_hz);
+		else
+			ls_json_null(j, "sample_hz");
+		ls_json_u64(j, "stacks", p->stacks);
+		ls_json_u64(j, "samples", p->samples);
+		ls_json_u64(j, "gil_held_samples", p->held_samples);
+		ls_json_u64(j, "samples_unattributed", p->samples_unattributed);
+		if (period > 0)
+			ls_json_u64(j, "sample_ns", (__u64)(period + 0.5));
+		else
+			ls_json_null(j, "sample_ns");
+		ls_json_u64(j, "gil_wait_ns", p->gil_wait_ns);
+		ls_json_u64(j, "gil_wait_unattributed_ns", p->gil_wait_unattributed_ns);
+		ls_json_u64(j, "blamed_wait_unknown_ns", p->blamed_unknown_ns);
+		ls_json_u64(j, "functions", p->funcs);
+		ls_json_u64(j, "functions_left_out", p->funcs_left_out);
+		ls_json_end(j, '}');
+	}
+	ls_json_end(j, ']');
+}
+
+/* Every Python function, by process, then GIL-held samples */
+static void json_py_funcs(struct ls_json *j, const struct ls_report *r)
+{
+	ls_json_array(j, "python_functions");
+	for (size_t i = 0; r->py_by_held[i]; i++) {
+		const struct ls_pyfunc *f = r->py_by_held[i];
+		double period = ls_py_sample_ns(r->a, f->tgid);
+
+		ls_json_object(j, NULL);
+		ls_json_u64(j, "pid", f->tgid);
+		ls_json_str(j, "function", f->name);
+		ls_json_str(j, "file", f->file);
+		ls_json_i64(j, "line", f->firstlineno);
+		ls_json_u64(j, "samples", f->samples);
+		ls_json_u64(j, "gil_held_samples", f->held_samples);
+		if (period > 0) {
+			ls_json_u64(j, "gil_held_ns", (__u64)(f->held_samples * period + 0.5));
+			ls_json_u64(j, "gil_held_error_ns",
+				    (__u64)(2 * sqrt(f->held_samples) * period + 0.5));
+		} else {
+			ls_json_null(j, "gil_held_ns");
+			ls_json_null(j, "gil_held_error_ns");
+		}
+		ls_json_u64(j, "gil_waits", f->gil_waits);
+		ls_json_u64(j, "gil_wait_ns", f->gil_wait_ns);
+		ls_json_u64(j, "blamed_waits", f->blamed_waits);
+		ls_json_u64(j, "blamed_wait_ns", f->blamed_wait_ns);
+		ls_json_end(j, '}');
+	}
+	ls_json_end(j, ']');
+}
+
+/* Which Python line waits on which lock */
+static void json_py_lines(struct ls_json *j, const struct ls_report *r)
+{
+	ls_json_array(j, "python_lock_waits");
+	for (size_t i = 0; r->py_lines[i]; i++) {
+		const struct ls_pyline *l = r->py_lines[i];
+		const struct ls_pyfunc *f = ls_pyfunc_find(r->a, l->key.tgid, l->key.func);
+
+		ls_json_object(j, NULL);
+		ls_json_u64(j, "pid", l->key.tgid);
+		ls_json_u64(j, "address", l->key.uaddr);
+		ls_json_str(j, "lock", ls_report_lock_label(r, l->lock));
+		if (f) {
+			ls_json_str(j, "function", f->name);
+			ls_json_str(j, "file", f->file);
+			ls_json_i64(j, "line", l->key.line);
+		} else {
+			ls_json_null(j, "function");
+			ls_json_null(j, "file");
+			ls_json_null(j, "line");
+		}
+		ls_json_u64(j, "waits", l->waits);
+		ls_json_u64(j, "wait_ns", l->wait_ns);
+		ls_json_end(j, '}');
+	}
+	ls_json_end(j, ']');
+}
+
 void ls_render_json(FILE *out, const struct ls_report *r)
 {
 	const struct ls_analysis *a = r->a;
@@ -410,6 +541,9 @@ void ls_render_json(FILE *out, const struct ls_report *r)
 		json_lock(&j, r, r->locks[i]);
 	ls_json_end(&j, ']');
 	json_gils(&j, r);
+	json_py_procs(&j, r);
+	json_py_funcs(&j, r);
+	json_py_lines(&j, r);
 	ls_json_array(&j, "handoffs");
 	while ((h = ls_htab_next(&a->handoffs, &pos))) {
 		ls_json_object(&j, NULL);
