@@ -612,23 +612,32 @@ static int read_frame(pid_t pid, const struct ls_py_offsets *o, __u64 fr, struct
 	err = is_a(pid, o, code, o->code_type);
 	if (err)
 		return err;
+	if (o->lasti_kind == LS_PY_INSTR_PTR) {
+		err = rd64(pid, fr + o->frame_lasti, &instr);
+	} else {
+		err = rd(pid, fr + o->frame_lasti, &lasti, sizeof(lasti));
+		instr = (__s64)lasti;
+	}
+	if (err)
+		return err;
+	ls_py_frame_set(o, code, instr, f);
+	return 0;
+}
+
+void ls_py_frame_set(const struct ls_py_offsets *o, __u64 code, __u64 instr, struct ls_py_frame *f)
+{
+	__s32 lasti = (__s32)instr;
+
 	f->code = code;
 	f->pad = 0;
 	if (o->lasti_kind == LS_PY_INSTR_PTR) {
-		err = rd64(pid, fr + o->frame_lasti, &instr);
-		if (err)
-			return err;
 		instr -= code + o->code_adaptive;
 		/* a pointer outside any plausible code: the offset is unknown */
 		f->offset = (__s64)instr >= -2 && (__s64)instr < (1 << 30) ? (__s32)instr : -1;
-		return 0;
+		return;
 	}
-	err = rd(pid, fr + o->frame_lasti, &lasti, sizeof(lasti));
-	if (err)
-		return err;
 	f->offset = o->lasti_kind == LS_PY_LASTI_UNITS && lasti > 0 && lasti < (1 << 29) ? lasti * 2
 											 : lasti;
-	return 0;
 }
 
 int ls_py_stack(pid_t pid, const struct ls_py_offsets *o, pid_t tid, struct ls_py_frame *frames,
