@@ -27,25 +27,32 @@
 #define READY_TIMEOUT 30000 /* ms: a busy machine, an interpreter starting in a chroot */
 
 /* The script, compiled under SCRIPT_FILE: its frames name that file wherever it runs */
-#define SCRIPT_FILE "/lockscope-test/pystacks.py"
-#define INNER_FIRST 3 /* inner's lines */
-#define INNER_LAST  4
-#define OUTER_LINE  7
+#define SCRIPT_FILE   "/lockscope-test/pystacks.py"
+#define INNER_FIRST   3 /* inner's lines */
+#define INNER_LAST    4
+#define OUTER_LINE    7
+#define CONSUMER_LINE 15 /* its q.get() */
 #define SCRIPT                                                                                     \
-	"import sys, threading, time\n" /* 1 */                                                    \
-	"\n"				/* 2 */                                                    \
-	"def inner():\n"		/* 3 */                                                    \
-	"    while True: pass\n"	/* 4 */                                                    \
-	"\n"				/* 5 */                                                    \
-	"def outer():\n"		/* 6 */                                                    \
-	"    inner()\n"			/* 7 */                                                    \
-	"\n"				/* 8 */                                                    \
-	"class Spinner:\n"		/* 9 */                                                    \
-	"    def run(self):\n"		/* 10 */                                                   \
-	"        outer()\n"		/* 11 */                                                   \
-	"\n"				/* 12 */                                                   \
+	"import queue, sys, threading, time\n" /* 1 */                                             \
+	"\n"				       /* 2 */                                             \
+	"def inner():\n"		       /* 3 */                                             \
+	"    while True: pass\n"	       /* 4 */                                             \
+	"\n"				       /* 5 */                                             \
+	"def outer():\n"		       /* 6 */                                             \
+	"    inner()\n"			       /* 7 */                                             \
+	"\n"				       /* 8 */                                             \
+	"class Spinner:\n"		       /* 9 */                                             \
+	"    def run(self):\n"		       /* 10 */                                            \
+	"        outer()\n"		       /* 11 */                                            \
+	"\n"				       /* 12 */                                            \
+	"def consumer(q):\n"		       /* 13 */                                            \
+	"    while True:\n"		       /* 14 */                                            \
+	"        try: q.get(timeout=0.05)\n"   /* 15 */                                            \
+	"        except Exception: pass\n"     /* 16 */                                            \
+	"\n"				       /* 17 */                                            \
 	"for _ in range(2): threading.Thread(target=outer, daemon=True).start()\n"                 \
 	"threading.Thread(target=Spinner().run, daemon=True).start()\n"                            \
+	"threading.Thread(target=consumer, args=(queue.Queue(),), daemon=True).start()\n"          \
 	"print('ready', flush=True)\n"                                                             \
 	"time.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 600)\n"
 #define BOOT                                                                                       \
@@ -136,6 +143,7 @@ struct pytrace {
 	int sampled_held;	    /* ... holding the GIL */
 	int qualified;		    /* a stack through Spinner.run (run before 3.11) */
 	int waiters, holders_inner; /* GIL waiters; holder stacks in inner, of a waiter */
+	int consumer_waits;	    /* LS_PY_LOCK_WAITER stacks in a queue.get of the consumer */
 	int unresolved;		    /* frames */
 	__u64 last_waiter_ts;
 	__u32 last_waiter_tid;
@@ -176,6 +184,19 @@ static void on_stack(struct pytrace *t, const struct ls_py_stack *st)
 		else if (st->kind == LS_PY_SAMPLED && !strcmp(f->name, method) &&
 			 !strcmp(f->file, SCRIPT_FILE))
 			t->qualified++;
+	}
+	if (st->kind == LS_PY_LOCK_WAITER && st->nr >= 2) {
+		/* innermost, queue.get's wait in threading.py; below, the script's consumer */
+		const struct func *top = func_of(t, st->frames[0].func), *f;
+
+		for (int i = 1; top && strcmp(top->file, SCRIPT_FILE) && i < st->nr; i++) {
+			f = func_of(t, st->frames[i].func);
+			if (f && !strcmp(f->name, "consumer") && !strcmp(f->file, SCRIPT_FILE) &&
+			    st->frames[i].line == CONSUMER_LINE) {
+				t->consumer_waits++;
+				break;
+			}
+		}
 	}
 	if (st->kind == LS_PY_SAMPLED && in_inner(t, st)) {
 		t->sampled_inner++;
@@ -243,11 +264,12 @@ static void print_trace(const char *label, const char *how, const struct pytrace
 {
 	print_message("  %s, %s: status %d%s%s (3.%d, %u Hz) | sampled %d (in inner %d, %d "
 		      "holding the GIL, %d through the method) | GIL waiters %d, holders %d (in "
-		      "inner %d) | lock waiters %d | %d frames unresolved\n",
+		      "inner %d) | lock waiters %d (%d in consumer's get) | %d frames "
+		      "unresolved\n",
 		      label, how, t->err, t->err ? ": " : "", t->why, (t->hexversion >> 16) & 0xff,
 		      t->sample_hz, t->stacks[LS_PY_SAMPLED], t->sampled_inner, t->sampled_held,
 		      t->qualified, t->waiters, t->stacks[LS_PY_GIL_HOLDER], t->holders_inner,
-		      t->stacks[LS_PY_LOCK_WAITER], t->unresolved);
+		      t->stacks[LS_PY_LOCK_WAITER], t->consumer_waits, t->unresolved);
 }
 
 /* What every recording of the script must show */
@@ -265,6 +287,8 @@ static void check_trace(const struct pytrace *t)
 	assert_true(t->sampled_held > 0);
 	assert_true(t->qualified > 0);
 	assert_true(t->holders_inner > 0);
+	/* the consumer's get waits 20 times a second on its queue's lock */
+	assert_true(t->consumer_waits > 0);
 }
 
 /* The interpreter of the list, or a skip saying why it cannot run */

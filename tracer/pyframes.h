@@ -77,9 +77,17 @@ void ls_py_codes_free(struct ls_py_codes *c);
 /*
  * Frame f resolved through the cache; the code object is read again and compared with what was
  * cached (its type, name, file, line table and first line), so that an address freed and reused
- * is resolved anew. 0, -EINVAL (not a code object, or a string that is not one), -EFAULT, -ESRCH.
+ * is resolved anew: on every use, or once per epoch where they are used (below). 0, -EINVAL (not a code object, or a string that is not one), -EFAULT, -ESRCH.
  */
 int ls_py_resolve(struct ls_py_codes *c, const struct ls_py_frame *f, struct ls_py_location *loc);
+
+/*
+ * A new epoch: from the first call on, a code object is read again (and compared with what was
+ * cached) on its first use in each epoch, not on every use. The recorder starts one as each drain
+ * of the kernel's samples begins: a sample is resolved from what its code object held after the
+ * drain began, within milliseconds of the sample, at a read per code object per drain.
+ */
+void ls_py_codes_epoch(struct ls_py_codes *c);
 
 /* Line of byte offset in a line table of the given kind (exposed for tests): 0 when none. */
 int ls_py_line(enum ls_py_table_kind kind, const __u8 *table, size_t len, int firstlineno,

@@ -220,6 +220,8 @@ int ls_pystacks_flush(struct ls_pystacks *s, struct ls_writer *w, __u64 now, int
 
 	*enabled = 0;
 	while (!err && (pp = ls_htab_next(&s->procs, &pos))) {
+		if (pp->codes) /* the next drain's stacks read their code objects again */
+			ls_py_codes_epoch(pp->codes);
 		if (pp->state == PYS_PENDING && now >= pp->next_ns) {
 			*enabled += try_offsets(s, pp, pp->info, now);
 			if (pp->state != PYS_PENDING)

@@ -724,8 +724,13 @@ static enum ls_stop_reason record_loop(struct recorder *r)
 	int err;
 
 	for (;;) {
-		/* records never wake us: drain on a timer */
-		err = ring_buffer__poll(r->rb, r->drain_ms);
+		/*
+		 * Records never wake us: drain on a timer; every 10 ms once Python stacks are read,
+		 * which are resolved in the live process (the last ones of a process that exits
+		 * meanwhile are not).
+		 */
+		err = ring_buffer__poll(r->rb,
+					r->skel->bss->nr_py && r->drain_ms > 10 ? 10 : r->drain_ms);
 		if (err >= 0 || err == -EINTR)
 			err = ring_buffer__consume(r->rb);
 		if (err >= 0 || err == -EINTR)
