@@ -14,6 +14,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* record --stacks, set before load: with stacks off, the sampling code is not even loaded */
 const volatile bool stacks = false;
 const volatile __u32 stack_dump = 0; /* bytes of user stack to copy, a multiple of LS_STACK_CHUNK */
+/* record --python-stacks, set before load: off, the walker is not even loaded */
+const volatile bool py_stacks = false;
+const volatile __u32 py_sample_every = 10; /* GIL sampler ticks per Python stack sample */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -28,6 +31,53 @@ struct {
 } stack_events SEC(".maps");
 
 __u64 stack_lost = 0; /* samples stack_events had no room for */
+
+/* Python stacks (--python-stacks): a ring of their own too, sized by user space */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} py_events SEC(".maps");
+
+__u64 py_lost = 0;	/* stacks py_events had no room for */
+__u64 py_no_tstate = 0; /* stacks due of threads that no thread state names (C threads) */
+
+/* By tgid, the offsets of its CPython, once user space has found AND checked them */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct ls_py_offsets);
+} py_offsets SEC(".maps");
+
+__u32 nr_py = 0; /* entries ever put in py_offsets: none, no lookup */
+
+/* A stack being read, per CPU: slot 0 for sched_switch, 1 for the sampler */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct ls_py_sample);
+} py_scratch SEC(".maps");
+
+/* The sampler's ticks on each CPU: every py_sample_every-th reads a Python stack */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} py_ticks SEC(".maps");
+
+/* A thread's PyThreadState, found once and checked on each use (it must still name the thread) */
+struct py_task {
+	__u64 tstate;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct py_task);
+} py_task SEC(".maps");
 
 /*
  * The traced set: one bit per tgid, set by user space through the mmapped .bss and here on fork,
@@ -70,7 +120,8 @@ struct in_futex {
 	__u64 ts;	   /* entry time */
 	__u64 uaddr;	   /* first address */
 	__u32 kind;	   /* IN_NONE, IN_WAIT, IN_WAKE */
-	__u32 sampled;	   /* its stack was taken: once per wait */
+	__u16 sampled;	   /* its stack was taken: once per wait */
+	__u16 py_sampled;  /* its Python stack was read: once per wait */
 	__u64 take_gil_ts; /* entry of the take_gil call the thread is in, 0 if none */
 };
 
@@ -200,6 +251,7 @@ static __always_inline int futex_enter(__u32 sys, const struct pt_regs *regs)
 	f->uaddr = first_uaddr(sys, regs);
 	f->kind = kind;
 	f->sampled = 0;
+	f->py_sampled = 0;
 	return 0;
 }
 
@@ -419,6 +471,253 @@ static __always_inline __u32 gil_state(__u32 tgid)
 	return LS_SW_GIL_READ | (locked ? LS_SW_GIL_LOCKED : 0);
 }
 
+/* --- Python stacks (--python-stacks): read as CPython lays them out (struct ls_py_offsets) --- */
+
+#define PY_TSTATES_MAX 256		      /* thread states followed, over all interpreters */
+#define PY_SEEN_MAX    (2 * LS_PY_FRAMES_MAX) /* frames visited, C-stack shims (3.11+) included */
+
+static __always_inline long rd_user(void *dst, __u32 len, __u64 addr)
+{
+	return bpf_probe_read_user(dst, len, (const void *)addr);
+}
+
+/* The kernel's tid of the thread state at ts, 0 when it names none (or cannot be read) */
+static __always_inline __u32 tstate_tid(const struct ls_py_offsets *o, __u64 ts)
+{
+	__u64 v = 0;
+	__s32 tid = 0;
+
+	if (rd_user(&v, sizeof(v), ts + o->tstate_tid) || !v)
+		return 0;
+	if (o->tid_kind == LS_PY_TID_NATIVE)
+		return v <= 0x7fffffff ? v : 0;
+	/* 3.8-3.10: a pthread_t, glibc's struct pthread, the tid inside it */
+	if (rd_user(&tid, sizeof(tid), v + o->pthread_tid))
+		return 0;
+	return tid > 0 ? tid : 0;
+}
+
+struct find_ctx {
+	const struct ls_py_offsets *o;
+	__u64 interp, ts, found;
+	__u32 tid;
+};
+
+/* One step of the walk over every interpreter's thread states: 1 to stop */
+static long find_step(__u64 i, struct find_ctx *c)
+{
+	const struct ls_py_offsets *o = c->o;
+
+	if (!c->ts) { /* the next interpreter's threads */
+		if (rd_user(&c->interp, sizeof(c->interp), c->interp + o->interp_next) ||
+		    !c->interp ||
+		    rd_user(&c->ts, sizeof(c->ts), c->interp + o->interp_threads_head))
+			return 1;
+		return 0;
+	}
+	if (tstate_tid(o, c->ts) == c->tid) {
+		c->found = c->ts;
+		return 1;
+	}
+	return rd_user(&c->ts, sizeof(c->ts), c->ts + o->tstate_next) ? 1 : 0;
+}
+
+/*
+ * The thread state naming tid, 0 if none. bpf_loop: the verifier checks a step once, where a
+ * bounded loop would be checked once per turn (on_switch went past the million instructions).
+ */
+static __always_inline __u64 find_tstate(const struct ls_py_offsets *o, __u32 tid)
+{
+	struct find_ctx c = { .o = o, .tid = tid };
+
+	if (rd_user(&c.interp, sizeof(c.interp), o->runtime + o->runtime_interp_head) ||
+	    !c.interp || rd_user(&c.ts, sizeof(c.ts), c.interp + o->interp_threads_head))
+		return 0;
+	bpf_loop(PY_TSTATES_MAX, find_step, &c, 0);
+	return c.found;
+}
+
+/* task's thread state: the one cached, while it still names task; else found again */
+static __always_inline __u64 task_tstate(const struct ls_py_offsets *o, struct task_struct *task)
+{
+	struct py_task *pt =
+		bpf_task_storage_get(&py_task, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	__u32 tid = task->pid;
+	__u64 ts;
+
+	if (pt && pt->tstate && tstate_tid(o, pt->tstate) == tid)
+		return pt->tstate;
+	ts = find_tstate(o, tid);
+	if (pt)
+		pt->tstate = ts;
+	return ts;
+}
+
+struct walk_ctx {
+	const struct ls_py_offsets *o;
+	struct ls_py_sample *s; /* s->nr counts the frames: in the map, not a register the
+				 * verifier would follow turn by turn */
+	__u64 fr;
+};
+
+/* One frame: 1 to stop */
+static long walk_step(__u64 i, struct walk_ctx *c)
+{
+	const struct ls_py_offsets *o = c->o;
+	struct ls_py_sample *s = c->s;
+	__u64 code = 0, instr = 0, fr = c->fr;
+	__s32 lasti = 0;
+	__u8 owner = 0;
+	__u32 n = s->nr;
+
+	if (!fr)
+		return 1;
+	if (n >= LS_PY_FRAMES_MAX)
+		return 1; /* deeper: truncated */
+	/* 3.11+: frames owned by the C stack or the interpreter hold no Python function */
+	if (o->frame_owner != LS_PY_NONE && rd_user(&owner, sizeof(owner), fr + o->frame_owner))
+		return 1;
+	if (o->frame_owner == LS_PY_NONE || owner <= o->owner_max) {
+		if (rd_user(&code, sizeof(code), fr + o->frame_code))
+			return 1;
+		if (o->lasti_kind == LS_PY_INSTR_PTR) {
+			if (rd_user(&instr, sizeof(instr), fr + o->frame_lasti))
+				return 1;
+		} else {
+			if (rd_user(&lasti, sizeof(lasti), fr + o->frame_lasti))
+				return 1;
+			instr = (__s64)lasti;
+		}
+		s->frames[n & (LS_PY_FRAMES_MAX - 1)].code = code & ~(__u64)o->code_tag_mask;
+		s->frames[n & (LS_PY_FRAMES_MAX - 1)].instr = instr;
+		s->nr = n + 1;
+	}
+	if (rd_user(&c->fr, sizeof(c->fr), fr + o->frame_previous))
+		return 1;
+	return 0;
+}
+
+/* The frames of the thread state at ts into s, innermost first: (code object, instruction) */
+static __always_inline void py_walk(const struct ls_py_offsets *o, __u64 ts, struct ls_py_sample *s)
+{
+	struct walk_ctx c = { .o = o, .s = s };
+
+	s->truncated = 1; /* until the walk ends where the stack does */
+	s->nr = 0;
+	if (rd_user(&c.fr, sizeof(c.fr), ts + o->tstate_frame))
+		return;
+	if (o->frame_kind == LS_PY_CFRAME && c.fr &&
+	    rd_user(&c.fr, sizeof(c.fr), c.fr + o->cframe_frame))
+		return;
+	bpf_loop(PY_SEEN_MAX, walk_step, &c, 0);
+	s->truncated = c.fr != 0;
+}
+
+/*
+ * Read the Python stack of the thread state at ts (thread tid of tgid) in per-CPU slot, and send
+ * it: kind, with what the caller knows (s->uaddr, s->waiter_tid, s->gil_held) set by then.
+ */
+static __always_inline void py_send(struct ls_py_sample *s, const struct ls_py_offsets *o, __u64 ts,
+				    __u32 tid, __u8 kind, __u64 now)
+{
+	__u32 size;
+
+	py_walk(o, ts, s);
+	size = offsetof(struct ls_py_sample, frames) + s->nr * sizeof(s->frames[0]);
+	if (size > sizeof(*s))
+		size = sizeof(*s);
+	s->hdr.type = LS_REC_PY_SAMPLE;
+	s->hdr.size = size;
+	s->hdr.tid = tid;
+	s->ts = now;
+	s->kind = kind;
+	s->pad = 0;
+	if (bpf_ringbuf_output(&py_events, s, size, BPF_RB_NO_WAKEUP))
+		__sync_fetch_and_add(&py_lost, 1);
+}
+
+static __always_inline struct ls_py_sample *py_slot(__u32 slot)
+{
+	return bpf_map_lookup_elem(&py_scratch, &slot);
+}
+
+/*
+ * prev, a thread of a Python process, leaves its CPU for the first time in a futex wait on
+ * uaddr: its stack; and when it waits for the GIL, the holder's (last_holder) as it is now.
+ */
+static __always_inline void py_wait(struct task_struct *prev, __u64 uaddr, __u64 now)
+{
+	__u32 tgid = prev->tgid, locked = 0;
+	__u8 kind = LS_PY_LOCK_WAITER;
+	struct ls_py_offsets *o;
+	struct ls_py_sample *s;
+	struct ls_gil_loc *loc;
+	__u64 ts, holder = 0;
+
+	o = bpf_map_lookup_elem(&py_offsets, &tgid);
+	s = py_slot(0);
+	if (!o || !s)
+		return;
+	loc = nr_gils ? bpf_map_lookup_elem(&gils, &tgid) : NULL;
+	if (loc && uaddr >= loc->gil + LS_GIL_TAKE_LO && uaddr < loc->gil + LS_GIL_WORDS_HI) {
+		if (uaddr >= loc->gil + LS_GIL_TAKE_HI)
+			return; /* a forced drop waits for the next holder: no wait for a lock */
+		kind = LS_PY_GIL_WAITER;
+	}
+	ts = task_tstate(o, prev);
+	if (!ts) {
+		__sync_fetch_and_add(&py_no_tstate, 1);
+		return;
+	}
+	s->uaddr = uaddr;
+	s->tgid = tgid;
+	s->waiter_tid = 0;
+	s->gil_held = 0;
+	py_send(s, o, ts, prev->pid, kind, now);
+	if (kind != LS_PY_GIL_WAITER || rd_user(&holder, sizeof(holder), loc->holder) || !holder ||
+	    holder == ts)
+		return;
+	rd_user(&locked, sizeof(locked), loc->locked);
+	s->waiter_tid = prev->pid;
+	s->gil_held = locked != 0;
+	py_send(s, o, holder, tstate_tid(o, holder), LS_PY_GIL_HOLDER, now);
+}
+
+/* The sampler's tick on this CPU: true every py_sample_every-th */
+static __always_inline bool py_tick(void)
+{
+	__u32 zero = 0, *t = bpf_map_lookup_elem(&py_ticks, &zero);
+
+	if (!t)
+		return false;
+	if (++*t < py_sample_every)
+		return false;
+	*t = 0;
+	return true;
+}
+
+/* The traced Python thread on this CPU: its stack, and whether it holds the GIL */
+static __always_inline void py_sample(__u32 tgid, bool locked, __u64 holder)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ls_py_offsets *o = bpf_map_lookup_elem(&py_offsets, &tgid);
+	struct ls_py_sample *s = py_slot(1);
+	__u64 ts;
+
+	if (!o || !s)
+		return;
+	ts = task_tstate(o, task);
+	if (!ts) {
+		__sync_fetch_and_add(&py_no_tstate, 1);
+		return;
+	}
+	s->uaddr = 0;
+	s->tgid = tgid;
+	s->waiter_tid = 0;
+	s->gil_held = locked && holder == ts;
+	py_send(s, o, ts, task->pid, LS_PY_SAMPLED, bpf_ktime_get_ns());
+}
+
 #define barrier() asm volatile("" ::: "memory")
 
 /*
@@ -483,6 +782,10 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	if (stacks && f && (flags & LS_SW_IN_FUTEX_WAIT) && !f->sampled) {
 		f->sampled = 1;
 		stack_sample(ctx, prev);
+	}
+	if (py_stacks && nr_py && f && (flags & LS_SW_IN_FUTEX_WAIT) && !f->py_sampled) {
+		f->py_sampled = 1;
+		py_wait(prev, f->uaddr, now);
 	}
 	return 0;
 }
@@ -661,25 +964,28 @@ SEC("perf_event")
 int gil_sample(void *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
+	/* every CPU's ticks count, whoever runs: a Python thread is sampled for its time on a CPU */
+	bool py_due = py_stacks && nr_py && py_tick();
+	__u32 tgid = id >> 32, locked = 0;
 	struct ls_gil_sample *e;
 	struct ls_gil_loc *loc;
 	__u64 holder = 0;
-	__u32 locked;
 
 	if (!tgid_traced(tgid))
 		return 0;
-	loc = bpf_map_lookup_elem(&gils, &tgid);
-	if (!loc || bpf_probe_read_user(&locked, sizeof(locked), (void *)loc->locked))
-		return 0;
-	bpf_probe_read_user(&holder, sizeof(holder), (void *)loc->holder);
-	e = reserve(sizeof(*e), LS_REC_GIL_SAMPLE, (__u32)id);
-	if (!e)
-		return 0;
-	e->ts = bpf_ktime_get_ns();
-	e->holder = holder;
-	e->locked = locked != 0;
-	e->cpu = bpf_get_smp_processor_id();
-	submit(e);
+	loc = nr_gils ? bpf_map_lookup_elem(&gils, &tgid) : NULL;
+	if (loc && !bpf_probe_read_user(&locked, sizeof(locked), (void *)loc->locked)) {
+		bpf_probe_read_user(&holder, sizeof(holder), (void *)loc->holder);
+		e = reserve(sizeof(*e), LS_REC_GIL_SAMPLE, (__u32)id);
+		if (e) {
+			e->ts = bpf_ktime_get_ns();
+			e->holder = holder;
+			e->locked = locked != 0;
+			e->cpu = bpf_get_smp_processor_id();
+			submit(e);
+		}
+	}
+	if (py_due)
+		py_sample(tgid, locked != 0, holder);
 	return 0;
 }

@@ -59,6 +59,7 @@ static const char record_doc[] =
 	"  sudo lockscope record -p $(pgrep -f app.py) # where do its threads wait?\n"
 	"  sudo lockscope record --gil=probes -- python3 app.py  # the exact GIL\n"
 	"  sudo lockscope record --stacks -- ./server  # and the stacks of the waits\n"
+	"  sudo lockscope record --python-stacks=off -p 1234  # no Python stacks\n"
 	"  lockscope report                            # then read lockscope.data\n"
 	"\n"
 	"Recording stops when the command and all its descendants have exited (or the PID has "
@@ -92,6 +93,11 @@ static const struct argp_option record_options[] = {
 	{ "stack-size", 'S', "SIZE", 0,
 	  "Bytes of user stack copied per blocking wait with --stacks=dwarf (default 8K, at most "
 	  "32K)",
+	  0 },
+	{ "python-stacks", 'P', "on|off", 0,
+	  "CPython's stacks, read in the kernel: of each thread as it starts to wait for the GIL "
+	  "(and the holder's) or another lock, and sampled at 100 Hz on a CPU: on (the default, "
+	  "wherever a CPython is found), off",
 	  0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
@@ -141,6 +147,11 @@ static error_t record_parse(int key, char *arg, struct argp_state *state)
 		o->stack_dump = size & ~(__u64)(LS_STACK_CHUNK - 1);
 		break;
 	}
+	case 'P':
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			argp_error(state, "invalid --python-stacks '%s': on or off", arg);
+		o->py_stacks = !strcmp(arg, "on");
+		break;
 	case 'v':
 		o->verbose = true;
 		break;
@@ -172,6 +183,7 @@ static int cmd_record(int argc, char **argv)
 		.output = LS_DEFAULT_TRACE,
 		.buffer_size = DEFAULT_BUFFER,
 		.stack_dump = LS_STACK_DUMP_DEFAULT,
+		.py_stacks = true,
 	};
 
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &o))

@@ -612,23 +612,32 @@ static int read_frame(pid_t pid, const struct ls_py_offsets *o, __u64 fr, struct
 	err = is_a(pid, o, code, o->code_type);
 	if (err)
 		return err;
+	if (o->lasti_kind == LS_PY_INSTR_PTR) {
+		err = rd64(pid, fr + o->frame_lasti, &instr);
+	} else {
+		err = rd(pid, fr + o->frame_lasti, &lasti, sizeof(lasti));
+		instr = (__s64)lasti;
+	}
+	if (err)
+		return err;
+	ls_py_frame_set(o, code, instr, f);
+	return 0;
+}
+
+void ls_py_frame_set(const struct ls_py_offsets *o, __u64 code, __u64 instr, struct ls_py_frame *f)
+{
+	__s32 lasti = (__s32)instr;
+
 	f->code = code;
 	f->pad = 0;
 	if (o->lasti_kind == LS_PY_INSTR_PTR) {
-		err = rd64(pid, fr + o->frame_lasti, &instr);
-		if (err)
-			return err;
 		instr -= code + o->code_adaptive;
 		/* a pointer outside any plausible code: the offset is unknown */
 		f->offset = (__s64)instr >= -2 && (__s64)instr < (1 << 30) ? (__s32)instr : -1;
-		return 0;
+		return;
 	}
-	err = rd(pid, fr + o->frame_lasti, &lasti, sizeof(lasti));
-	if (err)
-		return err;
 	f->offset = o->lasti_kind == LS_PY_LASTI_UNITS && lasti > 0 && lasti < (1 << 29) ? lasti * 2
 											 : lasti;
-	return 0;
 }
 
 int ls_py_stack(pid_t pid, const struct ls_py_offsets *o, pid_t tid, struct ls_py_frame *frames,
@@ -912,12 +921,14 @@ struct code_entry {
 	char file[LS_PY_STR_MAX];
 	__u8 *table;
 	size_t table_len;
+	__u64 checked; /* the epoch it was last read in */
 };
 
 struct ls_py_codes {
 	pid_t pid;
 	struct ls_py_offsets o;
 	struct ls_htab cache;
+	__u64 epoch; /* 0: every use reads the code object again; 1, 2, ...: ls_py_codes_epoch() */
 };
 
 struct ls_py_codes *ls_py_codes_new(pid_t pid, const struct ls_py_offsets *off)
@@ -954,11 +965,43 @@ void ls_py_codes_free(struct ls_py_codes *c)
 	free(c);
 }
 
+/* The fields of a code object read_id() wants, as [lo, hi) from its start */
+#define ID_SPAN_MAX 512
+
+static void id_span(const struct ls_py_offsets *o, __u32 *lo, __u32 *hi)
+{
+	const __u32 offs[] = { o->ob_type, o->code_name, o->code_filename, o->code_linetable,
+			       o->code_firstlineno };
+
+	*lo = offs[0];
+	*hi = offs[0] + 8;
+	for (size_t i = 1; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		*lo = offs[i] < *lo ? offs[i] : *lo;
+		*hi = offs[i] + 8 > *hi ? offs[i] + 8 : *hi;
+	}
+}
+
 static int read_id(pid_t pid, const struct ls_py_offsets *o, __u64 code, struct code_id *id)
 {
+	__u8 buf[ID_SPAN_MAX];
+	__u32 lo, hi;
 	int err;
 
 	memset(id, 0, sizeof(*id));
+	id_span(o, &lo, &hi);
+	/* one read where the fields are close together (every version so far): a syscall each
+	 * would cost the recorder microseconds per frame */
+	if (hi - lo <= sizeof(buf)) {
+		err = rd(pid, code + lo, buf, hi - lo);
+		if (err)
+			return err;
+		memcpy(&id->type, buf + o->ob_type - lo, 8);
+		memcpy(&id->name, buf + o->code_name - lo, 8);
+		memcpy(&id->filename, buf + o->code_filename - lo, 8);
+		memcpy(&id->linetable, buf + o->code_linetable - lo, 8);
+		memcpy(&id->firstlineno, buf + o->code_firstlineno - lo, 4);
+		return id->type == o->code_type ? 0 : -EINVAL;
+	}
 	err = rd64(pid, code + o->ob_type, &id->type);
 	if (!err && id->type != o->code_type)
 		err = -EINVAL;
@@ -1003,6 +1046,9 @@ int ls_py_resolve(struct ls_py_codes *c, const struct ls_py_frame *f, struct ls_
 	int err;
 
 	memset(loc, 0, sizeof(*loc));
+	e = ls_htab_find(&c->cache, &f->code);
+	if (c->epoch && e && e->checked == c->epoch)
+		goto found; /* read in this epoch already */
 	err = read_id(c->pid, &c->o, f->code, &id);
 	if (err)
 		return err;
@@ -1019,9 +1065,12 @@ int ls_py_resolve(struct ls_py_codes *c, const struct ls_py_frame *f, struct ls_
 		if (err) {
 			/* nothing half-made stays in the cache: it will be read afresh */
 			memset(&e->id, 0, sizeof(e->id));
+			e->checked = 0;
 			goto cleanup;
 		}
 	}
+	e->checked = c->epoch;
+found:
 	snprintf(loc->name, sizeof(loc->name), "%s", e->name);
 	snprintf(loc->file, sizeof(loc->file), "%s", e->file);
 	loc->firstlineno = e->id.firstlineno;
@@ -1031,4 +1080,9 @@ cleanup:
 	if (e == &tmp)
 		free(tmp.table);
 	return err;
+}
+
+void ls_py_codes_epoch(struct ls_py_codes *c)
+{
+	c->epoch++;
 }

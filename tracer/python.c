@@ -39,11 +39,13 @@ int ls_gil_mode_parse(const char *s, enum ls_gil_mode *mode)
 	return -EINVAL;
 }
 
-void ls_python_init(struct ls_python *p, struct lockscope_bpf *skel, enum ls_gil_mode mode)
+void ls_python_init(struct ls_python *p, struct lockscope_bpf *skel, enum ls_gil_mode mode,
+		    bool py_stacks)
 {
 	memset(p, 0, sizeof(*p));
 	p->mode = mode;
 	p->skel = skel;
+	ls_pystacks_init(&p->stacks, skel, py_stacks, LS_PY_SAMPLE_HZ);
 	ls_htab_init(&p->procs, sizeof(struct py_proc), offsetof(struct py_proc, tgid),
 		     sizeof(__u32));
 }
@@ -64,6 +66,7 @@ void ls_python_free(struct ls_python *p)
 	free(p->samplers);
 	p->samplers = NULL;
 	ls_htab_free(&p->procs);
+	ls_pystacks_free(&p->stacks);
 }
 
 /* The GIL sampler (gil_sample) on every online CPU, at LS_GIL_SAMPLE_HZ of its clock. */
@@ -107,7 +110,9 @@ static int start_sampling(struct ls_python *p)
  */
 static void watch_gil(struct ls_python *p, const struct py_proc *pp)
 {
-	struct ls_gil_loc loc = { .locked = pp->gil_addr + 16, .holder = pp->gil_addr + 8 };
+	struct ls_gil_loc loc = { .locked = pp->gil_addr + 16,
+				  .holder = pp->gil_addr + 8,
+				  .gil = pp->gil_addr };
 	int err;
 
 	if (!pp->gil_addr || pp->source == LS_GIL_SRC_DISABLED)
@@ -229,15 +234,28 @@ static int write_info(struct ls_writer *w, struct py_proc *pp, __u64 ts, __u32 f
 	return ls_writer_put(w, &e, sizeof(e));
 }
 
+/* The sampler reads Python stacks too: it runs once some process's are read */
+static void sample_stacks(struct ls_python *p, int enabled)
+{
+	int err = enabled > 0 ? start_sampling(p) : 0;
+
+	if (err)
+		fprintf(stderr, "lockscope record: cannot sample Python stacks: %s\n",
+			strerror(-err));
+}
+
 int ls_python_flush(struct ls_python *p, struct ls_writer *w, __u64 ts)
 {
 	struct py_proc *pp;
 	size_t pos = 0;
-	int err = 0;
+	int err = 0, enabled = 0;
 
 	while (!err && (pp = ls_htab_next(&p->procs, &pos)))
 		if (pp->found && !pp->written)
 			err = write_info(w, pp, ts, 0);
+	if (!err)
+		err = ls_pystacks_flush(&p->stacks, w, ts, &enabled);
+	sample_stacks(p, enabled);
 	return err;
 }
 
@@ -246,7 +264,7 @@ int ls_python_attach(struct ls_python *p, __u32 tgid)
 	struct py_proc *pp = ls_htab_get(&p->procs, &tgid, NULL);
 	struct ls_pyinfo info;
 	__u64 interval = 0;
-	int err;
+	int err, enabled;
 
 	if (!pp)
 		return -ENOMEM;
@@ -274,8 +292,10 @@ int ls_python_attach(struct ls_python *p, __u32 tgid)
 			"lockscope record: %s has no symbols for take_gil/drop_gil: the GIL "
 			"of PID %u is inferred from futex traffic\n",
 			info.path, tgid);
+	enabled = ls_pystacks_found(&p->stacks, tgid, &info);
 	ls_pyinfo_release(&info);
 	watch_gil(p, pp);
+	sample_stacks(p, enabled);
 	return 0;
 }
 
@@ -297,6 +317,7 @@ static int inherit(struct ls_python *p, struct ls_writer *w, const struct ls_tas
 	child->written = false;
 	child->counted_end = false;
 	watch_gil(p, child);
+	sample_stacks(p, ls_pystacks_inherit(&p->stacks, e->parent_tgid, e->tgid));
 	return ls_python_flush(p, w, now);
 }
 
@@ -318,6 +339,11 @@ int ls_python_record(struct ls_python *p, struct ls_writer *w, const struct ls_t
 		pp->found = false; /* a new program: its GIL, if any, is elsewhere */
 		pp->tries = PY_TRIES;
 		bpf_map__delete_elem(p->skel->maps.gils, &e->tgid, sizeof(e->tgid), 0);
+		ls_pystacks_forget(&p->stacks, e->tgid);
+		return 0;
+	}
+	if (h->type == LS_REC_EXIT && (((const struct ls_exit *)h)->flags & LS_EXIT_GROUP_DEAD)) {
+		ls_pystacks_forget(&p->stacks, ((const struct ls_exit *)h)->tgid);
 		return 0;
 	}
 	if (h->type == LS_REC_TASK_NEW)
@@ -356,5 +382,5 @@ int ls_python_finish(struct ls_python *p, struct ls_writer *w, __u64 now)
 	while (!err && (pp = ls_htab_next(&p->procs, &pos)))
 		if (pp->counted_end) /* a process gone by then has no final count */
 			err = write_info(w, pp, now, LS_GIL_INFO_END);
-	return err;
+	return err ? err : ls_pystacks_finish(&p->stacks, w);
 }

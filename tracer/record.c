@@ -428,6 +428,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		return 0;
 	if (h->type == LS_REC_STACK_SAMPLE) /* replaced by the stack it unwinds to */
 		return ls_unwind_sample(&r->unwind, &r->w, data, h->size);
+	if (h->type == LS_REC_PY_SAMPLE) /* replaced by the functions and stack it resolves to */
+		return ls_pystacks_sample(&r->py.stacks, &r->w, data, h->size);
 	if (ls_unwind_before_record(&r->unwind, &r->w, h))
 		return r->w.err ? r->w.err : -ENOMEM;
 	if (ls_writer_put(&r->w, data, h->size))
@@ -580,9 +582,15 @@ static int load_probes(struct recorder *r)
 	if (!err && r->o->stack_mode != LS_STACKS_OFF)
 		err = bpf_map__set_max_entries(r->skel->maps.stack_events,
 					       round_pow2(r->o->buffer_size));
+	/* a Python stack is at most 1 KB, and most are a few frames: a quarter of -b */
+	if (!err && r->o->py_stacks)
+		err = bpf_map__set_max_entries(r->skel->maps.py_events,
+					       round_pow2(r->o->buffer_size / 4));
 	if (err)
 		return error(err, "bad ring buffer size: %s", strerror(-err));
 	r->skel->rodata->stacks = r->o->stack_mode != LS_STACKS_OFF;
+	r->skel->rodata->py_stacks = r->o->py_stacks;
+	r->skel->rodata->py_sample_every = LS_GIL_SAMPLE_HZ / LS_PY_SAMPLE_HZ;
 	if (r->o->stack_mode == LS_STACKS_DWARF)
 		r->skel->rodata->stack_dump = r->o->stack_dump;
 	err = lockscope_bpf__load(r->skel);
@@ -609,7 +617,9 @@ static int load_probes(struct recorder *r)
 	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.stack_events), on_record, r, NULL);
 	if (!r->rb)
 		return error(-errno, "cannot open the ring buffer: %s", strerror(errno));
-	err = ring_buffer__add(r->rb, bpf_map__fd(r->skel->maps.events), on_record, r);
+	err = ring_buffer__add(r->rb, bpf_map__fd(r->skel->maps.py_events), on_record, r);
+	if (!err)
+		err = ring_buffer__add(r->rb, bpf_map__fd(r->skel->maps.events), on_record, r);
 	if (err)
 		return error(err, "cannot open the ring buffer: %s", strerror(-err));
 	/* libbpf reads it from a file once: now, lest the trailer need a descriptor none is left for */
@@ -714,12 +724,21 @@ static enum ls_stop_reason record_loop(struct recorder *r)
 	int err;
 
 	for (;;) {
-		/* records never wake us: drain on a timer */
-		err = ring_buffer__poll(r->rb, r->drain_ms);
+		/*
+		 * Records never wake us: drain on a timer; every 10 ms once Python stacks are read,
+		 * which are resolved in the live process (the last ones of a process that exits
+		 * meanwhile are not).
+		 */
+		err = ring_buffer__poll(r->rb,
+					r->skel->bss->nr_py && r->drain_ms > 10 ? 10 : r->drain_ms);
 		if (err >= 0 || err == -EINTR)
 			err = ring_buffer__consume(r->rb);
 		if (err >= 0 || err == -EINTR)
 			ls_otherload_sample(&r->other, &r->w, false, NULL); /* a failure is w.err */
+		/* Python stacks' status records, interpreters not initialised yet tried again */
+		if ((err >= 0 || err == -EINTR) &&
+		    ls_python_flush(&r->py, &r->w, now_ns(CLOCK_MONOTONIC)) && !r->w.err)
+			err = -ENOMEM;
 		/* what was read reaches the file: a recorder killed now leaves a readable trace */
 		if (err >= 0 && ls_writer_flush(&r->w))
 			err = r->w.err;
@@ -857,7 +876,7 @@ int record_run(const struct record_opts *o)
 	err = load_probes(&r);
 	if (err)
 		goto cleanup;
-	ls_python_init(&r.py, r.skel, o->gil_mode);
+	ls_python_init(&r.py, r.skel, o->gil_mode, o->py_stacks);
 	ls_otherload_init(&r.other, bpf_map__fd(r.skel->maps.untraced_cpu),
 			  libbpf_num_possible_cpus());
 	/* the GIL's probes too are in place before the window opens */
@@ -955,6 +974,16 @@ int record_run(const struct record_opts *o)
 			(unsigned long long)r.skel->bss->stack_lost,
 			r.skel->bss->stack_lost ? " (raise -b or lower --stack-size)" : "",
 			r.unwind.next_id);
+	if (r.py.stacks.stacks || r.skel->bss->py_lost)
+		fprintf(stderr,
+			"lockscope: %llu Python stacks, %llu of their %llu frames unresolved, "
+			"%zu functions (%llu dropped), %llu lost%s\n",
+			(unsigned long long)r.py.stacks.stacks,
+			(unsigned long long)r.py.stacks.unresolved,
+			(unsigned long long)r.py.stacks.frames, r.py.stacks.funcs.nr,
+			(unsigned long long)r.py.stacks.funcs_dropped,
+			(unsigned long long)r.skel->bss->py_lost,
+			r.skel->bss->py_lost ? " (raise -b)" : "");
 	stop_child(&r);
 	err = 0;
 cleanup:

@@ -16,6 +16,7 @@ struct record_opts {
 	enum ls_gil_mode gil_mode;
 	enum ls_stack_mode stack_mode;
 	__u32 stack_dump; /* bytes of user stack copied per blocking wait (--stacks=dwarf) */
+	bool py_stacks;	  /* --python-stacks: Python stacks read by the kernel */
 	int argc;	  /* the command after --, or 0 with -p */
 	char **argv;
 };

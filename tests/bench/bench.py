@@ -169,10 +169,16 @@ class Bench:
             sleep0 = self.path("sleep0.py")
             with open(sleep0, "w") as f:
                 f.write(SLEEP0)
-            # the default (inferred, sampled) and the exact probes
-            cases.append(("Python 3.11 CPU-bound threads", [PY311, cpu, "--truth"],
-                          [[], ["--gil=probes"]]))
-            cases.append(("Python 3.11 100k sleep(0) calls", [PY311, sleep0], [[], ["--gil=probes"]]))
+            wl = os.path.join(here, "..", "..", "workloads")
+            # the default (inferred, sampled, Python stacks read), without the stacks, and the
+            # exact probes; the demo's Python workloads, with and without the stacks
+            modes = [[], ["--python-stacks=off"], ["--gil=probes"]]
+            cases.append(("Python 3.11 CPU-bound threads", [PY311, cpu, "--truth"], modes))
+            cases.append(("Python 3.11 100k sleep(0) calls", [PY311, sleep0], modes))
+            cases.append(("Python 3.11 demo cpu_procs.py", [PY311, os.path.join(
+                wl, "cpu_procs.py"), "--truth"], modes[:2]))
+            cases.append(("Python 3.11 demo io_threads.py", [PY311, os.path.join(
+                wl, "io_threads.py"), "--truth"], modes[:2]))
         for name, argv, gil_modes in cases:
             variants = [("untraced", [])]
             for extra in gil_modes:
@@ -284,6 +290,92 @@ class Bench:
             stops.append(time.monotonic() - t1)
         self.say(f"   Ctrl-C to exit: {statistics.median(stops) * 1e3:.0f} ms median")
 
+    def bpf_ns(self, pid):
+        """Run time of the BPF programs recorder pid loaded (kernel.bpf_stats_enabled), by name."""
+        ids = set()
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    for line in f:
+                        if line.startswith("prog_id:"):
+                            ids.add(int(line.split()[1]))
+        except OSError:
+            return {}
+        out = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, text=True)
+        got = {}
+        for p in json.loads(out.stdout or "[]"):
+            if p.get("id") in ids:
+                got[p.get("name", "?")] = (p.get("run_time_ns", 0), p.get("run_cnt", 0))
+        return got
+
+    def python_stacks(self):
+        """What a Python stack costs: BPF time (bpf_stats) and the recorder's CPU, stacks on
+        against off, on 4 GIL-bound threads; per stack read and as a share of the workload's CPU."""
+        self.say()
+        self.say(f"6. Python stacks: cost per stack, 4 CPU-bound threads of Python 3.11 for 2 s "
+                 f"(median of {REPEAT})")
+        if not os.access(PY311, os.X_OK) or not shutil_which("bpftool"):
+            self.say("   skipped: needs " + PY311 + " and bpftool")
+            return
+        spin = self.path("spin.py")
+        with open(spin, "w") as f:
+            f.write("import threading, time\n"
+                    "def inner(end):\n"
+                    "    while time.monotonic() < end: pass\n"
+                    "end = time.monotonic() + 2\n"
+                    "t = [threading.Thread(target=inner, args=(end,)) for _ in range(4)]\n"
+                    "[x.start() for x in t]; [x.join() for x in t]\n")
+        subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"], check=False)
+        res = {"on": [], "off": []}
+        try:
+            for _ in range(REPEAT):
+                for mode in res:
+                    res[mode].append(self.one_stacks_run(mode, spin))
+        finally:
+            subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=0"], check=False)
+        med = {m: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+               for m, runs in res.items()}
+        on, off = med["on"], med["off"]
+        stacks = on["stacks"]
+        bpf = on["bpf_ns"] - off["bpf_ns"]
+        user = on["recorder_ns"] - off["recorder_ns"]
+        work = on["work_ns"]
+        self.say(f"   {stacks:.0f} stacks a run ({on['sampled']:.0f} sampled at 100 Hz, the rest "
+                 f"GIL waiters and holders)")
+        self.say(f"   in BPF:       {bpf / stacks / 1e3:6.2f} us a stack  "
+                 f"({bpf / work * 100:.2f}% of the workload's CPU time)")
+        self.say(f"   the recorder: {user / stacks / 1e3:6.2f} us a stack to resolve and write "
+                 f"({user / work * 100:.2f}%)")
+
+    def one_stacks_run(self, mode, spin):
+        """One recording of spin.py: BPF and recorder CPU time, the workload's, stacks read."""
+        p = subprocess.Popen(self.record(f"--python-stacks={mode}") + [PY311, spin],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        last, cpu = {}, 0
+        while p.poll() is None:
+            time.sleep(0.1)
+            snap = self.bpf_ns(p.pid)
+            if snap:
+                last = snap
+            try:
+                with open(f"/proc/{p.pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                cpu = (int(fields[11]) + int(fields[12])) * 1e9 / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError):
+                pass
+        err = p.stderr.read()
+        stacks = 0
+        for line in err.splitlines():
+            if " Python stacks," in line:
+                stacks = int(line.split("lockscope: ")[1].split()[0])
+        rep = json.loads(subprocess.run([self.lockscope, "report", "--format", "json",
+                                         self.path("bench.data")], check=True,
+                                        capture_output=True, text=True).stdout)
+        kinds = py_stack_kinds(self.path("bench.data"))
+        return {"bpf_ns": sum(ns for ns, _ in last.values()), "recorder_ns": cpu,
+                "work_ns": rep["summary"]["cpu_ns"], "stacks": max(stacks, 1),
+                "sampled": kinds.get(1, 0)}
+
     def write(self):
         with open(self.out, "w") as f:
             f.write("\n".join(self.lines) + "\n")
@@ -312,6 +404,23 @@ def exec_ts(trace):
     raise RuntimeError("no exec record in " + trace)
 
 
+def py_stack_kinds(trace):
+    """LS_REC_PY_STACK records of a trace, by kind (enum ls_py_stack_kind, bpf/lockscope.h)."""
+    with open(trace, "rb") as f:
+        data = f.read()
+    off = struct.unpack_from("<I", data, 12)[0]
+    kinds = {}
+    while off + 8 <= len(data):
+        typ, size, _ = struct.unpack_from("<HHI", data, off)
+        if size < 8:
+            break
+        if typ == 46:  # struct ls_py_stack: kind after ts, uaddr, tgid, waiter_tid
+            kind = data[off + 32]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        off += size
+    return kinds
+
+
 def machine():
     model = ""
     with open("/proc/cpuinfo") as f:
@@ -327,7 +436,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build", default="build")
     ap.add_argument("--out", default="build/bench/results.txt")
-    ap.add_argument("--only", type=int, choices=range(1, 6), help="run one benchmark")
+    ap.add_argument("--only", type=int, choices=range(1, 7), help="run one benchmark")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root to load BPF programs (sudo make bench)")
@@ -336,7 +445,7 @@ def main():
     b = Bench(args.build, args.out)
     b.say("lockscope benchmarks: " + machine())
     b.say()
-    steps = [b.overhead_per_event, b.slowdown, b.loss, b.reporter, b.startup]
+    steps = [b.overhead_per_event, b.slowdown, b.loss, b.reporter, b.startup, b.python_stacks]
     for i, step in enumerate(steps, 1):
         if not args.only or args.only == i:
             step()
