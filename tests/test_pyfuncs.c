@@ -106,6 +106,32 @@ static void test_lock_wait_by_line(void **state)
 	synth_free(a);
 }
 
+/*
+ * A new thread's LOCK_WAITER stack can come before anything else of the thread (the recorder
+ * drains Python stacks from a ring of their own): its wait is still named by its line.
+ */
+static void test_lock_wait_of_a_new_thread(void **state)
+{
+	struct ls_analysis *a = synth_start(2);
+	struct ls_report r;
+
+	py_status(a, PY_PID, 0, 0x030d00f0, PY_HZ, "");
+	py_func(a, PY_PID, PY_IO, "wait_for_lock", "/srv/app.py", 42);
+	py_stack(a, 95, PY_PID, T0 + 2 * MS, LS_PY_LOCK_WAITER, 0, SYNTH_X, PY_IO, 44, PY_END);
+	task_new(a, 95, PY_PID, T0 + 1 * MS);
+	sw(a, T0 + 1 * MS, 0, 95, 0, false, 0, 0);
+	sw_full(a, T0 + 2 * MS, 95, 0, 1, SW_FUTEX, 1, 0);
+	wait_val(a, 95, SYNTH_X, 0, T0 + 2 * MS, T0 + 30 * MS, 0);
+	synth_finish(a, T0 + 40 * MS);
+	assert_int_equal(ls_report_build(&r, a, "python.data", true), 0);
+	assert_non_null(r.py_lines[0]);
+	assert_int_equal(r.py_lines[0]->key.func, PY_IO);
+	assert_int_equal(r.py_lines[0]->key.line, 44);
+	assert_int_equal(r.py_lines[0]->wait_ns, 28 * MS);
+	ls_report_free(&r);
+	synth_free(a);
+}
+
 static void test_status_unavailable(void **state)
 {
 	struct ls_analysis *a = scenario_python();
@@ -250,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_held_samples),
 		cmocka_unit_test(test_gil_wait_and_blame),
 		cmocka_unit_test(test_lock_wait_by_line),
+		cmocka_unit_test(test_lock_wait_of_a_new_thread),
 		cmocka_unit_test(test_status_unavailable),
 		cmocka_unit_test(test_func_table_overflow),
 		cmocka_unit_test(test_hostile),

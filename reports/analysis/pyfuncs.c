@@ -20,6 +20,8 @@ void ls_pyfuncs_init(struct ls_pyfuncs *py)
 		     sizeof(((struct ls_pythread_func *)0)->key));
 	ls_htab_init(&py->lines, sizeof(struct ls_pyline), offsetof(struct ls_pyline, key),
 		     sizeof(((struct ls_pyline *)0)->key));
+	ls_htab_init(&py->early_locks, sizeof(struct ls_py_early_lock),
+		     offsetof(struct ls_py_early_lock, tid), sizeof(__u32));
 	ls_htab_init(&py->folds, sizeof(struct ls_pyfold), offsetof(struct ls_pyfold, key),
 		     sizeof(((struct ls_pyfold *)0)->key));
 }
@@ -39,6 +41,7 @@ void ls_pyfuncs_free(struct ls_analysis *a)
 	ls_htab_free(&py->thread_funcs);
 	ls_htab_free(&py->lines);
 	ls_htab_free(&py->folds);
+	ls_htab_free(&py->early_locks);
 }
 
 /* The process's entry, made unless LS_PY_PROCS_MAX are followed: NULL then, or out of memory */
@@ -306,19 +309,50 @@ static void on_gil_holder(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 	tp->holder_func = i >= 0 ? ps->frames[i].func : 0;
 }
 
-static int on_lock_waiter(struct ls_thread *t, const struct ls_py_stack *ps)
+static int on_lock_waiter(struct ls_analysis *a, struct ls_thread *t, const struct ls_py_stack *ps)
 {
-	struct ls_thread_py *tp = thread_py(t);
-	int i = innermost(ps);
+	struct ls_thread_py *tp = t ? thread_py(t) : NULL;
+	int i = innermost(ps), err = 0;
+	struct ls_py_early_lock *e = NULL;
 
-	if (!tp)
+	if (t && !tp)
 		return -ENOMEM;
-	tp->lock_open = true;
-	tp->lock_ts = ps->ts;
-	tp->lock_uaddr = ps->uaddr;
-	tp->lock_func = i >= 0 ? ps->frames[i].func : 0;
-	tp->lock_line = i >= 0 ? ps->frames[i].line : 0;
+	if (!t) {
+		e = pair_get(a, &a->py.early_locks, &ps->hdr.tid, LS_PAIRS_MAX, &err);
+		if (!e)
+			return err;
+		*e = (struct ls_py_early_lock){ .tid = ps->hdr.tid, .open = true };
+	}
+	if (tp) {
+		tp->lock_open = true;
+		tp->lock_ts = ps->ts;
+		tp->lock_uaddr = ps->uaddr;
+		tp->lock_func = i >= 0 ? ps->frames[i].func : 0;
+		tp->lock_line = i >= 0 ? ps->frames[i].line : 0;
+	} else {
+		e->ts = ps->ts;
+		e->uaddr = ps->uaddr;
+		e->func = i >= 0 ? ps->frames[i].func : 0;
+		e->line = i >= 0 ? ps->frames[i].line : 0;
+	}
 	return 0;
+}
+
+/* t's LOCK_WAITER stack taken before the analysis met t, now that its wait comes */
+static void early_lock(struct ls_analysis *a, struct ls_thread *t)
+{
+	struct ls_py_early_lock *e =
+		a->py.early_locks.nr ? ls_htab_find(&a->py.early_locks, &t->tid) : NULL;
+	struct ls_thread_py *tp;
+
+	if (!e || !e->open || !(tp = thread_py(t)))
+		return;
+	e->open = false;
+	tp->lock_open = true;
+	tp->lock_ts = e->ts;
+	tp->lock_uaddr = e->uaddr;
+	tp->lock_func = e->func;
+	tp->lock_line = e->line;
 }
 
 int ls_pyfuncs_on_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec)
@@ -344,7 +378,7 @@ int ls_pyfuncs_on_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 		on_gil_holder(a, rec);
 		break;
 	case LS_PY_LOCK_WAITER:
-		err = t ? on_lock_waiter(t, ps) : 0;
+		err = on_lock_waiter(a, t, ps);
 		break;
 	}
 	if (!err && a->obs && a->obs->on_py_stack)
@@ -355,10 +389,13 @@ int ls_pyfuncs_on_stack(struct ls_analysis *a, const struct ls_rec_hdr *rec)
 int ls_pyfuncs_on_wait(struct ls_analysis *a, struct ls_thread *t, const struct ls_lock *l,
 		       __u64 uaddr, __u64 enter, __u64 exit, __u64 ns)
 {
-	struct ls_thread_py *tp = t->py;
+	struct ls_thread_py *tp;
 	struct ls_pyline key, *e;
 	int err;
 
+	if (!t->py || !t->py->lock_open)
+		early_lock(a, t);
+	tp = t->py;
 	if (!tp || !tp->lock_open || tp->lock_ts > exit)
 		return 0;
 	/* the stack is taken inside the wait it belongs to; one before this wait lost its own */

@@ -98,6 +98,18 @@ struct ls_thread_py {
 	__s32 lock_line;
 };
 
+/*
+ * A LOCK_WAITER stack of a thread the analysis had not met yet: the recorder drains Python stacks
+ * from their own ring, so a new thread's first stack can come before its first switch record.
+ */
+struct ls_py_early_lock {
+	__u32 tid; /* key */
+	bool open;
+	__u64 ts, uaddr;
+	__u32 func;
+	__s32 line;
+};
+
 /* Folded Python stacks: ns per thread, stack and what it did */
 enum ls_pyfold_what { LS_PYFOLD_GIL_WAIT, LS_PYFOLD_GIL_HELD };
 
@@ -119,6 +131,8 @@ struct ls_pyfuncs {
 	struct ls_htab thread_funcs; /* struct ls_pythread_func */
 	struct ls_htab lines;	     /* struct ls_pyline */
 	struct ls_htab folds;	     /* struct ls_pyfold */
+	/* LOCK_WAITER stacks of threads not met yet (a new thread's first wait): by tid */
+	struct ls_htab early_locks; /* struct ls_py_early_lock */
 	__u64 funcs_left_out;
 	__u64 procs_left_out; /* records of processes beyond LS_PY_PROCS_MAX */
 	bool pairs_left_out;  /* thread-function, line or folded entries beyond their bounds */
