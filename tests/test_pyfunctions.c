@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Which Python code holds the GIL (root + BPF, issue 16): workloads/py_functions.py runs heavy()
+ * with three times light()'s work, a sleeper and a thread waiting on a threading.Lock, and times
+ * each function's own thread CPU time. The report's GIL-held shares by function (sampled) must
+ * match those CPU shares (the GIL-bound functions hold the GIL while they run), the GIL waits
+ * must be blamed on heavy() and light(), the sleeper must hold almost nothing, and the lock wait
+ * must be named by its Python function. On a pyenv build, its stripped copy, Debian's 3.11 and
+ * Debian's newest from make pythons, launched and attached.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "testutil.h"
+
+#ifndef LS_PYTHONS_LIST
+#define LS_PYTHONS_LIST LS_BUILD_DIR "/pythons.txt"
+#endif
+
+#define WORDS	   8
+#define WORK_MS	   "300" /* light()'s; heavy() gets 900: about 120 GIL samples on 2 CPUs */
+#define SHARE_TOL  0.10	 /* of the GIL held by heavy() and light() together */
+#define INSIDE_DIR "/tmp/lockscope-pyfunctions" /* where a chroot's interpreter finds the script */
+
+struct python {
+	char label[64];
+	char *argv[WORDS + 1];
+	char root[512]; /* a chroot's directory, or "" */
+};
+
+static struct python pythons[4];
+static int nr_pythons;
+static pid_t child = -1;
+
+static int cleanup(void **state)
+{
+	if (child > 0) {
+		kill(child, SIGKILL);
+		wait_exit(child);
+	}
+	child = -1;
+	return 0;
+}
+
+/* "path\tlabel" or "chroot DIR path\tlabel" */
+static int parse(char *line, struct python *py)
+{
+	char *tab = strchr(line, '\t'), *save, *word;
+	int w = 0;
+
+	if (!tab)
+		return -1;
+	*tab = '\0';
+	snprintf(py->label, sizeof(py->label), "%s", tab + 1);
+	for (word = strtok_r(line, " ", &save); word && w < WORDS;
+	     word = strtok_r(NULL, " ", &save))
+		py->argv[w++] = strdup(word);
+	py->argv[w] = NULL;
+	if (w == 3 && !strcmp(py->argv[0], "chroot"))
+		snprintf(py->root, sizeof(py->root), "%s", py->argv[1]);
+	return w ? 0 : -1;
+}
+
+/* The interpreters the issue names: the newest pyenv build and its stripped copy, Debian's 3.11,
+ * and the newest Debian sid one; each the last of its kind in the list. */
+static void choose(void)
+{
+	struct python all[32];
+	int n = 0, pick[4] = { -1, -1, -1, -1 };
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(LS_PYTHONS_LIST, "r");
+
+	if (!f)
+		return;
+	while (n < 32 && getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		if (parse(line, &all[n]))
+			continue;
+		if (!strncmp(all[n].label, "pyenv 3.1", 9) && !strstr(all[n].label, "stripped"))
+			pick[0] = n;
+		else if (!strncmp(all[n].label, "pyenv 3.1", 9))
+			pick[1] = n;
+		else if (!strcmp(all[n].label, "Debian 3.11"))
+			pick[2] = n;
+		else if (!strncmp(all[n].label, "Debian sid", 10))
+			pick[3] = n;
+		n++;
+	}
+	free(line);
+	fclose(f);
+	for (int i = 0; i < 4; i++)
+		if (pick[i] >= 0)
+			pythons[nr_pythons++] = all[pick[i]];
+}
+
+/* Copies src to dst (the chroot's copy of a workload file) */
+static void copy_file(const char *src, const char *dst)
+{
+	FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
+	char buf[4096];
+	size_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * The script as the interpreter sees it (script, truth), and where the truth lands for us: in a
+ * chroot, copies of the workload files inside it.
+ */
+static void paths(const struct python *py, char *script, char *truth, char *truth_here, size_t len)
+{
+	char dir[600], src[600], dst[700];
+
+	if (!py->root[0]) {
+		snprintf(script, len, "%s/workloads/py_functions.py", LS_SOURCE_DIR);
+		snprintf(truth, len, "%s", test_path("pf.json"));
+		snprintf(truth_here, len, "%s", truth);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s%s", py->root, INSIDE_DIR);
+	mkdir(dir, 0755);
+	for (int i = 0; i < 2; i++) {
+		const char *name = i ? "workload.py" : "py_functions.py";
+
+		snprintf(src, sizeof(src), "%s/workloads/%s", LS_SOURCE_DIR, name);
+		snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+		copy_file(src, dst);
+	}
+	snprintf(script, len, "%s/py_functions.py", INSIDE_DIR);
+	snprintf(truth, len, "%s/truth.json", INSIDE_DIR);
+	assert_true(snprintf(truth_here, len, "%s%s", py->root, truth) < (int)len);
+}
+
+/* The interpreter's command line, with the script's */
+static void command(const struct python *py, char **argv, char *script, char *truth, bool attach)
+{
+	int n = 0;
+
+	for (int i = 0; py->argv[i]; i++)
+		argv[n++] = py->argv[i];
+	argv[n++] = script;
+	argv[n++] = "--work-ms";
+	argv[n++] = WORK_MS;
+	argv[n++] = "--truth";
+	argv[n++] = truth;
+	if (attach)
+		argv[n++] = "--wait-signal";
+	argv[n] = NULL;
+}
+
+/* A python_functions[] figure of function name, or -1 when the report has no such function */
+static double figure(const char *json, const char *name, const char *key)
+{
+	char want[96];
+	const char *p = strstr(json, "\"python_functions\""), *end;
+
+	snprintf(want, sizeof(want), "\"function\": \"%s\"", name);
+	p = p ? strstr(p, want) : NULL;
+	if (!p)
+		return -1;
+	end = strchr(p, '}');
+	snprintf(want, sizeof(want), "\"%s\": ", key);
+	p = strstr(p, want);
+	return p && (!end || p < end) ? strtod(p + strlen(want), NULL) : -1;
+}
+
+static void record(const struct python *py, bool attach, const char *data, char *truth)
+{
+	char script[800], inside[800], pid[16], *argv[WORDS + 16];
+	const char *out = test_path("pf.py.out");
+
+	paths(py, script, inside, truth, sizeof(script));
+	unlink(truth);
+	if (!attach) {
+		char *rec[WORDS + 24] = { LOCKSCOPE, "record", "-o", (char *)data, "--" };
+
+		command(py, rec + 5, script, inside, false);
+		assert_int_equal(run(rec, test_path("pf.out"), NULL), 0);
+		return;
+	}
+	command(py, argv, script, inside, true);
+	unlink(out);
+	child = spawn(argv, out, NULL, -1);
+	for (int i = 0; i < 1000 && !strstr(slurp(out), "ready"); i++)
+		usleep(10 * 1000);
+	assert_non_null(strstr(slurp(out), "ready"));
+	snprintf(pid, sizeof(pid), "%d", child);
+	{
+		char *rec[] = { LOCKSCOPE, "record", "-o", (char *)data, "-p", pid, NULL };
+		struct stat st = { 0 };
+		pid_t recorder;
+
+		unlink(data);
+		recorder = spawn(rec, test_path("pf.out"), NULL, -1);
+		for (int i = 0; i < 2000 && (stat(data, &st) || !st.st_size); i++)
+			usleep(10 * 1000);
+		kill(child, SIGUSR1);
+		assert_int_equal(wait_exit(recorder), 0);
+	}
+	wait_exit(child);
+	child = -1;
+}
+
+static void check(const struct python *py, bool attach)
+{
+	const char *data = test_path("pf.data"), *json_path = test_path("pf.report.json");
+	char *report[] = { LOCKSCOPE, "report", "--format", "json", (char *)data, NULL };
+	double held[2], truth_cpu[2], share, want, blamed[2], sleeper, all_blamed;
+	static const char *const workers[2] = { "heavy", "light" };
+	char truth_path[800];
+	const char *truth, *json;
+
+	record(py, attach, data, truth_path);
+	truth = slurp(truth_path);
+	for (int i = 0; i < 2; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "%s_cpu_ns", workers[i]);
+		truth_cpu[i] = json_num(truth, key);
+	}
+	assert_int_equal(run(report, json_path, NULL), 0);
+	json = slurp(json_path); /* slurp's buffer: the truth's figures were read before */
+	for (int i = 0; i < 2; i++) {
+		held[i] = figure(json, workers[i], "gil_held_ns");
+		blamed[i] = figure(json, workers[i], "blamed_wait_ns");
+	}
+	sleeper = figure(json, "sleeper", "gil_held_ns");
+	all_blamed = 0;
+	for (const char *p = strstr(json, "\"blamed_wait_ns\": "); p;
+	     p = strstr(p + 1, "\"blamed_wait_ns\": "))
+		all_blamed += strtod(p + 18, NULL);
+	share = held[0] + held[1] > 0 ? held[0] / (held[0] + held[1]) : -1;
+	want = truth_cpu[0] / (truth_cpu[0] + truth_cpu[1]);
+	print_message("  %s, %s: heavy GIL held %.0f ms, light %.0f ms: heavy's share %.3f, by "
+		      "their CPU clocks %.3f (%.0f / %.0f ms); sleeper %.1f ms; waits blamed on "
+		      "heavy %.0f ms, light %.0f ms, of %.0f ms\n",
+		      py->label, attach ? "attached" : "launched", held[0] / 1e6, held[1] / 1e6,
+		      share, want, truth_cpu[0] / 1e6, truth_cpu[1] / 1e6, sleeper / 1e6,
+		      blamed[0] / 1e6, blamed[1] / 1e6, all_blamed / 1e6);
+	if (strstr(json, "\"available\": false"))
+		fail_msg("%s: Python stacks unavailable", py->label);
+	assert_true(held[0] > 0 && held[1] > 0);
+	assert_true(fabs(share - want) <= SHARE_TOL);
+	/* the sleeper wakes every 10 ms for microseconds: under 2% of the workers' GIL time */
+	assert_true(sleeper < 0.02 * (held[0] + held[1]));
+	/*
+	 * Who held the GIL as each wait began: the two functions that compute, mostly; the sleeper,
+	 * waking every 10 ms, holds it for a few microseconds, and a wait may begin then (3-11%)
+	 */
+	assert_true(all_blamed > 0 && blamed[0] + blamed[1] >= 0.8 * all_blamed);
+	/* the thread that waits on the threading.Lock waits in wait_for_lock */
+	assert_non_null(strstr(json, "\"python_lock_waits\""));
+	assert_non_null(strstr(strstr(json, "\"python_lock_waits\""), "wait_for_lock"));
+}
+
+static void test_python(void **state)
+{
+	const struct python *py = *state;
+
+	SKIP_WITHOUT_BPF();
+	check(py, false);
+	check(py, true);
+}
+
+static void test_no_list(void **state)
+{
+	print_message("SKIP: no interpreters from %s: run sudo make pythons first\n",
+		      LS_PYTHONS_LIST);
+	skip();
+}
+
+int main(void)
+{
+	struct CMUnitTest tests[4];
+	int n = 0;
+
+	choose();
+	for (int i = 0; i < nr_pythons; i++)
+		tests[n++] = (struct CMUnitTest){ pythons[i].label, test_python, NULL, cleanup,
+						  &pythons[i] };
+	if (!n)
+		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_no_list);
+	setvbuf(stdout, NULL, _IONBF, 0);
+	return _cmocka_run_group_tests("Python functions holding the GIL (root + BPF)", tests, n,
+				       test_dir_setup, test_dir_teardown);
+}
