@@ -59,6 +59,29 @@ struct {
 	__type(value, struct ls_py_sample);
 } py_scratch SEC(".maps");
 
+/*
+ * Wait stacks a CPU may read per PY_BUDGET_NS, and the window's count: a storm of blocking waits
+ * (100,000 a second) would otherwise cost the traced threads microseconds each, and the recorder
+ * more. What is over the budget is counted (py_over_budget), not read.
+ */
+#define PY_BUDGET_NS 100000000ULL
+#define PY_BUDGET    100
+
+struct py_budget {
+	__u64 since;
+	__u32 used;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct py_budget);
+} py_budget SEC(".maps");
+
+__u64 py_over_budget = 0;
+
 /* The sampler's ticks on each CPU: every py_sample_every-th reads a Python stack */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -641,6 +664,26 @@ static __always_inline struct ls_py_sample *py_slot(__u32 slot)
 	return bpf_map_lookup_elem(&py_scratch, &slot);
 }
 
+/* A wait's stacks (the holder's with a GIL waiter's) are within this CPU's budget */
+static __always_inline bool py_within_budget(__u64 now)
+{
+	__u32 zero = 0;
+	struct py_budget *b = bpf_map_lookup_elem(&py_budget, &zero);
+
+	if (!b)
+		return false;
+	if (now - b->since > PY_BUDGET_NS) {
+		b->since = now;
+		b->used = 0;
+	}
+	if (b->used >= PY_BUDGET) {
+		__sync_fetch_and_add(&py_over_budget, 1);
+		return false;
+	}
+	b->used++;
+	return true;
+}
+
 /*
  * prev, a thread of a Python process, leaves its CPU for the first time in a futex wait on
  * uaddr: its stack; and when it waits for the GIL, the holder's (last_holder) as it is now.
@@ -664,6 +707,8 @@ static __always_inline void py_wait(struct task_struct *prev, __u64 uaddr, __u64
 			return; /* a forced drop waits for the next holder: no wait for a lock */
 		kind = LS_PY_GIL_WAITER;
 	}
+	if (!py_within_budget(now))
+		return;
 	ts = task_tstate(o, prev);
 	if (!ts) {
 		__sync_fetch_and_add(&py_no_tstate, 1);

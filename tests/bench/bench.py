@@ -25,6 +25,21 @@ tracepoint:syscalls:sys_exit_futex /@start[tid]/ {
 	@wait[tid] = sum(nsecs - @start[tid]); delete(@start[tid]);
 }
 """
+PY_REPEAT = 7
+# 4 threads spinning in a Python function for 2 s; argv[1] gets the loop turns they made
+SPIN_TURNS = r"""
+import sys, threading, time
+turns = [0] * 4
+def inner(i, end):
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+    turns[i] = n
+end = time.monotonic() + 2
+t = [threading.Thread(target=inner, args=(i, end)) for i in range(4)]
+[x.start() for x in t]; [x.join() for x in t]
+open(sys.argv[1], "w").write(str(sum(turns)))
+"""
 SLEEP0 = r"""
 import json, sys, threading, time
 def f():
@@ -309,47 +324,52 @@ class Bench:
         return got
 
     def python_stacks(self):
-        """What a Python stack costs: BPF time (bpf_stats) and the recorder's CPU, stacks on
-        against off, on 4 GIL-bound threads; per stack read and as a share of the workload's CPU."""
+        """What Python stacks cost, on 4 GIL-bound threads spinning for 2 s: the work they got
+        done (loop turns) untraced, stacks on and off; per stack read, the BPF programs' time
+        (bpf_stats) and the recorder's CPU time, on against off."""
         self.say()
-        self.say(f"6. Python stacks: cost per stack, 4 CPU-bound threads of Python 3.11 for 2 s "
-                 f"(median of {REPEAT})")
+        self.say(f"6. Python stacks: 4 GIL-bound threads of Python 3.11 spinning for 2 s "
+                 f"(median of {PY_REPEAT}, interleaved)")
         if not os.access(PY311, os.X_OK) or not shutil_which("bpftool"):
             self.say("   skipped: needs " + PY311 + " and bpftool")
             return
         spin = self.path("spin.py")
         with open(spin, "w") as f:
-            f.write("import threading, time\n"
-                    "def inner(end):\n"
-                    "    while time.monotonic() < end: pass\n"
-                    "end = time.monotonic() + 2\n"
-                    "t = [threading.Thread(target=inner, args=(end,)) for _ in range(4)]\n"
-                    "[x.start() for x in t]; [x.join() for x in t]\n")
+            f.write(SPIN_TURNS)
         subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"], check=False)
-        res = {"on": [], "off": []}
+        res = {"untraced": [], "on": [], "off": []}
         try:
-            for _ in range(REPEAT):
+            for _ in range(PY_REPEAT):
                 for mode in res:
                     res[mode].append(self.one_stacks_run(mode, spin))
         finally:
             subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=0"], check=False)
         med = {m: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
                for m, runs in res.items()}
-        on, off = med["on"], med["off"]
+        base, on, off = med["untraced"]["turns"], med["on"], med["off"]
+        self.say(f"   work done, traced / untraced: stacks on {on['turns'] / base:.3f}, "
+                 f"off {off['turns'] / base:.3f} (on / off {on['turns'] / off['turns']:.3f})")
         stacks = on["stacks"]
         bpf = on["bpf_ns"] - off["bpf_ns"]
         user = on["recorder_ns"] - off["recorder_ns"]
         work = on["work_ns"]
-        self.say(f"   {stacks:.0f} stacks a run ({on['sampled']:.0f} sampled at 100 Hz, the rest "
-                 f"GIL waiters and holders)")
+        self.say(f"   {stacks:.0f} stacks a run: {on['sampled']:.0f} sampled (100 Hz), the rest "
+                 f"GIL waiters and their holders")
         self.say(f"   in BPF:       {bpf / stacks / 1e3:6.2f} us a stack  "
-                 f"({bpf / work * 100:.2f}% of the workload's CPU time)")
+                 f"({bpf / work * 100:.2f}% of the threads' CPU time)")
         self.say(f"   the recorder: {user / stacks / 1e3:6.2f} us a stack to resolve and write "
-                 f"({user / work * 100:.2f}%)")
+                 f"({user / work * 100:.2f}%, on the CPU the GIL leaves idle)")
 
     def one_stacks_run(self, mode, spin):
-        """One recording of spin.py: BPF and recorder CPU time, the workload's, stacks read."""
-        p = subprocess.Popen(self.record(f"--python-stacks={mode}") + [PY311, spin],
+        """One run of spin.py, untraced or recorded with Python stacks on or off: its loop turns,
+        the BPF programs' and the recorder's CPU time, the threads' CPU time, stacks read."""
+        turns = self.path("turns")
+        if mode == "untraced":
+            subprocess.run([PY311, spin, turns], check=True)
+            with open(turns) as f:
+                return {"turns": int(f.read()), "bpf_ns": 0, "recorder_ns": 0, "work_ns": 1,
+                        "stacks": 1, "sampled": 0}
+        p = subprocess.Popen(self.record(f"--python-stacks={mode}") + [PY311, spin, turns],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         last, cpu = {}, 0
         while p.poll() is None:
@@ -372,7 +392,9 @@ class Bench:
                                          self.path("bench.data")], check=True,
                                         capture_output=True, text=True).stdout)
         kinds = py_stack_kinds(self.path("bench.data"))
-        return {"bpf_ns": sum(ns for ns, _ in last.values()), "recorder_ns": cpu,
+        with open(turns) as f:
+            n = int(f.read())
+        return {"turns": n, "bpf_ns": sum(ns for ns, _ in last.values()), "recorder_ns": cpu,
                 "work_ns": rep["summary"]["cpu_ns"], "stacks": max(stacks, 1),
                 "sampled": kinds.get(1, 0)}
 
