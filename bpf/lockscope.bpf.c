@@ -62,7 +62,8 @@ struct {
 /*
  * Wait stacks a CPU may read per PY_BUDGET_NS, and the window's count: a storm of blocking waits
  * (100,000 a second) would otherwise cost the traced threads microseconds each, and the recorder
- * more. What is over the budget is counted (py_over_budget), not read.
+ * more. What is over the budget is counted (py_over_budget), not read. GIL waits and other waits
+ * each have a budget of their own: a burst of GIL hand-offs must not hide the wait on a lock.
  */
 #define PY_BUDGET_NS 100000000ULL
 #define PY_BUDGET    100
@@ -75,7 +76,7 @@ struct py_budget {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2); /* 0: GIL waits, 1: other waits */
 	__type(key, __u32);
 	__type(value, struct py_budget);
 } py_budget SEC(".maps");
@@ -664,11 +665,11 @@ static __always_inline struct ls_py_sample *py_slot(__u32 slot)
 	return bpf_map_lookup_elem(&py_scratch, &slot);
 }
 
-/* A wait's stacks (the holder's with a GIL waiter's) are within this CPU's budget */
-static __always_inline bool py_within_budget(__u64 now)
+/* A wait's stacks (the holder's with a GIL waiter's) are within this CPU's budget for its kind */
+static __always_inline bool py_within_budget(__u64 now, bool gil)
 {
-	__u32 zero = 0;
-	struct py_budget *b = bpf_map_lookup_elem(&py_budget, &zero);
+	__u32 key = gil ? 0 : 1;
+	struct py_budget *b = bpf_map_lookup_elem(&py_budget, &key);
 
 	if (!b)
 		return false;
@@ -707,7 +708,7 @@ static __always_inline void py_wait(struct task_struct *prev, __u64 uaddr, __u64
 			return; /* a forced drop waits for the next holder: no wait for a lock */
 		kind = LS_PY_GIL_WAITER;
 	}
-	if (!py_within_budget(now))
+	if (!py_within_budget(now, kind == LS_PY_GIL_WAITER))
 		return;
 	ts = task_tstate(o, prev);
 	if (!ts) {

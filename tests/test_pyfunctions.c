@@ -178,6 +178,34 @@ static double figure(const char *json, const char *name, const char *key)
 	return p && (!end || p < end) ? strtod(p + strlen(want), NULL) : -1;
 }
 
+/* blamed_wait_ns over python_functions[], the functions above 5% printed */
+static double blamed_total(const char *json)
+{
+	const char *p = strstr(json, "\"python_functions\""), *end;
+	double sum = 0, ns[64];
+	const char *name[64];
+	int n = 0;
+
+	end = p ? strstr(p, "\n  ]") : NULL;
+	for (p = p ? strstr(p, "\"function\": \"") : NULL; p && p < end;
+	     p = strstr(p + 1, "\"function\": \"")) {
+		const char *b = strstr(p, "\"blamed_wait_ns\": ");
+
+		if (!b || b > end)
+			break;
+		if (n < 64) {
+			name[n] = p + 13;
+			ns[n++] = strtod(b + 18, NULL);
+		}
+		sum += strtod(b + 18, NULL);
+	}
+	for (int i = 0; i < n; i++)
+		if (ns[i] > 0.05 * sum)
+			print_message("    blamed on %.*s: %.0f ms\n", (int)strcspn(name[i], "\""),
+				      name[i], ns[i] / 1e6);
+	return sum;
+}
+
 static void record(const struct python *py, bool attach, const char *data, char *truth)
 {
 	char script[800], inside[800], pid[16], *argv[WORDS + 16];
@@ -239,10 +267,7 @@ static void check(const struct python *py, bool attach)
 		blamed[i] = figure(json, workers[i], "blamed_wait_ns");
 	}
 	sleeper = figure(json, "sleeper", "gil_held_ns");
-	all_blamed = 0;
-	for (const char *p = strstr(json, "\"blamed_wait_ns\": "); p;
-	     p = strstr(p + 1, "\"blamed_wait_ns\": "))
-		all_blamed += strtod(p + 18, NULL);
+	all_blamed = blamed_total(json);
 	share = held[0] + held[1] > 0 ? held[0] / (held[0] + held[1]) : -1;
 	want = truth_cpu[0] / (truth_cpu[0] + truth_cpu[1]);
 	print_message("  %s, %s: heavy GIL held %.0f ms, light %.0f ms: heavy's share %.3f, by "
