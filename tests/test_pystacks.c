@@ -365,6 +365,46 @@ static void test_interpreter(void **state)
 	check_launch(*state);
 }
 
+#define PYENV_311 "/root/.pyenv/versions/3.11.7/bin/python3.11"
+
+/* --python-stacks=off: no interpreter's stacks are read, and no status is written */
+static void test_off(void **state)
+{
+	char *rec[] = { LOCKSCOPE,
+			"record",
+			"--python-stacks=off",
+			"-o",
+			(char *)test_path("o.data"),
+			"--",
+			PYENV_311,
+			"-c",
+			BOOT,
+			"1",
+			NULL };
+	const struct ls_rec_hdr *h;
+	struct ls_reader r;
+	int py = 0;
+	FILE *f;
+
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	if (access(PYENV_311, X_OK)) {
+		print_message("SKIP: %s is not installed\n", PYENV_311);
+		skip();
+	}
+	assert_int_equal(run(rec, test_path("o.out"), NULL), 0);
+	f = fopen(test_path("o.data"), "r");
+	assert_non_null(f);
+	assert_int_equal(ls_reader_open(&r, f), 0);
+	while (ls_reader_next(&r, &h) == LS_READ_RECORD)
+		py += h->type == LS_REC_PY_STATUS || h->type == LS_REC_PY_STACK ||
+		      h->type == LS_REC_PY_FUNC;
+	ls_reader_close(&r);
+	fclose(f);
+	assert_int_equal(py, 0);
+	assert_null(strstr(slurp(test_path("o.out")), "Python stacks"));
+}
+
 static void test_no_list(void **state)
 {
 	(void)state;
@@ -424,7 +464,7 @@ int main(void)
 	int n = load_pythons(&py), nt = 0, ret;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
-	tests = calloc(n > 0 ? 2 * n : 1, sizeof(*tests));
+	tests = calloc((n > 0 ? n : 1) + 1, sizeof(*tests));
 	if (!tests)
 		return 1;
 	if (n < 0)
@@ -434,6 +474,7 @@ int main(void)
 						   .test_func = test_interpreter,
 						   .teardown_func = kill_child,
 						   .initial_state = &py[i] };
+	tests[nt++] = (struct CMUnitTest)cmocka_unit_test(test_off);
 	ret = _cmocka_run_group_tests("Python stacks (root + BPF)", tests, nt, test_dir_setup,
 				      test_dir_teardown);
 	free(tests);
