@@ -20,24 +20,14 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "testutil.h"
+#include "pythons.h"
 
-#ifndef LS_PYTHONS_LIST
-#define LS_PYTHONS_LIST LS_BUILD_DIR "/pythons.txt"
-#endif
-
-#define WORDS	   8
 #define WORK_MS	   "300" /* light()'s; heavy() gets 900: about 120 GIL samples on 2 CPUs */
 #define SHARE_TOL  0.10	 /* of the GIL held by heavy() and light() together */
 #define INSIDE_DIR "/tmp/lockscope-pyfunctions" /* where a chroot's interpreter finds the script */
 
-struct python {
-	char label[64];
-	char *argv[WORDS + 1];
-	char root[512]; /* a chroot's directory, or "" */
-};
-
-static struct python pythons[4];
-static int nr_pythons;
+static struct python *all_pythons, *pythons[4];
+static int nr_all, nr_pythons;
 static pid_t child = -1;
 
 static int cleanup(void **state)
@@ -50,56 +40,32 @@ static int cleanup(void **state)
 	return 0;
 }
 
-/* "path\tlabel" or "chroot DIR path\tlabel" */
-static int parse(char *line, struct python *py)
-{
-	char *tab = strchr(line, '\t'), *save, *word;
-	int w = 0;
-
-	if (!tab)
-		return -1;
-	*tab = '\0';
-	snprintf(py->label, sizeof(py->label), "%s", tab + 1);
-	for (word = strtok_r(line, " ", &save); word && w < WORDS;
-	     word = strtok_r(NULL, " ", &save))
-		py->argv[w++] = strdup(word);
-	py->argv[w] = NULL;
-	if (w == 3 && !strcmp(py->argv[0], "chroot"))
-		snprintf(py->root, sizeof(py->root), "%s", py->argv[1]);
-	return w ? 0 : -1;
-}
-
 /* The interpreters the issue names: the newest pyenv build and its stripped copy, Debian's 3.11,
  * and the newest Debian sid one; each the last of its kind in the list. */
 static void choose(void)
 {
-	struct python all[32];
-	int n = 0, pick[4] = { -1, -1, -1, -1 };
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *f = fopen(LS_PYTHONS_LIST, "r");
+	int pick[4] = { -1, -1, -1, -1 };
 
-	if (!f)
-		return;
-	while (n < 32 && getline(&line, &cap, f) > 0) {
-		line[strcspn(line, "\n")] = '\0';
-		if (parse(line, &all[n]))
-			continue;
-		if (!strncmp(all[n].label, "pyenv 3.1", 9) && !strstr(all[n].label, "stripped"))
-			pick[0] = n;
-		else if (!strncmp(all[n].label, "pyenv 3.1", 9))
-			pick[1] = n;
-		else if (!strcmp(all[n].label, "Debian 3.11"))
-			pick[2] = n;
-		else if (!strncmp(all[n].label, "Debian sid", 10))
-			pick[3] = n;
-		n++;
+	nr_all = pythons_load(&all_pythons, NULL);
+	for (int i = 0; i < nr_all; i++) {
+		const char *l = all_pythons[i].label;
+
+		if (!strncmp(l, "pyenv 3.1", 9))
+			pick[strstr(l, "stripped") ? 1 : 0] = i;
+		else if (!strcmp(l, "Debian 3.11"))
+			pick[2] = i;
+		else if (!strncmp(l, "Debian sid", 10))
+			pick[3] = i;
 	}
-	free(line);
-	fclose(f);
 	for (int i = 0; i < 4; i++)
 		if (pick[i] >= 0)
-			pythons[nr_pythons++] = all[pick[i]];
+			pythons[nr_pythons++] = &all_pythons[pick[i]];
+}
+
+/* A chroot's directory ("chroot DIR PATH"), or NULL */
+static const char *chroot_of(const struct python *py)
+{
+	return py->nr == 3 && !strcmp(py->argv[0], "chroot") ? py->argv[1] : NULL;
 }
 
 /* Copies src to dst (the chroot's copy of a workload file) */
@@ -123,15 +89,16 @@ static void copy_file(const char *src, const char *dst)
  */
 static void paths(const struct python *py, char *script, char *truth, char *truth_here, size_t len)
 {
+	const char *root = chroot_of(py);
 	char dir[600], src[600], dst[700];
 
-	if (!py->root[0]) {
+	if (!root) {
 		snprintf(script, len, "%s/workloads/py_functions.py", LS_SOURCE_DIR);
 		snprintf(truth, len, "%s", test_path("pf.json"));
 		snprintf(truth_here, len, "%s", truth);
 		return;
 	}
-	snprintf(dir, sizeof(dir), "%s%s", py->root, INSIDE_DIR);
+	snprintf(dir, sizeof(dir), "%s%s", root, INSIDE_DIR);
 	mkdir(dir, 0755);
 	for (int i = 0; i < 2; i++) {
 		const char *name = i ? "workload.py" : "py_functions.py";
@@ -142,7 +109,7 @@ static void paths(const struct python *py, char *script, char *truth, char *trut
 	}
 	snprintf(script, len, "%s/py_functions.py", INSIDE_DIR);
 	snprintf(truth, len, "%s/truth.json", INSIDE_DIR);
-	assert_true(snprintf(truth_here, len, "%s%s", py->root, truth) < (int)len);
+	assert_true(snprintf(truth_here, len, "%s%s", root, truth) < (int)len);
 }
 
 /* The interpreter's command line, with the script's */
@@ -150,7 +117,7 @@ static void command(const struct python *py, char **argv, char *script, char *tr
 {
 	int n = 0;
 
-	for (int i = 0; py->argv[i]; i++)
+	for (int i = 0; i < py->nr; i++)
 		argv[n++] = py->argv[i];
 	argv[n++] = script;
 	argv[n++] = "--work-ms";
@@ -208,16 +175,17 @@ static double blamed_total(const char *json)
 
 static void record(const struct python *py, bool attach, const char *data, char *truth)
 {
-	char script[800], inside[800], pid[16], *argv[WORDS + 16];
-	const char *out = test_path("pf.py.out");
+	char script[800], inside[800], pid[16], *argv[PY_WORDS + 16], out[256], rec_out[256];
 
+	snprintf(out, sizeof(out), "%s", test_path("pf.py.out"));
+	snprintf(rec_out, sizeof(rec_out), "%s", test_path("pf.out"));
 	paths(py, script, inside, truth, sizeof(script));
 	unlink(truth);
 	if (!attach) {
-		char *rec[WORDS + 24] = { LOCKSCOPE, "record", "-o", (char *)data, "--" };
+		char *rec[PY_WORDS + 24] = { LOCKSCOPE, "record", "-o", (char *)data, "--" };
 
 		command(py, rec + 5, script, inside, false);
-		assert_int_equal(run(rec, test_path("pf.out"), NULL), 0);
+		assert_int_equal(run(rec, rec_out, NULL), 0);
 		return;
 	}
 	command(py, argv, script, inside, true);
@@ -233,7 +201,7 @@ static void record(const struct python *py, bool attach, const char *data, char 
 		pid_t recorder;
 
 		unlink(data);
-		recorder = spawn(rec, test_path("pf.out"), NULL, -1);
+		recorder = spawn(rec, rec_out, NULL, -1);
 		for (int i = 0; i < 2000 && (stat(data, &st) || !st.st_size); i++)
 			usleep(10 * 1000);
 		kill(child, SIGUSR1);
@@ -245,13 +213,16 @@ static void record(const struct python *py, bool attach, const char *data, char 
 
 static void check(const struct python *py, bool attach)
 {
-	const char *data = test_path("pf.data"), *json_path = test_path("pf.report.json");
-	char *report[] = { LOCKSCOPE, "report", "--format", "json", (char *)data, NULL };
-	double held[2], truth_cpu[2], share, want, blamed[2], sleeper, all_blamed;
+	char data[256], json_path[256],
+		*report[] = { LOCKSCOPE, "report", "--format", "json", data, NULL };
+	double held[2], truth_cpu[2], share, want, blamed[2], sleeper, sleeper_err, all_blamed;
 	static const char *const workers[2] = { "heavy", "light" };
 	char truth_path[800];
 	const char *truth, *json;
 
+	/* test_path's buffers are a few, reused: these are kept */
+	snprintf(data, sizeof(data), "%s", test_path("pf.data"));
+	snprintf(json_path, sizeof(json_path), "%s", test_path("pf.report.json"));
 	record(py, attach, data, truth_path);
 	truth = slurp(truth_path);
 	for (int i = 0; i < 2; i++) {
@@ -267,6 +238,7 @@ static void check(const struct python *py, bool attach)
 		blamed[i] = figure(json, workers[i], "blamed_wait_ns");
 	}
 	sleeper = figure(json, "sleeper", "gil_held_ns");
+	sleeper_err = figure(json, "sleeper", "gil_held_error_ns");
 	all_blamed = blamed_total(json);
 	share = held[0] + held[1] > 0 ? held[0] / (held[0] + held[1]) : -1;
 	want = truth_cpu[0] / (truth_cpu[0] + truth_cpu[1]);
@@ -280,14 +252,21 @@ static void check(const struct python *py, bool attach)
 		fail_msg("%s: Python stacks unavailable", py->label);
 	assert_true(held[0] > 0 && held[1] > 0);
 	assert_true(fabs(share - want) <= SHARE_TOL);
-	/* the sleeper wakes every 10 ms for microseconds: under 2% of the workers' GIL time */
-	assert_true(sleeper < 0.02 * (held[0] + held[1]));
+	/*
+	 * The sleeper wakes every 10 ms for microseconds (4 ms of CPU in all by its clock): under 2%
+	 * of the workers' GIL time, within its stated sampling error (a sample or two may land on
+	 * it, the more when a busy machine preempts it holding the GIL)
+	 */
+	assert_true(sleeper - sleeper_err < 0.02 * (held[0] + held[1]));
 	/*
 	 * Who held the GIL as each wait began: the two functions that compute, mostly; the sleeper,
 	 * waking every 10 ms, holds it for a few microseconds, and a wait may begin then (3-11%)
 	 */
 	assert_true(all_blamed > 0 && blamed[0] + blamed[1] >= 0.8 * all_blamed);
 	/* the thread that waits on the threading.Lock waits in wait_for_lock */
+	if (!strstr(json, "wait_for_lock"))
+		print_message("  no lock wait in wait_for_lock; the recorder said:\n%s\n",
+			      slurp(test_path("pf.out")));
 	assert_non_null(strstr(json, "\"python_lock_waits\""));
 	assert_non_null(strstr(strstr(json, "\"python_lock_waits\""), "wait_for_lock"));
 }
@@ -301,25 +280,20 @@ static void test_python(void **state)
 	check(py, true);
 }
 
-static void test_no_list(void **state)
-{
-	print_message("SKIP: no interpreters from %s: run sudo make pythons first\n",
-		      LS_PYTHONS_LIST);
-	skip();
-}
-
 int main(void)
 {
 	struct CMUnitTest tests[4];
-	int n = 0;
+	int n = 0, ret;
 
 	choose();
 	for (int i = 0; i < nr_pythons; i++)
-		tests[n++] = (struct CMUnitTest){ pythons[i].label, test_python, NULL, cleanup,
-						  &pythons[i] };
+		tests[n++] = (struct CMUnitTest){ pythons[i]->label, test_python, NULL, cleanup,
+						  pythons[i] };
 	if (!n)
-		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_no_list);
+		tests[n++] = (struct CMUnitTest)cmocka_unit_test(pythons_no_list);
 	setvbuf(stdout, NULL, _IONBF, 0);
-	return _cmocka_run_group_tests("Python functions holding the GIL (root + BPF)", tests, n,
-				       test_dir_setup, test_dir_teardown);
+	ret = _cmocka_run_group_tests("Python functions holding the GIL (root + BPF)", tests, n,
+				      test_dir_setup, test_dir_teardown);
+	pythons_free(all_pythons, nr_all);
+	return ret;
 }

@@ -19,11 +19,8 @@
 #include <cmocka.h>
 #include "trace.h"
 #include "testutil.h"
+#include "pythons.h"
 
-#ifndef LS_PYTHONS_LIST
-#define LS_PYTHONS_LIST LS_BUILD_DIR "/pythons.txt"
-#endif
-#define WORDS	      8
 #define READY_TIMEOUT 30000 /* ms: a busy machine, an interpreter starting in a chroot */
 
 /* The script, compiled under SCRIPT_FILE: its frames name that file wherever it runs */
@@ -59,12 +56,6 @@
 	"exec(compile("                                                                            \
 	"'''" SCRIPT "'''"                                                                         \
 	", '" SCRIPT_FILE "', 'exec'))"
-
-struct python {
-	const char *label;
-	char *argv[WORDS + 4]; /* the words, "-c" BOOT, a slot for the run time, NULL */
-	int nr;		       /* words */
-};
 
 static pid_t child = -1;
 static int child_out = -1;
@@ -328,7 +319,7 @@ static void check_attach(struct python *py)
  * start */
 static void check_launch(struct python *py)
 {
-	char *rec[WORDS + 10] = { LOCKSCOPE, "record", "-o", (char *)test_path("l.data"), "--" };
+	char *rec[PY_WORDS + 10] = { LOCKSCOPE, "record", "-o", (char *)test_path("l.data"), "--" };
 	const struct ls_rec_hdr *h;
 	static struct pytrace t;
 	struct ls_reader r;
@@ -405,70 +396,18 @@ static void test_off(void **state)
 	assert_null(strstr(slurp(test_path("o.out")), "Python stacks"));
 }
 
-static void test_no_list(void **state)
-{
-	(void)state;
-	print_message("SKIP: no %s: run sudo make pythons first\n", LS_PYTHONS_LIST);
-	skip();
-}
-
-/* LS_PYTHONS_LIST, "COMMAND\tLABEL" a line: how many, -1 without the list. */
-static int load_pythons(struct python **out)
-{
-	FILE *f = fopen(LS_PYTHONS_LIST, "r");
-	struct python *py = NULL, *more;
-	char *line = NULL, *tab, *save;
-	size_t cap = 0;
-	int n = 0, w;
-
-	if (!f)
-		return -1;
-	while (getline(&line, &cap, f) > 0) {
-		line[strcspn(line, "\n")] = '\0';
-		tab = strchr(line, '\t');
-		if (!tab || !(more = realloc(py, (n + 1) * sizeof(*py))))
-			continue;
-		py = more;
-		*tab = '\0';
-		memset(&py[n], 0, sizeof(*py));
-		py[n].label = strdup(tab + 1);
-		w = 0;
-		for (char *word = strtok_r(line, " ", &save); word && w < WORDS;
-		     word = strtok_r(NULL, " ", &save))
-			py[n].argv[w++] = strdup(word);
-		py[n].nr = w;
-		py[n].argv[w++] = "-c";
-		py[n].argv[w] = BOOT;
-		n++;
-	}
-	free(line);
-	fclose(f);
-	*out = py;
-	return n;
-}
-
-static void free_pythons(struct python *py, int n)
-{
-	for (int i = 0; i < n; i++) {
-		free((char *)py[i].label);
-		for (int w = 0; w < py[i].nr; w++)
-			free(py[i].argv[w]);
-	}
-	free(py);
-}
-
 int main(void)
 {
 	struct python *py = NULL;
 	struct CMUnitTest *tests;
-	int n = load_pythons(&py), nt = 0, ret;
+	int n = pythons_load(&py, BOOT), nt = 0, ret;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	tests = calloc((n > 0 ? n : 1) + 1, sizeof(*tests));
 	if (!tests)
 		return 1;
 	if (n < 0)
-		tests[nt++] = (struct CMUnitTest)cmocka_unit_test(test_no_list);
+		tests[nt++] = (struct CMUnitTest)cmocka_unit_test(pythons_no_list);
 	for (int i = 0; i < n; i++)
 		tests[nt++] = (struct CMUnitTest){ .name = py[i].label,
 						   .test_func = test_interpreter,
@@ -478,6 +417,6 @@ int main(void)
 	ret = _cmocka_run_group_tests("Python stacks (root + BPF)", tests, nt, test_dir_setup,
 				      test_dir_teardown);
 	free(tests);
-	free_pythons(py, n);
+	pythons_free(py, n);
 	return ret;
 }

@@ -18,10 +18,8 @@
 #include "phases.h"
 #include "summary.h"
 #include "testutil.h"
+#include "pythons.h"
 
-#ifndef LS_PYTHONS_LIST
-#define LS_PYTHONS_LIST LS_BUILD_DIR "/pythons.txt"
-#endif
 #define PYENV_311  "/root/.pyenv/versions/3.11.7/bin/python3.11"
 #define DEBIAN_311 "/usr/bin/python3.11"
 
@@ -72,13 +70,6 @@ static const struct ls_gil *the_gil(const struct ls_analysis *a)
 
 	return ls_htab_next(&a->gils, &pos);
 }
-
-/* An interpreter: the command that runs it, split on spaces, and its label. */
-#define PY_WORDS 8
-struct python {
-	const char *label;
-	char *argv[PY_WORDS + 3]; /* the words, then "-c" SCRIPT and NULL */
-};
 
 /* Wait up to 10 s for the interpreter to print "ready" to out_path: 0 once it did. */
 static int wait_ready(pid_t p, const char *out_path)
@@ -594,57 +585,6 @@ static void test_shim_folded(void **state)
 	ls_analysis_free(&a);
 }
 
-/* Without the list, the per-interpreter tests cannot run: say how to make it. */
-static void test_no_list(void **state)
-{
-	print_message("SKIP: no %s: run sudo make pythons first\n", LS_PYTHONS_LIST);
-	skip();
-}
-
-/* The interpreters of LS_PYTHONS_LIST, "COMMAND\tLABEL" a line: how many, -1 without the list. */
-static int load_pythons(struct python **out)
-{
-	FILE *f = fopen(LS_PYTHONS_LIST, "r");
-	struct python *py = NULL, *more;
-	char *line = NULL, *tab, *save;
-	size_t cap = 0;
-	int n = 0, w;
-
-	if (!f)
-		return -1;
-	while (getline(&line, &cap, f) > 0) {
-		line[strcspn(line, "\n")] = '\0';
-		tab = strchr(line, '\t');
-		if (!tab || !(more = realloc(py, (n + 1) * sizeof(*py))))
-			continue;
-		py = more;
-		*tab = '\0';
-		memset(&py[n], 0, sizeof(*py));
-		py[n].label = strdup(tab + 1);
-		w = 0;
-		for (char *word = strtok_r(line, " ", &save); word && w < PY_WORDS;
-		     word = strtok_r(NULL, " ", &save))
-			py[n].argv[w++] = strdup(word);
-		py[n].argv[w++] = "-c";
-		py[n].argv[w] = READY_THEN_SPIN;
-		n++;
-	}
-	free(line);
-	fclose(f);
-	*out = py;
-	return n;
-}
-
-static void free_pythons(struct python *py, int n)
-{
-	for (int i = 0; i < n; i++) {
-		free((char *)py[i].label);
-		for (int w = 0; py[i].argv[w] && strcmp(py[i].argv[w], "-c"); w++)
-			free(py[i].argv[w]);
-	}
-	free(py);
-}
-
 int main(void)
 {
 	const struct CMUnitTest others[] = {
@@ -658,14 +598,14 @@ int main(void)
 	size_t nr_others = sizeof(others) / sizeof(others[0]);
 	struct python *py = NULL;
 	struct CMUnitTest *tests;
-	int n = load_pythons(&py), nt = 0, ret;
+	int n = pythons_load(&py, READY_THEN_SPIN), nt = 0, ret;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	tests = calloc((n > 0 ? n : 1) + nr_others, sizeof(*tests));
 	if (!tests)
 		return 1;
 	if (n < 0)
-		tests[nt++] = (struct CMUnitTest)cmocka_unit_test(test_no_list);
+		tests[nt++] = (struct CMUnitTest)cmocka_unit_test(pythons_no_list);
 	/* one test per interpreter, named by its label, so that each passes or fails on its own */
 	for (int i = 0; i < n; i++)
 		tests[nt++] = (struct CMUnitTest){ .name = py[i].label,
@@ -677,6 +617,6 @@ int main(void)
 	ret = _cmocka_run_group_tests("CPython GIL (root + BPF)", tests, nt, test_dir_setup,
 				      test_dir_teardown);
 	free(tests);
-	free_pythons(py, n);
+	pythons_free(py, n);
 	return ret;
 }
