@@ -168,6 +168,8 @@ void ls_report_free(struct ls_report *r)
 	ls_fold_free(&r->fold);
 	free(r->threads);
 	free(r->locks);
+	for (size_t i = 0; r->labels && i < r->labels_cap; i++)
+		free(r->labels[i].name);
 	free(r->labels);
 	free(r->py_procs);
 	free(r->py_by_held);
@@ -186,10 +188,13 @@ const char *ls_report_lock_label(const struct ls_report *r, const struct ls_lock
 	while (r->labels[i].lock && r->labels[i].lock != l)
 		i = (i + 1) & (r->labels_cap - 1);
 	if (!r->labels[i].lock) {
+		char name[LS_LABEL_MAX];
+
+		lock_label(r->a, l, name, sizeof(name));
 		r->labels[i].lock = l;
-		lock_label(r->a, l, r->labels[i].name, sizeof(r->labels[i].name));
+		r->labels[i].name = strdup(name);
 	}
-	return r->labels[i].name;
+	return r->labels[i].name ? r->labels[i].name : "?";
 }
 
 struct ls_thread **ls_report_threads_by(const struct ls_report *r,

@@ -27,7 +27,7 @@ struct ls_report {
 	/* the names of the locks asked for, by the lock's address: at most half full */
 	struct ls_lock_label {
 		const struct ls_lock *lock; /* NULL: a free slot */
-		char name[LS_LABEL_MAX];
+		char *name;		    /* NULL: out of memory */
 	} * labels;
 	size_t labels_cap; /* a power of two */
 	/* Python stacks (pyfuncs.h), each list by process, then its figure, most first */
