@@ -23,7 +23,7 @@ _Static_assert(sizeof(struct ls_gil_info) == 48, "ls_gil_info");
 _Static_assert(sizeof(struct ls_gil_call) == 24, "ls_gil_call");
 _Static_assert(sizeof(struct ls_comm) == 32, "ls_comm");
 _Static_assert(sizeof(struct ls_other_cpu) == 24, "ls_other_cpu");
-_Static_assert(sizeof(struct ls_cpu_untraced) == 24, "ls_cpu_untraced: 8-byte words, as copied");
+_Static_assert(sizeof(struct ls_cpu_untraced) == 64, "ls_cpu_untraced: a cache line");
 
 static const struct {
 	const char *name;

@@ -23,6 +23,7 @@
 #include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "lockscope.h" /* the skeleton names its structs */
 #include "lockscope.skel.h"
 #include "launch.h"
 #include "mapwatch.h"
@@ -818,6 +819,7 @@ int record_run(const struct record_opts *o)
 		.o = o,
 		.pidfd = -1,
 		.child = { .pid = -1, .pidfd = -1, .go_fd = -1, .err_fd = -1 },
+		.other = { .prog_fd = -1 },
 	};
 	enum ls_stop_reason reason;
 	__u64 end_ns, nr_lost = 0;
@@ -858,8 +860,9 @@ int record_run(const struct record_opts *o)
 	if (err)
 		goto cleanup;
 	ls_python_init(&r.py, r.skel, o->gil_mode);
-	ls_otherload_init(&r.other, bpf_map__fd(r.skel->maps.untraced_cpu),
-			  libbpf_num_possible_cpus());
+	r.skel->bss->untraced_nr_cpus = libbpf_num_possible_cpus();
+	ls_otherload_init(&r.other, bpf_program__fd(r.skel->progs.sample_untraced),
+			  &r.skel->bss->untraced_sum);
 	/* the GIL's probes too are in place before the window opens */
 	if (o->pid) {
 		err = ls_python_attach(&r.py, o->pid);
@@ -965,7 +968,6 @@ cleanup:
 	lockscope_bpf__destroy(r.skel);
 	ls_tasks_free(&r.tasks);
 	ls_mapwatch_free(&r.maps);
-	ls_otherload_free(&r.other);
 	ls_python_free(&r.py);
 	ls_unwind_free(&r.unwind);
 	if (r.pidfd >= 0)
