@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Sampling the CPU time of untraced tasks (see otherload.h). */
+#include <sched.h>
 #include <time.h>
 #include <bpf/bpf.h>
 #include "otherload.h"
@@ -17,6 +18,23 @@ void ls_otherload_init(struct ls_otherload *o, int prog_fd, volatile __u64 *sum)
 	o->prog_fd = prog_fd;
 	o->sum = sum;
 	o->next_ns = 0;
+}
+
+void ls_otherload_visit(const volatile struct ls_cpu_untraced *cpus, int nr_cpus)
+{
+	cpu_set_t mask, one;
+
+	if (sched_getaffinity(0, sizeof(mask), &mask))
+		return;
+	for (int i = 0; i < nr_cpus && i < CPU_SETSIZE && i < (int)LS_CPUS_MAX; i++) {
+		if (cpus[i].switches || !CPU_ISSET(i, &mask))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(i, &one);
+		/* returns on CPU i: the CPU switched to us (an offline one refuses) */
+		sched_setaffinity(0, sizeof(one), &one);
+	}
+	sched_setaffinity(0, sizeof(mask), &mask);
 }
 
 int ls_otherload_sample(struct ls_otherload *o, struct ls_writer *w, bool force, __u64 *ts)

@@ -21,6 +21,12 @@ struct ls_otherload {
 
 void ls_otherload_init(struct ls_otherload *o, int prog_fd, volatile __u64 *sum);
 /*
+ * Run on each CPU that has not switched since the probes were attached (cpus: the programs'
+ * entries), so that every CPU has: its run queue is then known, and a run going on there is seen.
+ * A CPU running one task alone (a pinned hog) may not switch for a whole window otherwise.
+ */
+void ls_otherload_visit(const volatile struct ls_cpu_untraced *cpus, int nr_cpus);
+/*
  * Write a sample when one is due, or now with force; *ts (may be NULL) is its time. A program
  * that cannot be run ends the sampling, not the recording. 0, or the writer's error.
  */

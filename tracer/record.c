@@ -883,6 +883,7 @@ int record_run(const struct record_opts *o)
 			ls_user_fs_leave(&fs);
 		}
 	}
+	ls_otherload_visit(r.skel->bss->untraced_cpu, libbpf_num_possible_cpus());
 	r.start_ns = now_ns(CLOCK_MONOTONIC);
 	/* a CPU that has not switched since the probes were attached ran its task from here */
 	r.skel->bss->untraced_origin = r.start_ns;
