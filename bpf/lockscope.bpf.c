@@ -129,14 +129,9 @@ struct {
 } lost SEC(".maps");
 
 /* The machine's other load: the CPU time of untraced tasks, per CPU (no record per switch) */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ls_cpu_untraced);
-} untraced_cpu SEC(".maps");
+struct ls_cpu_untraced untraced_cpu[LS_CPUS_MAX];
 
-/* The window's start, set by user space as it opens: a CPU's first switch ran prev from there. */
+/* The window's start, set by user space as it opens: a CPU's first switch ran prev from there */
 __u64 untraced_origin = 0;
 
 /* The futex call a traced thread is in, from sys_enter to sys_exit. */
@@ -766,28 +761,84 @@ static __always_inline void py_sample(__u32 tgid, bool locked, __u64 holder)
 
 #define barrier() asm volatile("" ::: "memory")
 
+/* the kernel's fair policies: the scheduler notes where a task's run began as it picks it */
+#define SCHED_NORMAL 0
+#define SCHED_BATCH  3
+#define SCHED_IDLE   5
+
+/* A task as untraced_run() needs it. */
+struct run_of {
+	__u32 pid, policy;
+	__u64 sum;    /* se.sum_exec_runtime: the CPU time the kernel charged it */
+	__u64 picked; /* se.prev_sum_exec_runtime: the same when the scheduler last picked it */
+};
+
+/*
+ * The CPU time of t's run on the CPU of entry c, untraced, up to now, as the kernel charged it:
+ * since it was switched in. Where that switch went unreported (this VM's kernel leaves 1 switch
+ * in 5 to 8 unreported, most of them from the idle task), since the scheduler picked it, as a
+ * fair task's prev_sum_exec_runtime says; such a run of a task of another policy is not counted.
+ */
+static __always_inline __u64 untraced_run(const struct ls_cpu_untraced *c, const struct run_of *t)
+{
+	__u64 base = c->runtime, origin, now;
+
+	if (t->pid != c->pid)
+		base = t->policy == SCHED_NORMAL || t->policy == SCHED_BATCH ||
+				       t->policy == SCHED_IDLE
+			       ? t->picked
+			       : t->sum;
+	if (t->sum <= base)
+		return 0;
+	origin = untraced_origin;
+	if (c->switches || !origin)
+		return t->sum - base;
+	/* no switch on this CPU since the window opened: what ran before it is not the window's */
+	now = bpf_ktime_get_ns();
+	origin = now > origin ? now - origin : 0;
+	return t->sum - base < origin ? t->sum - base : origin;
+}
+
+static __always_inline struct ls_cpu_untraced *untraced_entry(__u32 cpu)
+{
+	return &untraced_cpu[cpu & (LS_CPUS_MAX - 1)];
+}
+
+/*
+ * The run queue of t's CPU, through its cfs_rq: this kernel's symbols name no data (no
+ * KALLSYMS_ALL), so the per-CPU runqueues cannot be reached by name. 0 without group scheduling.
+ */
+static __always_inline __u64 rq_of(const struct task_struct *t)
+{
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return 0;
+	return (__u64)BPF_CORE_READ(t, se.cfs_rq, rq);
+}
+
 /*
  * Add prev's run to this CPU's untraced time when prev is neither traced nor idle (pid 0), and
- * note whether next is. Judged by prev as it leaves: where the kernel reported no switch onto it,
- * what ran unseen since the CPU's last switch is counted as prev is.
+ * note next when it is neither. No clock read: the kernel's own accounting says it. prev's
+ * sum_exec_runtime was brought up to date before this tracepoint.
  */
 static __always_inline void count_untraced(const struct task_struct *prev,
-					   const struct task_struct *next, __u32 flags, __u64 now)
+					   const struct task_struct *next, __u32 flags)
 {
-	struct ls_cpu_untraced *c;
-	__u32 zero = 0;
-	__u64 since;
+	struct ls_cpu_untraced *c = untraced_entry(bpf_get_smp_processor_id());
+	__u64 run = 0;
 
-	c = bpf_map_lookup_elem(&untraced_cpu, &zero);
-	if (!c)
-		return;
-	since = c->since ?: untraced_origin;
+	if (!(flags & LS_SW_PREV_TRACED) && prev->pid) {
+		struct run_of t = { prev->pid, prev->policy, prev->se.sum_exec_runtime,
+				    prev->se.prev_sum_exec_runtime };
+
+		run = untraced_run(c, &t);
+	}
 	c->seq++;
 	barrier();
-	if (!(flags & LS_SW_PREV_TRACED) && prev->pid && since && now > since)
-		c->untraced_ns += now - since;
-	c->since = now;
-	c->running = !(flags & LS_SW_NEXT_TRACED) && next->pid;
+	c->untraced_ns += run;
+	c->pid = flags & LS_SW_NEXT_TRACED ? 0 : next->pid;
+	c->runtime = next->se.sum_exec_runtime;
+	if (!c->switches++)
+		c->rq = rq_of(next);
 	barrier();
 	c->seq++;
 }
@@ -797,21 +848,21 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	     unsigned int prev_state)
 {
 	__u32 flags = preempt ? LS_SW_PREEMPT : 0;
-	__u64 now = bpf_ktime_get_ns(); /* one clock read, for the untraced time and the record */
 	struct in_futex *f = NULL;
 	struct ls_switch *e;
+	__u64 now;
 
 	if (tgid_traced(prev->tgid))
 		flags |= LS_SW_PREV_TRACED;
 	if (tgid_traced(next->tgid))
 		flags |= LS_SW_NEXT_TRACED;
-	count_untraced(prev, next, flags, now);
+	count_untraced(prev, next, flags);
 	if (!(flags & (LS_SW_PREV_TRACED | LS_SW_NEXT_TRACED)))
 		return 0;
 	e = reserve(sizeof(*e), LS_REC_SWITCH, prev->pid);
 	if (!e)
 		return 0;
-	e->ts = now;
+	e->ts = now = bpf_ktime_get_ns();
 	e->next_tid = next->pid;
 	e->prev_state = prev_state;
 	e->prev_nvcsw = prev->nvcsw;
@@ -833,6 +884,53 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		f->py_sampled = 1;
 		py_wait(prev, f->uaddr, now);
 	}
+	return 0;
+}
+
+/* Set by user space before it runs sample_untraced; its answer. */
+__u32 untraced_nr_cpus = 0;
+__u64 untraced_sum = 0;
+
+/*
+ * One CPU's untraced time so far: its entry's, and the run of the task on it now (rq->curr, not
+ * which task the last reported switch named), read while no switch of that CPU updates the entry.
+ */
+static long sum_cpu(__u64 cpu, void *ctx)
+{
+	struct ls_cpu_untraced *c = untraced_entry(cpu);
+	struct task_struct *curr;
+	struct run_of t;
+	struct rq *rq;
+	__u64 ns = 0;
+	__u32 seq;
+
+	for (int tries = 0; tries < 8; tries++) {
+		seq = *(volatile __u32 *)&c->seq;
+		barrier();
+		ns = c->untraced_ns;
+		rq = (struct rq *)c->rq; /* apart: CO-RE would relocate c->rq too */
+		curr = rq ? BPF_CORE_READ(rq, curr) : NULL;
+		t.pid = curr ? BPF_CORE_READ(curr, pid) : 0;
+		if (t.pid && !tgid_traced(BPF_CORE_READ(curr, tgid))) {
+			t.policy = BPF_CORE_READ(curr, policy);
+			t.sum = BPF_CORE_READ(curr, se.sum_exec_runtime);
+			t.picked = BPF_CORE_READ(curr, se.prev_sum_exec_runtime);
+			ns += untraced_run(c, &t);
+		}
+		barrier();
+		if (!(seq & 1) && *(volatile __u32 *)&c->seq == seq)
+			break;
+	}
+	untraced_sum += ns;
+	return 0;
+}
+
+/* The CPU time of untraced tasks so far, summed over the CPUs, into untraced_sum: run by record. */
+SEC("syscall")
+int sample_untraced(void *ctx)
+{
+	untraced_sum = 0;
+	bpf_loop(untraced_nr_cpus < LS_CPUS_MAX ? untraced_nr_cpus : LS_CPUS_MAX, sum_cpu, NULL, 0);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #define LS_COMM_LEN  16
 #define LS_WAITV_MAX 8		/* futex_waitv addresses kept per record */
 #define LS_TGID_MAX  (1u << 22) /* the kernel's PID_MAX_LIMIT: pids are below it */
+#define LS_CPUS_MAX  4096u	/* CPUs a trace and the BPF programs know of */
 
 enum ls_rec_type {
 	/* written by the BPF programs */
@@ -326,16 +327,19 @@ struct ls_py_offsets {
 };
 
 /*
- * Per CPU, the time untraced tasks (neither the traced processes' nor the idle task) ran: the
- * machine's other load. The sched_switch program keeps it without writing a record, and user
- * space samples it (LS_REC_OTHER_CPU); seq, odd while the program updates the entry, tells a
- * copy made meanwhile.
+ * Per CPU, the CPU time the kernel charged untraced tasks (neither the traced processes' nor the
+ * idle task), run by run: the machine's other load. The sched_switch program keeps it without
+ * writing a record; seq, odd while it updates the entry, tells a reader on another CPU to read
+ * again. A cache line each, so that CPUs do not share one.
  */
 struct ls_cpu_untraced {
 	__u32 seq;
-	__u32 running;	   /* 1: the task switched in at since is untraced and not idle */
-	__u64 untraced_ns; /* summed up to since */
-	__u64 since;	   /* CLOCK_MONOTONIC ns of the CPU's last switch, 0 before its first */
+	__u32 pid;	   /* the untraced task switched in at the last switch; 0: idle or traced */
+	__u64 runtime;	   /* that task's sum_exec_runtime then */
+	__u64 untraced_ns; /* summed over the runs that ended on this CPU */
+	__u64 switches;	   /* seen on this CPU since the probes were attached */
+	__u64 rq;	   /* the CPU's struct rq (kernel address), 0 before its first switch */
+	__u64 pad[3];
 };
 
 /* User registers a stack sample carries: what CFI rules of x86-64 code refer to. */

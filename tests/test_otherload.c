@@ -5,6 +5,7 @@
  * more than the machine's busy time, by the kernel's idle counts, less the traced threads' time.
  * Other people's programs may run meanwhile: they only add to the other load.
  */
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,8 +40,11 @@ static __u64 clock_ns(clockid_t clk)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* A process that spins, outside the traced set, noting its CPU time every millisecond. */
-static struct hog *hog_start(pid_t *pid)
+/*
+ * A process that spins, outside the traced set, noting its CPU time every millisecond; on CPU
+ * cpu only, unless it is -1.
+ */
+static struct hog *hog_start(pid_t *pid, int cpu)
 {
 	struct hog *h =
 		mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -51,6 +55,14 @@ static struct hog *hog_start(pid_t *pid)
 	if (*pid)
 		return h;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (cpu >= 0) {
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one))
+			_exit(1);
+	}
 	for (__u64 n = 0;; n++) {
 		__u64 until = clock_ns(CLOCK_MONOTONIC) + 1000000;
 		struct hog_sample *s = &h->s[n % HOG_SAMPLES];
@@ -113,18 +125,23 @@ struct other_run {
 };
 
 /*
- * Record procs with one worker, and summarize the recording. Beside the hog, the two have a CPU
- * each on 2 CPUs: the hog keeps about one busy, however the scheduler places them.
+ * Record procs with one worker (on CPU 0 only with pin), and summarize the recording. Beside the
+ * hog, the two have a CPU each on 2 CPUs: the hog keeps about one busy, however the scheduler
+ * places them.
  */
-static void record_procs(const char *name, struct other_run *r)
+static void record_procs(const char *name, bool pin, struct other_run *r)
 {
 	char data[64];
-	char *argv[] = { LOCKSCOPE, "record", "-o",	   data,  "--", WORKLOAD("procs"),
-			 "--procs", "1",      "--work-ms", "500", NULL };
+	char *argv[] = {
+		LOCKSCOPE, "record",	      "-o",	 data, "--",	    "taskset", "-c",
+		"0",	   WORKLOAD("procs"), "--procs", "1",  "--work-ms", "500",     NULL
+	};
 	struct ls_analysis a;
 	__u64 busy0, t0;
 
 	snprintf(data, sizeof(data), "%s", test_path(name));
+	if (!pin) /* no taskset */
+		memmove(&argv[5], &argv[8], 6 * sizeof(argv[0]));
 	t0 = clock_ns(CLOCK_MONOTONIC);
 	busy0 = machine_busy_ns();
 	assert_int_equal(run(argv, test_path("record.out"), NULL), 0);
@@ -154,17 +171,25 @@ static void check_bounds(const struct other_run *r)
 	assert_true(r->s.cpu_ns + other_ns <= r->busy_ns + SLOP_NS + r->busy_ns / 50);
 }
 
-static void test_beside_a_hog(void **state)
+/*
+ * Beside a hog, pinned to the last CPU with the workload on CPU 0 or not: pinned, the hog's CPU
+ * may not switch for the whole window, and its run must be seen as it goes on.
+ */
+static void beside_a_hog(bool pin)
 {
+	int cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct other_run r;
 	struct hog *h;
 	double hog;
 	pid_t pid;
 
-	SKIP_WITHOUT_BPF();
-	h = hog_start(&pid);
+	if (pin && cpus < 2) {
+		print_message("SKIP: one CPU: nothing to pin apart\n");
+		skip();
+	}
+	h = hog_start(&pid, pin ? cpus - 1 : -1);
 	usleep(100 * 1000);
-	record_procs("hog.data", &r);
+	record_procs(pin ? "pinned.data" : "hog.data", pin, &r);
 	hog_stop(pid);
 	hog = (double)hog_cpu_ns(h, r.start_ns, r.end_ns) / (r.end_ns - r.start_ns);
 	munmap(h, sizeof(*h));
@@ -177,12 +202,24 @@ static void test_beside_a_hog(void **state)
 	check_bounds(&r);
 }
 
+static void test_beside_a_hog(void **state)
+{
+	SKIP_WITHOUT_BPF();
+	beside_a_hog(false);
+}
+
+static void test_beside_a_pinned_hog(void **state)
+{
+	SKIP_WITHOUT_BPF();
+	beside_a_hog(true);
+}
+
 static void test_without_a_hog(void **state)
 {
 	struct other_run r;
 
 	SKIP_WITHOUT_BPF();
-	record_procs("alone.data", &r);
+	record_procs("alone.data", false, &r);
 	print_message("  other load %.3f CPUs (whatever else this machine ran); window %.3f s\n",
 		      r.s.other_cpus, r.s.wall_ns / 1e9);
 	assert_true(r.s.other_measured);
@@ -193,6 +230,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_beside_a_hog),
+		cmocka_unit_test(test_beside_a_pinned_hog),
 		cmocka_unit_test(test_without_a_hog),
 	};
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The machine's other load: the sched_switch program sums, per CPU, the time untraced tasks ran
- * (struct ls_cpu_untraced); this writes the sum over the CPUs into the trace (LS_REC_OTHER_CPU)
- * as the window opens, every LS_OTHER_PERIOD_MS and as it closes.
+ * The machine's other load: the sched_switch program sums, per CPU, the CPU time of untraced
+ * tasks' runs as they end, and the sample_untraced program adds the runs going on to the sum over
+ * the CPUs; this writes that sum into the trace (LS_REC_OTHER_CPU) as the window opens, every
+ * LS_OTHER_PERIOD_NS and as it closes.
  */
 #ifndef LS_OTHERLOAD_H
 #define LS_OTHERLOAD_H
@@ -13,19 +14,21 @@
 #define LS_OTHER_PERIOD_NS 100000000ULL /* 100 ms */
 
 struct ls_otherload {
-	int map_fd;			 /* the per-CPU map; -1: not sampled */
-	int nr_cpus;			 /* possible CPUs, an entry each */
-	struct ls_cpu_untraced *copy[2]; /* two copies of the map, one after the other */
-	bool *done;			 /* per CPU, while a sample is taken */
-	__u64 next_ns;			 /* when the next sample is due */
+	int prog_fd;	     /* sample_untraced; -1: nothing is sampled */
+	volatile __u64 *sum; /* what it found, in the programs' .bss */
+	__u64 next_ns;	     /* when the next sample is due */
 };
 
-/* Sample map_fd from now on; without memory, nothing is sampled. */
-void ls_otherload_init(struct ls_otherload *o, int map_fd, int nr_cpus);
-void ls_otherload_free(struct ls_otherload *o);
+void ls_otherload_init(struct ls_otherload *o, int prog_fd, volatile __u64 *sum);
 /*
- * Write a sample when one is due, or now with force; *ts (may be NULL) is its time. A map that
- * cannot be read ends the sampling, not the recording. 0, or the writer's error.
+ * Run on each CPU that has not switched since the probes were attached (cpus: the programs'
+ * entries), so that every CPU has: its run queue is then known, and a run going on there is seen.
+ * A CPU running one task alone (a pinned hog) may not switch for a whole window otherwise.
+ */
+void ls_otherload_visit(const volatile struct ls_cpu_untraced *cpus, int nr_cpus);
+/*
+ * Write a sample when one is due, or now with force; *ts (may be NULL) is its time. A program
+ * that cannot be run ends the sampling, not the recording. 0, or the writer's error.
  */
 int ls_otherload_sample(struct ls_otherload *o, struct ls_writer *w, bool force, __u64 *ts);
 

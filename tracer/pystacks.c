@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/types.h>
+#include "lockscope.h" /* the skeleton's .bss holds its structs */
 #include "lockscope.skel.h"
 #include "pyframes.h"
 #include "pystacks.h"

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
+#include "lockscope.h" /* the skeleton names its structs */
 #include "lockscope.skel.h"
 #include "pyfind.h"
 #include "python.h"

@@ -23,6 +23,7 @@
 #include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "lockscope.h" /* the skeleton names its structs */
 #include "lockscope.skel.h"
 #include "launch.h"
 #include "mapwatch.h"
@@ -836,6 +837,7 @@ int record_run(const struct record_opts *o)
 		.o = o,
 		.pidfd = -1,
 		.child = { .pid = -1, .pidfd = -1, .go_fd = -1, .err_fd = -1 },
+		.other = { .prog_fd = -1 },
 	};
 	enum ls_stop_reason reason;
 	__u64 end_ns, nr_lost = 0;
@@ -876,8 +878,9 @@ int record_run(const struct record_opts *o)
 	if (err)
 		goto cleanup;
 	ls_python_init(&r.py, r.skel, o->gil_mode, o->py_stacks);
-	ls_otherload_init(&r.other, bpf_map__fd(r.skel->maps.untraced_cpu),
-			  libbpf_num_possible_cpus());
+	r.skel->bss->untraced_nr_cpus = libbpf_num_possible_cpus();
+	ls_otherload_init(&r.other, bpf_program__fd(r.skel->progs.sample_untraced),
+			  &r.skel->bss->untraced_sum);
 	/* the GIL's probes too are in place before the window opens */
 	if (o->pid) {
 		err = ls_python_attach(&r.py, o->pid);
@@ -898,6 +901,7 @@ int record_run(const struct record_opts *o)
 			ls_user_fs_leave(&fs);
 		}
 	}
+	ls_otherload_visit(r.skel->bss->untraced_cpu, libbpf_num_possible_cpus());
 	r.start_ns = now_ns(CLOCK_MONOTONIC);
 	/* a CPU that has not switched since the probes were attached ran its task from here */
 	r.skel->bss->untraced_origin = r.start_ns;
@@ -995,7 +999,6 @@ cleanup:
 	lockscope_bpf__destroy(r.skel);
 	ls_tasks_free(&r.tasks);
 	ls_mapwatch_free(&r.maps);
-	ls_otherload_free(&r.other);
 	ls_python_free(&r.py);
 	ls_unwind_free(&r.unwind);
 	if (r.pidfd >= 0)

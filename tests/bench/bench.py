@@ -167,7 +167,7 @@ class Bench:
         self.say("   A clock read costs about what the hook does: no tracer that times each event "
                  "gets near 1.5x.")
         self.say("   Every switch of the machine, traced or not, pays "
-                 f"{cost['untraced time (clock, per-CPU sums)'] - hook:.1f} ns more to time the "
+                 f"{cost['untraced time (per-CPU sums)'] - hook:.1f} ns more to sum the CPU time of "
                  "untraced tasks (other load).")
         saved = cost["ring buffer reserve+submit"] - cost["per-CPU batch append"]
         self.say(f"   Per-CPU batches instead of a reservation per record would save {saved:.1f} ns "

@@ -17,7 +17,7 @@ static const char *const modes[] = {
 	"hook (count only)",	"hash map lookup",
 	"bitmap test",		"bpf_ktime_get_ns",
 	"task storage get",	"ring buffer reserve+submit",
-	"per-CPU batch append", "untraced time (clock, per-CPU sums)",
+	"per-CPU batch append", "untraced time (per-CPU sums)",
 };
 #define NR_MODES ((int)(sizeof(modes) / sizeof(modes[0])))
 

@@ -23,7 +23,7 @@ _Static_assert(sizeof(struct ls_gil_info) == 48, "ls_gil_info");
 _Static_assert(sizeof(struct ls_gil_call) == 24, "ls_gil_call");
 _Static_assert(sizeof(struct ls_comm) == 32, "ls_comm");
 _Static_assert(sizeof(struct ls_other_cpu) == 24, "ls_other_cpu");
-_Static_assert(sizeof(struct ls_cpu_untraced) == 24, "ls_cpu_untraced: 8-byte words, as copied");
+_Static_assert(sizeof(struct ls_cpu_untraced) == 64, "ls_cpu_untraced: a cache line");
 _Static_assert(sizeof(struct ls_py_sample) == 40 + LS_PY_FRAMES_MAX * 16, "ls_py_sample");
 _Static_assert(sizeof(struct ls_py_func) == 24, "ls_py_func");
 _Static_assert(sizeof(struct ls_py_stack) == 40, "ls_py_stack");

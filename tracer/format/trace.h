@@ -21,7 +21,6 @@
 #define LS_BYTE_ORDER	 0x01020304u
 #define LS_REC_MAX_SIZE	 65535u
 #define LS_CMDLINE_MAX	 4096u
-#define LS_CPUS_MAX	 4096u
 
 enum ls_mode {
 	LS_MODE_LAUNCH = 1, /* record -- CMD */
