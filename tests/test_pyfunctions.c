@@ -259,10 +259,11 @@ static void check(const struct python *py, bool attach)
 	 */
 	assert_true(sleeper - sleeper_err < 0.02 * (held[0] + held[1]));
 	/*
-	 * Who held the GIL as each wait began: the two functions that compute, mostly; the sleeper,
-	 * waking every 10 ms, holds it for a few microseconds, and a wait may begin then (3-11%)
+	 * Who held the GIL as each wait began: mostly the two functions that compute. The sleeper
+	 * holds it for microseconds each 10 ms, but a busy machine preempts it holding the GIL,
+	 * and waits begin meanwhile (3-11% quiet, up to 18% beside other load): at least 2/3.
 	 */
-	assert_true(all_blamed > 0 && blamed[0] + blamed[1] >= 0.8 * all_blamed);
+	assert_true(all_blamed > 0 && blamed[0] + blamed[1] >= 2.0 / 3 * all_blamed);
 	/* the thread that waits on the threading.Lock waits in wait_for_lock */
 	if (!strstr(json, "wait_for_lock"))
 		print_message("  no lock wait in wait_for_lock; the recorder said:\n%s\n",
