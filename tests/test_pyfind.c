@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "child.h"
 #include "pyfind.h"
 
 struct interp {
@@ -41,23 +42,6 @@ static const struct interp interps[] = {
 	{ "pyenv 3.12", "/root/.pyenv/versions/3.12*/bin/python3", true, false },
 	{ "pyenv 3.13", "/root/.pyenv/versions/3.13*/bin/python3", true, false },
 };
-
-static pid_t child = -1;   /* killed by the teardown, whatever the test's outcome */
-static int child_out = -1; /* its stdout, open until then: it must not write to a closed pipe */
-
-static int kill_child(void **state)
-{
-	(void)state;
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-	}
-	if (child_out >= 0)
-		close(child_out);
-	child = -1;
-	child_out = -1;
-	return 0;
-}
 
 static bool resolve(const char *pattern, char *out)
 {

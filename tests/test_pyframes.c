@@ -8,7 +8,6 @@
  * another process); each test skips, saying why, where it cannot run.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,10 +22,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "pyframes.h"
+#include "child.h"
 #include "pythons.h"
 
-#define READY_TIMEOUT 30000 /* ms: a busy machine, an interpreter starting in a chroot */
-#define SETTLE_TRIES  1000  /* 10 ms apart */
+#define SETTLE_TRIES 1000 /* 10 ms apart */
 
 /* The script, compiled under SCRIPT_FILE: its frames name that file wherever it runs */
 #define SCRIPT_FILE "/lockscope-test/spin.py"
@@ -58,65 +57,10 @@
 	"'''" SCRIPT "'''"                                                                         \
 	", '" SCRIPT_FILE "', 'exec'))"
 
-static pid_t child = -1;
-static int child_out = -1;
-
-static int kill_child(void **state)
-{
-	(void)state;
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-	}
-	if (child_out >= 0)
-		close(child_out);
-	child = -1;
-	child_out = -1;
-	return 0;
-}
-
 /* The threads the script names: main, plain (outer -> inner), method (Spinner.run -> ...) */
 struct tids {
 	pid_t main, plain, method;
 };
-
-/* Start the script, wait for its "ready" line; the line in buf. */
-static pid_t start(const struct python *py, char *buf, size_t len)
-{
-	struct pollfd pfd;
-	size_t got = 0;
-	int fds[2];
-	pid_t pid;
-
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execvp(py->argv[0], py->argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	child_out = fds[0];
-	if (pid < 0)
-		return -1;
-	child = pid;
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	while (got < len - 1 && !memchr(buf, '\n', got)) {
-		ssize_t n;
-
-		if (poll(&pfd, 1, READY_TIMEOUT) != 1)
-			return -1;
-		n = read(fds[0], buf + got, len - 1 - got);
-		if (n <= 0)
-			return -1;
-		got += n;
-		buf[got] = '\0';
-	}
-	return pid;
-}
 
 static void parse_tids(const char *line, struct tids *t)
 {
@@ -228,7 +172,7 @@ static void test_interpreter(void **state)
 		print_message("SKIP: %s is missing: run sudo make pythons\n", py->argv[0]);
 		skip();
 	}
-	if (start(py, line, sizeof(line)) < 0)
+	if (start_child(py->argv, line, sizeof(line), "\n") < 0)
 		fail_msg("%s did not start, or said no ready line: \"%s\"", py->label, line);
 	parse_tids(line, &t);
 	assert_int_equal(ls_pyfind(child, &info), 0);

@@ -9,7 +9,6 @@
  * and BPF; each test skips, saying why, where it cannot run.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,9 +18,8 @@
 #include <cmocka.h>
 #include "trace.h"
 #include "testutil.h"
+#include "child.h"
 #include "pythons.h"
-
-#define READY_TIMEOUT 30000 /* ms: a busy machine, an interpreter starting in a chroot */
 
 /* The script, compiled under SCRIPT_FILE: its frames name that file wherever it runs */
 #define SCRIPT_FILE   "/lockscope-test/pystacks.py"
@@ -56,62 +54,6 @@
 	"exec(compile("                                                                            \
 	"'''" SCRIPT "'''"                                                                         \
 	", '" SCRIPT_FILE "', 'exec'))"
-
-static pid_t child = -1;
-static int child_out = -1;
-
-static int kill_child(void **state)
-{
-	(void)state;
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-	}
-	if (child_out >= 0)
-		close(child_out);
-	child = -1;
-	child_out = -1;
-	return 0;
-}
-
-/* Start the script (running until killed) and wait for its "ready" line: its pid, or -1. */
-static pid_t start(const struct python *py)
-{
-	char buf[256] = "";
-	struct pollfd pfd;
-	size_t got = 0;
-	int fds[2];
-	pid_t pid;
-
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execvp(py->argv[0], py->argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	child_out = fds[0];
-	if (pid < 0)
-		return -1;
-	child = pid;
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	while (got < sizeof(buf) - 1 && !strstr(buf, "ready")) {
-		ssize_t n;
-
-		if (poll(&pfd, 1, READY_TIMEOUT) != 1)
-			return -1;
-		n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
-		if (n <= 0)
-			return -1;
-		got += n;
-		buf[got] = '\0';
-	}
-	return pid;
-}
 
 #define FUNCS_MAX 4096
 
@@ -299,10 +241,11 @@ static void check_attach(struct python *py)
 	char *rec[] = { LOCKSCOPE, "record", "-d", "2", "-o", (char *)test_path("a.data"),
 			"-p",	   pid,	     NULL };
 	static struct pytrace t;
+	char ready[256];
 	pid_t p;
 
 	py->argv[py->nr + 2] = NULL; /* until killed */
-	p = start(py);
+	p = start_child(py->argv, ready, sizeof(ready), "ready");
 	if (p < 0)
 		fail_msg("%s did not start, or said no ready line", py->label);
 	snprintf(pid, sizeof(pid), "%d", p);
