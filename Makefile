@@ -21,14 +21,14 @@ CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE $(SAN_FLAGS)
 # the folders: tracer/ (the recorder and the command line), tracer/format (the trace file),
 # tracer/lib (what both halves use), reports/{analysis,model,render} and reports/ (its commands)
-SRC_DIRS := tracer tracer/format tracer/lib reports reports/analysis reports/model reports/render
+SRC_DIRS := tracer tracer/top tracer/format tracer/lib reports reports/analysis reports/model reports/render
 INCLUDES := -I$(OUTPUT) -Ibpf $(addprefix -I,$(SRC_DIRS))
 HEADERS := $(wildcard $(addsuffix /*.h,$(SRC_DIRS)))
-LDLIBS := -lbpf -ldw -lelf -lz -lm
+LDLIBS := -lbpf -ldw -lelf -lz -lm -lncursesw
 
 # Debian packages the build, the tests and the demo need.
 DEPS := clang llvm gcc make pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
-	libcmocka-dev
+	libcmocka-dev libncurses-dev tmux
 
 ifeq ($(V),1)
 Q =
@@ -41,7 +41,7 @@ endif
 # reports/ reads traces; tracer/format and tracer/lib are shared with the recorder (tracer/)
 SHARED_SRCS := $(wildcard tracer/format/*.c tracer/lib/*.c)
 REPORT_SRCS := $(wildcard reports/*.c reports/*/*.c) $(SHARED_SRCS)
-TRACER_SRCS := $(wildcard tracer/*.c)
+TRACER_SRCS := $(wildcard tracer/*.c tracer/top/*.c)
 REPORT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(REPORT_SRCS))
 TRACER_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(TRACER_SRCS))
 TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))

@@ -17,6 +17,8 @@ const volatile __u32 stack_dump = 0; /* bytes of user stack to copy, a multiple 
 /* record --python-stacks, set before load: off, the walker is not even loaded */
 const volatile bool py_stacks = false;
 const volatile __u32 py_sample_every = 10; /* GIL sampler ticks per Python stack sample */
+/* lockscope top, set before load: figures summed in the top_* maps, no record per event */
+const volatile bool aggregate = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -136,13 +138,40 @@ __u64 untraced_origin = 0;
 
 /* The futex call a traced thread is in, from sys_enter to sys_exit. */
 struct in_futex {
-	__u64 ts;	   /* entry time */
+	__u64 ts;	   /* entry time (not read in aggregate mode) */
 	__u64 uaddr;	   /* first address */
 	__u32 kind;	   /* IN_NONE, IN_WAIT, IN_WAKE */
 	__u16 sampled;	   /* its stack was taken: once per wait */
 	__u16 py_sampled;  /* its Python stack was read: once per wait */
 	__u64 take_gil_ts; /* entry of the take_gil call the thread is in, 0 if none */
+	__u64 off_ts;	   /* aggregate: the wait's first switch out, 0 if it has not blocked */
+	__u32 handoff;	   /* aggregate: woken by a waking op on the word it waits on */
+	__u32 pad;
 };
+
+/* lockscope top's figures (bpf/lockscope.h), sized by user space */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct ls_top_thread);
+} top_threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ls_top_lock_key);
+	__type(value, struct ls_top_lock);
+} top_locks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct ls_top_gil);
+} top_gil SEC(".maps");
+
+__u64 top_full[LS_TOP_NR_MAPS]; /* entries a full map refused */
 
 enum { IN_NONE, IN_WAIT, IN_WAKE };
 
@@ -266,12 +295,80 @@ static __always_inline int futex_enter(__u32 sys, const struct pt_regs *regs)
 		count_lost();
 		return 0;
 	}
-	f->ts = bpf_ktime_get_ns();
+	if (!aggregate) /* top times waits from their switch out: no clock read here */
+		f->ts = bpf_ktime_get_ns();
 	f->uaddr = first_uaddr(sys, regs);
 	f->kind = kind;
 	f->sampled = 0;
 	f->py_sampled = 0;
+	f->off_ts = 0;
+	f->handoff = 0;
 	return 0;
+}
+
+/* --- lockscope top: state times and waits summed in maps (aggregate) --- */
+
+static __always_inline void top_count_full(__u32 map)
+{
+	__sync_fetch_and_add(&top_full[map % LS_TOP_NR_MAPS], 1);
+}
+
+/* floor(log2(v)) for v > 0, without a loop */
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	return r + (v >> 1);
+}
+
+/* A wait of the current thread on f->uaddr returned ret: its lock's figures. */
+static __always_inline void top_wait_done(const struct in_futex *f, long ret)
+{
+	struct ls_top_lock_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .uaddr = f->uaddr };
+	struct ls_top_lock *l = bpf_map_lookup_elem(&top_locks, &k);
+	__u64 ns;
+
+	if (!l) {
+		struct ls_top_lock zero = {};
+
+		bpf_map_update_elem(&top_locks, &k, &zero, BPF_NOEXIST);
+		l = bpf_map_lookup_elem(&top_locks, &k);
+		if (!l) {
+			top_count_full(LS_TOP_MAP_LOCKS);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&l->waits, 1);
+	if (ret == -110) /* ETIMEDOUT */
+		__sync_fetch_and_add(&l->timedout, 1);
+	if (ret == 0 && f->handoff)
+		__sync_fetch_and_add(&l->handoffs, 1);
+	if (!f->off_ts)
+		return;
+	ns = bpf_ktime_get_ns() - f->off_ts;
+	__sync_fetch_and_add(&l->blocked, 1);
+	__sync_fetch_and_add(&l->wait_ns, ns);
+	__sync_fetch_and_add(&l->hist[(ns ? log2_u64(ns) : 0) & (LS_TOP_HIST - 1)], 1);
 }
 
 static __always_inline void emit_waitv(const struct pt_regs *regs, long ret, __u64 start)
@@ -348,6 +445,11 @@ static __always_inline int futex_exit(__u32 sys, const struct pt_regs *regs, lon
 	kind = f->kind;
 	start = f->ts;
 	f->kind = IN_NONE;
+	if (aggregate) { /* a futex_waitv's is its first address's */
+		if (kind == IN_WAIT)
+			top_wait_done(f, ret);
+		return 0;
+	}
 	if (sys == LS_SYS_FUTEX_WAITV) {
 		emit_waitv(regs, ret, start);
 		return 0;
@@ -843,6 +945,173 @@ static __always_inline void count_untraced(const struct task_struct *prev,
 	c->seq++;
 }
 
+/* t's entry in top_threads, made in state `state` from now when it has none */
+static __always_inline struct ls_top_thread *top_thread(struct task_struct *t, __u8 state,
+							__u64 now)
+{
+	__u32 tid = t->pid;
+	struct ls_top_thread *e = bpf_map_lookup_elem(&top_threads, &tid), n = {};
+
+	if (e)
+		return e;
+	n.tgid = t->tgid;
+	n.state = state;
+	n.since = now;
+	n.nvcsw = t->nvcsw; /* its switches are counted from here */
+	n.nivcsw = t->nivcsw;
+	bpf_probe_read_kernel_str(n.comm, sizeof(n.comm), t->comm);
+	bpf_map_update_elem(&top_threads, &tid, &n, BPF_NOEXIST);
+	e = bpf_map_lookup_elem(&top_threads, &tid);
+	if (!e)
+		top_count_full(LS_TOP_MAP_THREADS);
+	return e;
+}
+
+/* The time since e->since goes to its state; it is in `state` from now. */
+static __always_inline void top_move(struct ls_top_thread *e, __u8 state, __u64 now)
+{
+	__u8 s = e->state;
+
+	if (s >= LS_TOP_NR_STATES)
+		s = LS_TOP_OTHER;
+	if (now > e->since)
+		e->state_ns[s] += now - e->since;
+	e->state = state;
+	e->since = now;
+}
+
+/*
+ * A thread of process tgid went on a CPU (on) or left it: the process's running threads, and the
+ * GIL's flag as the last one left (read in its memory: it is current then).
+ */
+static __always_inline void top_gil_turn(__u32 tgid, bool on, __u64 now)
+{
+	struct ls_top_gil *g;
+	struct ls_gil_loc *loc;
+	__u32 locked = 0;
+	__u64 old;
+
+	if (!nr_gils)
+		return;
+	g = bpf_map_lookup_elem(&top_gil, &tgid);
+	if (!g) {
+		struct ls_top_gil zero = {};
+
+		if (!bpf_map_lookup_elem(&gils, &tgid))
+			return;
+		bpf_map_update_elem(&top_gil, &tgid, &zero, BPF_NOEXIST);
+		g = bpf_map_lookup_elem(&top_gil, &tgid);
+		if (!g) {
+			top_count_full(LS_TOP_MAP_GILS);
+			return;
+		}
+	}
+	if (on) {
+		if (__sync_fetch_and_add(&g->running, 1))
+			return;
+		if (g->idle_since && g->idle_locked && now > g->idle_since)
+			g->idle_held_ns += now - g->idle_since;
+		g->idle_since = 0;
+		g->run_since = now;
+		return;
+	}
+	old = __sync_fetch_and_add(&g->running, -1);
+	if (!old) { /* it was running when the GIL was found: not counted */
+		__sync_fetch_and_add(&g->running, 1);
+		return;
+	}
+	if (old != 1)
+		return;
+	if (g->run_since && now > g->run_since)
+		g->running_ns += now - g->run_since;
+	g->run_since = 0;
+	loc = bpf_map_lookup_elem(&gils, &tgid);
+	if (loc)
+		bpf_probe_read_user(&locked, sizeof(locked), (void *)loc->locked);
+	g->idle_locked = locked != 0;
+	g->idle_since = now;
+}
+
+/* Where a thread blocked in a futex wait on uaddr is: waiting for its process's GIL or a lock */
+static __always_inline __u8 top_wait_state(__u32 tgid, __u64 uaddr)
+{
+	struct ls_gil_loc *loc = nr_gils ? bpf_map_lookup_elem(&gils, &tgid) : NULL;
+
+	if (loc && uaddr >= loc->gil + LS_GIL_TAKE_LO && uaddr < loc->gil + LS_GIL_WORDS_HI)
+		return LS_TOP_GIL;
+	return LS_TOP_LOCK;
+}
+
+static __always_inline void top_switch(struct task_struct *prev, struct task_struct *next,
+				       unsigned int prev_state, __u32 flags)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct ls_top_thread *e;
+	struct in_futex *f;
+	bool was_running;
+	__u8 st;
+
+	if (flags & LS_SW_PREV_TRACED) {
+		e = top_thread(prev, LS_TOP_RUNNING, now);
+		if (e && !e->exited) {
+			f = bpf_task_storage_get(&in_futex, prev, NULL, 0);
+			if ((flags & LS_SW_PREEMPT) || prev_state == 0) {
+				st = LS_TOP_RUNNABLE;
+			} else if (f && f->kind == IN_WAIT) {
+				st = top_wait_state(prev->tgid, f->uaddr);
+				if (!f->off_ts)
+					f->off_ts = now;
+			} else {
+				st = LS_TOP_OTHER;
+			}
+			was_running = e->state == LS_TOP_RUNNING;
+			/*
+			 * Switched out, not seen switched in: the kernel leaves some switches
+			 * unreported, most of them the idle task's, whose CPU took the woken
+			 * thread at once. It ran from its wakeup.
+			 */
+			if (e->state == LS_TOP_RUNNABLE)
+				e->state = LS_TOP_RUNNING;
+			top_move(e, st, now);
+			e->nvcsw = prev->nvcsw;
+			e->nivcsw = prev->nivcsw;
+			if (was_running)
+				top_gil_turn(prev->tgid, false, now);
+		}
+	}
+	if (flags & LS_SW_NEXT_TRACED) {
+		e = top_thread(next, LS_TOP_RUNNABLE, now);
+		if (e && !e->exited && e->state != LS_TOP_RUNNING) {
+			top_move(e, LS_TOP_RUNNING, now);
+			top_gil_turn(next->tgid, true, now);
+		}
+	}
+}
+
+/* p, a traced thread, is woken: it waits for a CPU from now; a hand-off if its waker's op names
+ * the word it waits on. */
+static __always_inline void top_waking(struct task_struct *p)
+{
+	__u32 tid = p->pid;
+	struct ls_top_thread *e = bpf_map_lookup_elem(&top_threads, &tid);
+	struct in_futex *waker, *f;
+
+	__u8 was;
+
+	if (!e || e->exited || e->state == LS_TOP_RUNNING || e->state == LS_TOP_RUNNABLE)
+		return;
+	was = e->state;
+	top_move(e, LS_TOP_RUNNABLE, bpf_ktime_get_ns());
+	waker = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
+	if (!waker || waker->kind != IN_WAKE)
+		return;
+	if (was == LS_TOP_LOCK || was == LS_TOP_GIL) /* not a timeout: somebody let it go on */
+		e->turns++;
+	f = bpf_task_storage_get(&in_futex, p, NULL, 0);
+	if (f && f->kind == IN_WAIT && f->uaddr == waker->uaddr)
+		f->handoff = 1;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -859,6 +1128,10 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	count_untraced(prev, next, flags);
 	if (!(flags & (LS_SW_PREV_TRACED | LS_SW_NEXT_TRACED)))
 		return 0;
+	if (aggregate) {
+		top_switch(prev, next, prev_state, flags);
+		return 0;
+	}
 	e = reserve(sizeof(*e), LS_REC_SWITCH, prev->pid);
 	if (!e)
 		return 0;
@@ -941,6 +1214,10 @@ static __always_inline int wakeup(struct task_struct *p, __u16 type)
 
 	if (!tgid_traced(p->tgid))
 		return 0;
+	if (aggregate) {
+		top_waking(p);
+		return 0;
+	}
 	e = reserve(sizeof(*e), type, p->pid);
 	if (!e)
 		return 0;
@@ -976,6 +1253,15 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (tgid != ptgid)
 		__sync_fetch_and_or(traced_word(tgid), 1ULL << (tgid % 64));
+	if (aggregate) { /* a tid reused before user space read its last figures: theirs are lost */
+		struct ls_top_thread n = { .tgid = tgid, .state = LS_TOP_RUNNABLE };
+		__u32 tid = child->pid;
+
+		n.since = bpf_ktime_get_ns();
+		bpf_probe_read_kernel_str(n.comm, sizeof(n.comm), child->comm);
+		if (bpf_map_update_elem(&top_threads, &tid, &n, BPF_ANY))
+			top_count_full(LS_TOP_MAP_THREADS);
+	}
 	e = reserve(sizeof(*e), LS_REC_TASK_NEW, child->pid);
 	if (!e)
 		return 0;
@@ -1018,6 +1304,21 @@ int BPF_PROG(on_task_exit, struct task_struct *p)
 	if (!tgid_traced(tgid))
 		return 0;
 	group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	if (aggregate) {
+		__u32 tid = p->pid;
+		struct ls_top_thread *t = bpf_map_lookup_elem(&top_threads, &tid);
+
+		if (t && !t->exited) {
+			bool was_running = t->state == LS_TOP_RUNNING;
+
+			top_move(t, t->state, bpf_ktime_get_ns());
+			t->nvcsw = p->nvcsw;
+			t->nivcsw = p->nivcsw;
+			t->exited = 1;
+			if (was_running)
+				top_gil_turn(tgid, false, t->since);
+		}
+	}
 	e = reserve(sizeof(*e), LS_REC_EXIT, p->pid);
 	if (!e)
 		return 0;
@@ -1038,6 +1339,14 @@ int BPF_PROG(on_rename, struct task_struct *task, const char *comm)
 
 	if (!tgid_traced(task->tgid))
 		return 0;
+	if (aggregate) {
+		__u32 tid = task->pid;
+		struct ls_top_thread *t = bpf_map_lookup_elem(&top_threads, &tid);
+
+		if (t)
+			bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), comm);
+		return 0;
+	}
 	e = reserve(sizeof(*e), LS_REC_COMM, task->pid);
 	if (!e)
 		return 0;
@@ -1120,6 +1429,18 @@ int gil_sample(void *ctx)
 	loc = nr_gils ? bpf_map_lookup_elem(&gils, &tgid) : NULL;
 	if (loc && !bpf_probe_read_user(&locked, sizeof(locked), (void *)loc->locked)) {
 		bpf_probe_read_user(&holder, sizeof(holder), (void *)loc->holder);
+		if (aggregate) {
+			struct ls_top_gil *g = bpf_map_lookup_elem(&top_gil, &tgid);
+			__u64 n = g ? g->running : 0;
+			__u64 w = LS_TOP_WEIGHT / (n ? n : 1);
+
+			if (g) {
+				__sync_fetch_and_add(&g->sample_weight, w);
+				if (locked)
+					__sync_fetch_and_add(&g->sample_held, w);
+			}
+			goto stacks;
+		}
 		e = reserve(sizeof(*e), LS_REC_GIL_SAMPLE, (__u32)id);
 		if (e) {
 			e->ts = bpf_ktime_get_ns();
@@ -1129,6 +1450,7 @@ int gil_sample(void *ctx)
 			submit(e);
 		}
 	}
+stacks:
 	if (py_due)
 		py_sample(tgid, locked != 0, holder);
 	return 0;

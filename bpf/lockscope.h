@@ -203,6 +203,7 @@ struct ls_gil_loc {
 #define LS_GIL_TAKE_LO	32  /* cond and mutex, [32, 120): where a thread waits to take it */
 #define LS_GIL_TAKE_HI	120 /* switch_cond and switch_mutex, [120, 208): a forced dropper's */
 #define LS_GIL_WORDS_HI 208
+#define LS_GIL_SWITCH_NUMBER 24 /* unsigned long switch_number: CPython's own hand-off count */
 
 /*
  * CPython's GIL as a thread of its process found it when the CPU clock sampled that thread (at
@@ -340,6 +341,77 @@ struct ls_cpu_untraced {
 	__u64 switches;	   /* seen on this CPU since the probes were attached */
 	__u64 rq;	   /* the CPU's struct rq (kernel address), 0 before its first switch */
 	__u64 pad[3];
+};
+
+/*
+ * lockscope top (the programs' aggregate knob): no record per event. The programs keep each
+ * thread's state times, each lock's waits and each GIL's figures in the maps below, as running
+ * sums; user space reads them every interval and takes differences. Task lifecycle records (new,
+ * exec, exit, rename) still go through the ring buffer: they are few.
+ */
+enum ls_top_state {
+	LS_TOP_RUNNING,
+	LS_TOP_RUNNABLE,
+	LS_TOP_LOCK,
+	LS_TOP_GIL,
+	LS_TOP_OTHER,
+	LS_TOP_NR_STATES,
+};
+
+/* top_threads, by tid */
+struct ls_top_thread {
+	__u32 tgid;
+	__u8 state;  /* enum ls_top_state, since `since` */
+	__u8 exited; /* the thread has exited: read once more, then deleted by user space */
+	__u16 pad;
+	__u64 since;
+	__u64 state_ns[LS_TOP_NR_STATES]; /* summed as each state ends */
+	__u64 nvcsw, nivcsw;		  /* the kernel's counters at its last switch out */
+	__u64 turns; /* lock or GIL waits it was woken from by a waking op: turns it was given */
+	char comm[LS_COMM_LEN];
+};
+
+struct ls_top_lock_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 uaddr;
+};
+
+#define LS_TOP_HIST 64 /* log2 buckets of blocked wait time: bucket i holds [2^i, 2^(i+1)) ns */
+
+/* top_locks, by (tgid, futex word): its waits as they return */
+struct ls_top_lock {
+	__u64 waits;	/* waits that returned, blocked or not */
+	__u64 blocked;	/* of them, those that left the CPU */
+	__u64 wait_ns;	/* their time from the first switch out to the return */
+	__u64 timedout; /* waits that returned ETIMEDOUT */
+	__u64 handoffs; /* woken waits whose waker was in a waking op on this word */
+	__u32 hist[LS_TOP_HIST];
+};
+
+/*
+ * top_gil, by tgid, for a process with a GIL (the gils map): its locked flag as the process's
+ * last running thread left a CPU, and the sampler's ticks, each weighted by 1 / the threads of the
+ * process running then (LS_TOP_WEIGHT in all), as reports/METRICS.md "GIL load, sampled" says.
+ */
+#define LS_TOP_WEIGHT 840 /* divisible by 1 to 8 */
+
+struct ls_top_gil {
+	__u64 running;	     /* threads of the process on a CPU */
+	__u64 idle_locked;   /* the GIL's flag as the last of them left */
+	__u64 idle_since;    /* when that was: 0 while some thread runs */
+	__u64 run_since;     /* when the first of them went on a CPU: 0 while none runs */
+	__u64 idle_held_ns;  /* time with none running and the GIL held */
+	__u64 running_ns;    /* time with some running */
+	__u64 sample_weight; /* the sampler's ticks, weighted */
+	__u64 sample_held;   /* ... those that found the GIL held */
+};
+
+enum ls_top_map {
+	LS_TOP_MAP_THREADS,
+	LS_TOP_MAP_LOCKS,
+	LS_TOP_MAP_GILS,
+	LS_TOP_NR_MAPS,
 };
 
 /* User registers a stack sample carries: what CFI rules of x86-64 code refer to. */

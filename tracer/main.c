@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "python.h"
 #include "record.h"
+#include "top.h"
 #include "unwind.h"
 #include "version.h"
 
@@ -200,6 +201,7 @@ static const struct {
 	{ "report", ls_cmd_report,
 	  "print a report of a recording (text, JSON, or for ui.perfetto.dev)" },
 	{ "compare", ls_cmd_compare, "put recordings side by side" },
+	{ "top", ls_cmd_top, "a live view of a process or a command, summed in the kernel" },
 };
 
 static void usage(FILE *out)
@@ -213,7 +215,8 @@ static void usage(FILE *out)
 	fprintf(out, "\nExamples:\n"
 		     "  sudo lockscope record -- python3 app.py\n"
 		     "  lockscope report\n"
-		     "  lockscope compare threads.data procs.data\n\n"
+		     "  lockscope compare threads.data procs.data\n"
+		     "  sudo lockscope top -p $(pgrep -f app.py)\n\n"
 		     "Run 'lockscope COMMAND --help' for a command's options.\n");
 }
 

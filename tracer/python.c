@@ -227,9 +227,9 @@ static int write_info(struct ls_writer *w, struct py_proc *pp, __u64 ts, __u32 f
 				 .source = pp->source,
 				 .flags = flags };
 
-	/* switch_number at +24 (GIL.md); at the end it was read as the window closed */
+	/* switch_number (GIL.md); at the end it was read as the window closed */
 	if (!(flags & LS_GIL_INFO_END) && pp->gil_addr && pp->source != LS_GIL_SRC_DISABLED)
-		ls_pyfind_read(pp->tgid, pp->gil_addr + 24, &e.switch_number,
+		ls_pyfind_read(pp->tgid, pp->gil_addr + LS_GIL_SWITCH_NUMBER, &e.switch_number,
 			       sizeof(e.switch_number));
 	pp->written = true;
 	return ls_writer_put(w, &e, sizeof(e));
@@ -370,7 +370,7 @@ void ls_python_stop(struct ls_python *p)
 	while ((pp = ls_htab_next(&p->procs, &pos)))
 		pp->counted_end =
 			pp->found && pp->gil_addr && pp->source != LS_GIL_SRC_DISABLED &&
-			!ls_pyfind_read(pp->tgid, pp->gil_addr + 24, &pp->switch_number_end,
+			!ls_pyfind_read(pp->tgid, pp->gil_addr + LS_GIL_SWITCH_NUMBER, &pp->switch_number_end,
 					sizeof(pp->switch_number_end));
 }
 

@@ -30,14 +30,12 @@
 #include "otherload.h"
 #include "python.h"
 #include "record.h"
+#include "target.h"
 #include "tasks.h"
 #include "trace.h"
 #include "unwind.h"
 #include "version.h"
 
-#define PF_KTHREAD     0x00200000
-/* The initial PID namespace's fixed inode (PROC_PID_INIT_INO, include/linux/proc_ns.h) */
-#define LS_INIT_PID_NS "pid:[4026531836]"
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t children_changed;
@@ -97,184 +95,6 @@ static __u64 now_ns(clockid_t clk)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static int error(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "lockscope record: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return err ? err : -EINVAL;
-}
-
-/* LOCKSCOPE_BTF names another file, so that tests can play a kernel without BTF. */
-static const char *btf_path(void)
-{
-	const char *p = getenv("LOCKSCOPE_BTF");
-
-	return p && *p ? p : "/sys/kernel/btf/vmlinux";
-}
-
-/* Whether our effective set holds cap. */
-static bool have_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2] = {};
-
-	if (syscall(SYS_capget, &hdr, data))
-		return false;
-	return data[cap / 32].effective & (1u << (cap % 32));
-}
-
-/* Root, or CAP_BPF and CAP_PERFMON (and CAP_SETUID/SETGID to run a command as the user). */
-static int check_privileges(void)
-{
-	if (!have_cap(CAP_BPF) || !have_cap(CAP_PERFMON))
-		return error(-EPERM, "needs root, or CAP_BPF and CAP_PERFMON: run it with sudo");
-	if (access(btf_path(), R_OK))
-		return error(-ENOTSUP,
-			     "this kernel has no BTF (%s): lockscope needs Linux >= 5.18 "
-			     "built with CONFIG_DEBUG_INFO_BTF=y",
-			     btf_path());
-	return 0;
-}
-
-/*
- * The probes name processes as the kernel does, by their pid in the initial PID namespace
- * (task->tgid); getpid, fork, -p and /proc give lockscope its own namespace's. In a namespace of
- * its own (a container, unshare -p) they differ and it would trace whatever process has its
- * child's number on the host. NSpid cannot map them back where /proc is the container's (its
- * first field is the pid in /proc's namespace, not the host's): refuse rather than guess.
- */
-static int check_pid_namespace(void)
-{
-	char ns[64];
-	ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1);
-
-	if (n < 0)
-		return error(-errno, "cannot read /proc/self/ns/pid: %s (is /proc mounted?)",
-			     strerror(errno));
-	ns[n] = '\0';
-	if (strcmp(ns, LS_INIT_PID_NS))
-		return error(
-			-ENOTSUP,
-			"lockscope runs in a PID namespace of its own (%s; a container, unshare "
-			"-p): the kernel's probes see the host's PIDs, which it cannot map "
-			"back. Run it in the host's PID namespace: it traces processes in "
-			"containers there, by their host PID or launched",
-			ns);
-	return 0;
-}
-
-/* Whether every uid of pid (real, effective, saved, filesystem) is uid, as ptrace asks. */
-static bool owned_by(pid_t pid, uid_t uid)
-{
-	unsigned int ids[4];
-	char path[64], line[256];
-	bool same = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Uid: %u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 4) {
-			same = ids[0] == uid && ids[1] == uid && ids[2] == uid && ids[3] == uid;
-			break;
-		}
-	}
-	fclose(f);
-	return same;
-}
-
-struct proc_stat {
-	char state;
-	int ppid;
-	unsigned long flags;
-};
-
-/* The fields of a /proc/.../stat file that lockscope uses. 0, -ENOENT, or -EINVAL. */
-static int read_proc_stat(const char *path, struct proc_stat *st)
-{
-	char buf[1024], *p;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -ENOENT;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	/* after "pid (comm)", whose comm may hold spaces and parentheses: state ppid pgrp session
-	 * tty_nr tpgid flags */
-	p = p ? strrchr(buf, ')') : NULL;
-	if (!p ||
-	    sscanf(p + 2, "%c %d %*d %*d %*d %*d %lu", &st->state, &st->ppid, &st->flags) != 3)
-		return -EINVAL;
-	return 0;
-}
-
-/* A pidfd turns readable once its process has exited, zombie or reaped. */
-static bool pid_exited(int pidfd)
-{
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
-	return pidfd >= 0 && poll(&p, 1, 0) == 1;
-}
-
-/*
- * A user process we may trace: not us, not a kernel thread, alive. The pidfd is taken first and
- * the process confirmed alive through it after the checks: what /proc/PID said was then about
- * the process the pidfd holds, not one that took the pid after it exited.
- */
-static int check_pid(pid_t pid, int *pidfd)
-{
-	struct proc_stat st;
-	char path[64];
-	int err;
-
-	if (pid <= 0)
-		return error(-EINVAL, "invalid PID %d", pid);
-	if (pid == getpid())
-		return error(-EINVAL, "PID %d is lockscope itself", pid);
-	*pidfd = syscall(SYS_pidfd_open, pid, 0);
-	if (*pidfd < 0) {
-		err = -errno;
-		if (err == -ESRCH)
-			return error(err, "no process with PID %d", pid);
-		if (err == -EINVAL)
-			return error(err,
-				     "PID %d is a thread, not a process: give its Tgid (in "
-				     "/proc/%d/status)",
-				     pid, pid);
-		return error(err, "cannot watch PID %d: %s", pid, strerror(-err));
-	}
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	err = read_proc_stat(path, &st);
-	/* a process reaped as we read reads as nothing: the pidfd says which it was */
-	if (err && pid_exited(*pidfd))
-		return error(-ESRCH, "PID %d has exited: nothing to record", pid);
-	if (err == -ENOENT)
-		return error(-ESRCH, "no process with PID %d", pid);
-	if (err)
-		return error(-ESRCH, "cannot read %s", path);
-	if (st.flags & PF_KTHREAD)
-		return error(-EINVAL, "PID %d is a kernel thread: lockscope traces user processes",
-			     pid);
-	/*
-	 * The probes see every process. With CAP_BPF and CAP_PERFMON alone (file capabilities),
-	 * a user could trace anybody's: only what that user could ptrace, as perf record -p.
-	 */
-	if (!have_cap(CAP_SYS_PTRACE) && !owned_by(pid, getuid()))
-		return error(
-			-EPERM,
-			"PID %d is not yours (uid %d): tracing it needs root or CAP_SYS_PTRACE",
-			pid, (int)getuid());
-	if (pid_exited(*pidfd))
-		return error(-ESRCH, "PID %d has exited: nothing to record", pid);
-	return 0;
-}
 
 /* Under sudo, what the user could not do is what failed: say whose rights were used. */
 static const char *as_user(const struct recorder *r)
@@ -301,20 +121,20 @@ static int open_output(struct recorder *r)
 	int fd, err;
 
 	if (snprintf(r->old_path, sizeof(r->old_path), "%s.old", path) >= (int)sizeof(r->old_path))
-		return error(-ENAMETOOLONG, "output path too long: %s", path);
+		return ls_error(-ENAMETOOLONG, "output path too long: %s", path);
 	err = ls_user_fs_enter(&r->user, &fs);
 	if (err)
-		return error(err, "cannot take uid %u's file rights: %s", (unsigned int)r->user.uid,
+		return ls_error(err, "cannot take uid %u's file rights: %s", (unsigned int)r->user.uid,
 			     strerror(-err));
 	if (!lstat(path, &st)) {
 		if (!S_ISREG(st.st_mode)) {
-			err = error(-EEXIST,
+			err = ls_error(-EEXIST,
 				    "%s exists and is not a regular file: not replacing it", path);
 			goto cleanup;
 		}
 		if (rename(path, r->old_path)) {
 			err = -errno;
-			error(err, "cannot rename %s to %s: %s%s", path, r->old_path,
+			ls_error(err, "cannot rename %s to %s: %s%s", path, r->old_path,
 			      strerror(-err), as_user(r));
 			goto cleanup;
 		}
@@ -341,7 +161,7 @@ fail:
 	if (r->renamed_old)
 		rename(r->old_path, path);
 	r->renamed_old = false;
-	error(err, "cannot create %s: %s%s", path, strerror(-err), as_user(r));
+	ls_error(err, "cannot create %s: %s%s", path, strerror(-err), as_user(r));
 cleanup:
 	ls_user_fs_leave(&fs);
 	return err;
@@ -393,33 +213,6 @@ static bool keep_cut_output(struct recorder *r)
 	return true;
 }
 
-/* The traced set is a bitmap in the programs' .bss, mapped here (bpf/lockscope.bpf.c). */
-static int trace_tgid(struct recorder *r, __u32 tgid)
-{
-	if (tgid >= LS_TGID_MAX)
-		return -ERANGE;
-	__atomic_fetch_or(&r->skel->bss->traced[tgid / 64], 1ULL << (tgid % 64), __ATOMIC_RELAXED);
-	return 0;
-}
-
-static void untrace_tgid(struct recorder *r, __u32 tgid)
-{
-	if (tgid < LS_TGID_MAX)
-		__atomic_fetch_and(&r->skel->bss->traced[tgid / 64], ~(1ULL << (tgid % 64)),
-				   __ATOMIC_RELAXED);
-}
-
-/*
- * Empty the traced set as the window closes: the probes, still attached while they detach (a
- * few hundred ms for uprobes on a busy machine), record nothing after the window's end.
- */
-static void untrace_all(struct recorder *r)
-{
-	for (size_t i = 0; i < LS_TGID_MAX / 64; i++)
-		if (r->skel->bss->traced[i])
-			__atomic_store_n(&r->skel->bss->traced[i], 0, __ATOMIC_RELAXED);
-}
-
 static int on_record(void *ctx, void *data, size_t size)
 {
 	const struct ls_rec_hdr *h = data;
@@ -453,7 +246,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		ls_unwind_exit(&r->unwind, e);
 		/* after the process's final switch: stop tracing its tgid, which may be reused */
 		if (e->flags & LS_EXIT_GROUP_DEAD)
-			untrace_tgid(r, e->tgid);
+			ls_untrace_tgid(r->skel, e->tgid);
 	}
 	return 0;
 }
@@ -483,14 +276,14 @@ static void read_comm(char *comm, const char *path)
 /* Where a thread found at attach time stands: on a run queue, in a futex call, or neither. */
 static __u32 thread_state_flags(const char *task_dir, int tid)
 {
-	struct proc_stat st;
+	struct ls_proc_stat st;
 	char path[320];
 	__u32 flags = 0;
 	long nr = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%d/stat", task_dir, tid);
-	if (!read_proc_stat(path, &st) && st.state == 'R')
+	if (!ls_read_proc_stat(path, &st) && st.state == 'R')
 		flags |= LS_TASK_RUNNABLE;
 	snprintf(path, sizeof(path), "%s/%d/syscall", task_dir, tid);
 	f = fopen(path, "re");
@@ -507,7 +300,7 @@ static int write_existing_threads(struct recorder *r, pid_t pid)
 {
 	struct ls_task t = { .hdr = { LS_REC_TASK, sizeof(t), 0 } };
 	char path[64], comm_path[320];
-	struct proc_stat st;
+	struct ls_proc_stat st;
 	struct dirent *de;
 	int err = 0;
 	DIR *d;
@@ -518,7 +311,7 @@ static int write_existing_threads(struct recorder *r, pid_t pid)
 		return errno == ENOENT ? -ESRCH : -errno;
 	t.tgid = pid;
 	snprintf(comm_path, sizeof(comm_path), "/proc/%d/stat", pid);
-	t.ppid = read_proc_stat(comm_path, &st) ? 0 : st.ppid;
+	t.ppid = ls_read_proc_stat(comm_path, &st) ? 0 : st.ppid;
 	t.ts_start = r->start_ns;
 	while (!err && (de = readdir(d))) {
 		int tid = atoi(de->d_name);
@@ -544,11 +337,11 @@ static int write_attached(struct recorder *r)
 	pid_t pid = r->o->pid;
 	int err = write_existing_threads(r, pid);
 
-	if (err == -ESRCH || (!err && pid_exited(r->pidfd)))
-		return error(-ESRCH,
+	if (err == -ESRCH || (!err && ls_pid_exited(r->pidfd)))
+		return ls_error(-ESRCH,
 			     "PID %d exited while lockscope was attaching: nothing recorded", pid);
 	if (err)
-		return error(err, "cannot record PID %d: %s", pid, strerror(-err));
+		return ls_error(err, "cannot record PID %d: %s", pid, strerror(-err));
 	return 0;
 }
 
@@ -578,7 +371,7 @@ static int load_probes(struct recorder *r)
 
 	r->skel = lockscope_bpf__open();
 	if (!r->skel)
-		return error(-errno, "cannot open the BPF object: %s", strerror(errno));
+		return ls_error(-errno, "cannot open the BPF object: %s", strerror(errno));
 	err = bpf_map__set_max_entries(r->skel->maps.events, round_pow2(r->o->buffer_size));
 	if (!err && r->o->stack_mode != LS_STACKS_OFF)
 		err = bpf_map__set_max_entries(r->skel->maps.stack_events,
@@ -588,7 +381,7 @@ static int load_probes(struct recorder *r)
 		err = bpf_map__set_max_entries(r->skel->maps.py_events,
 					       round_pow2(r->o->buffer_size / 4));
 	if (err)
-		return error(err, "bad ring buffer size: %s", strerror(-err));
+		return ls_error(err, "bad ring buffer size: %s", strerror(-err));
 	r->skel->rodata->stacks = r->o->stack_mode != LS_STACKS_OFF;
 	r->skel->rodata->py_stacks = r->o->py_stacks;
 	r->skel->rodata->py_sample_every = LS_GIL_SAMPLE_HZ / LS_PY_SAMPLE_HZ;
@@ -596,16 +389,16 @@ static int load_probes(struct recorder *r)
 		r->skel->rodata->stack_dump = r->o->stack_dump;
 	err = lockscope_bpf__load(r->skel);
 	if (err)
-		return error(err, "cannot load the BPF programs: %s (run with -v for libbpf's log)",
+		return ls_error(err, "cannot load the BPF programs: %s (run with -v for libbpf's log)",
 			     strerror(-err));
 	if (r->o->pid) {
-		err = trace_tgid(r, r->o->pid);
+		err = ls_trace_tgid(r->skel, r->o->pid);
 		if (err)
-			return error(err, "cannot update the traced set: %s", strerror(-err));
+			return ls_error(err, "cannot update the traced set: %s", strerror(-err));
 	}
 	err = lockscope_bpf__attach(r->skel);
 	if (err)
-		return error(err, "cannot attach the BPF programs: %s (run with -v for details)",
+		return ls_error(err, "cannot attach the BPF programs: %s (run with -v for details)",
 			     strerror(-err));
 	r->drain_ms = drain_period_ms(round_pow2(r->o->buffer_size));
 	/* samples are unwound from the live process's files: read them before it can exit */
@@ -617,12 +410,12 @@ static int load_probes(struct recorder *r)
 	 */
 	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.stack_events), on_record, r, NULL);
 	if (!r->rb)
-		return error(-errno, "cannot open the ring buffer: %s", strerror(errno));
+		return ls_error(-errno, "cannot open the ring buffer: %s", strerror(errno));
 	err = ring_buffer__add(r->rb, bpf_map__fd(r->skel->maps.py_events), on_record, r);
 	if (!err)
 		err = ring_buffer__add(r->rb, bpf_map__fd(r->skel->maps.events), on_record, r);
 	if (err)
-		return error(err, "cannot open the ring buffer: %s", strerror(-err));
+		return ls_error(err, "cannot open the ring buffer: %s", strerror(-err));
 	/* libbpf reads it from a file once: now, lest the trailer need a descriptor none is left for */
 	libbpf_num_possible_cpus();
 	return 0;
@@ -680,16 +473,16 @@ static int start_child(struct recorder *r)
 	t.tgid = r->child.pid;
 	t.ppid = getpid();
 	snprintf(t.comm, sizeof(t.comm), "%s", "lockscope");
-	err = trace_tgid(r, r->child.pid);
+	err = ls_trace_tgid(r->skel, r->child.pid);
 	if (err)
-		return error(err, "cannot update the traced set: %s", strerror(-err));
+		return ls_error(err, "cannot update the traced set: %s", strerror(-err));
 	err = write_record(r, &t);
 	if (err)
-		return error(err, "cannot write %s: %s", r->o->output, strerror(-err));
+		return ls_error(err, "cannot write %s: %s", r->o->output, strerror(-err));
 	err = ls_launch_start(&r->child, &stage);
 	if (err) {
 		ls_launch_stop(&r->child, LS_LAUNCH_GRACE_MS); /* exits by itself: exec failed */
-		return error(err, "cannot run %s: %s failed: %s", r->o->argv[0], stage,
+		return ls_error(err, "cannot run %s: %s failed: %s", r->o->argv[0], stage,
 			     strerror(-err));
 	}
 	return 0;
@@ -715,7 +508,7 @@ static bool reap_children(struct recorder *r)
 static bool target_gone(struct recorder *r)
 {
 	if (r->o->pid)
-		return pid_exited(r->pidfd);
+		return ls_pid_exited(r->pidfd);
 	return children_changed && reap_children(r);
 }
 
@@ -745,7 +538,7 @@ static enum ls_stop_reason record_loop(struct recorder *r)
 		if (err < 0 && err != -EINTR) {
 			/* a failed write is said once, with the file's name, by the caller */
 			if (!r->w.err)
-				error(err, "reading the ring buffer failed: %s", strerror(-err));
+				ls_error(err, "reading the ring buffer failed: %s", strerror(-err));
 			return LS_STOP_SIGNAL;
 		}
 		if (stop_signal)
@@ -848,17 +641,17 @@ int record_run(const struct record_opts *o)
 	ls_tasks_init(&r.tasks);
 	ls_mapwatch_init(&r.maps);
 	ls_unwind_init(&r.unwind);
-	err = check_privileges();
+	err = ls_check_privileges();
 	if (err)
 		goto cleanup;
-	err = check_pid_namespace();
+	err = ls_check_pid_namespace();
 	if (err)
 		goto cleanup;
-	if (o->pid && (err = check_pid(o->pid, &r.pidfd)))
+	if (o->pid && (err = ls_check_pid(o->pid, &r.pidfd)))
 		goto cleanup;
 	err = ls_user_from_env(&r.user);
 	if (err) {
-		error(err, "SUDO_UID/SUDO_GID are malformed: unset them or run through sudo");
+		ls_error(err, "SUDO_UID/SUDO_GID are malformed: unset them or run through sudo");
 		goto cleanup;
 	}
 	err = open_output(&r);
@@ -870,7 +663,7 @@ int record_run(const struct record_opts *o)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
 		err = ls_launch_prepare(&r.child, o->argv, &r.user);
 		if (err) {
-			error(err, "cannot fork: %s", strerror(-err));
+			ls_error(err, "cannot fork: %s", strerror(-err));
 			goto cleanup;
 		}
 	}
@@ -885,7 +678,7 @@ int record_run(const struct record_opts *o)
 	if (o->pid) {
 		err = ls_python_attach(&r.py, o->pid);
 		if (err == -ENOENT && o->gil_mode == LS_GIL_PROBES) {
-			error(err,
+			ls_error(err,
 			      "PID %d does not run CPython: --gil=probes has nothing to probe "
 			      "(leave --gil out to record it anyway)",
 			      o->pid);
@@ -912,7 +705,7 @@ int record_run(const struct record_opts *o)
 	if (!err)
 		err = ls_otherload_sample(&r.other, &r.w, true, NULL);
 	if (err) {
-		error(err, "cannot write %s: %s", o->output, strerror(-err));
+		ls_error(err, "cannot write %s: %s", o->output, strerror(-err));
 		goto cleanup;
 	}
 	if (o->pid && (err = write_attached(&r)))
@@ -925,7 +718,7 @@ int record_run(const struct record_opts *o)
 	 * period per link) */
 	end_ns = now_ns(CLOCK_MONOTONIC);
 	ls_otherload_sample(&r.other, &r.w, true, &end_ns); /* a failure is w.err, below */
-	untrace_all(&r);
+	ls_untrace_all(r.skel);
 	ls_python_stop(&r.py);
 	lockscope_bpf__detach(r.skel);
 	ls_python_detach(&r.py);
@@ -940,13 +733,13 @@ int record_run(const struct record_opts *o)
 	if (err) {
 		stop_child(&r); /* as at -d */
 		if (keep_cut_output(&r))
-			error(err,
+			ls_error(err,
 			      "writing %s failed: %s: it is kept up to its last whole record "
 			      "(lockscope report reads it as cut short)%s",
 			      o->output, strerror(-err),
 			      err == -ENOSPC ? "; free some space and record again" : "");
 		else
-			error(err, "writing %s failed: %s: nothing recorded%s", o->output,
+			ls_error(err, "writing %s failed: %s: nothing recorded%s", o->output,
 			      strerror(-err),
 			      r.renamed_old ? ", the previous file is back in its place" : "");
 		goto cleanup;
@@ -954,7 +747,7 @@ int record_run(const struct record_opts *o)
 	err = fclose(r.out) ? -errno : 0;
 	r.out = NULL;
 	if (err) {
-		error(err, "closing %s failed: %s: it may be cut short", o->output, strerror(-err));
+		ls_error(err, "closing %s failed: %s: it may be cut short", o->output, strerror(-err));
 		goto cleanup;
 	}
 	fprintf(stderr,

@@ -5,15 +5,8 @@
 #include "analyze.h"
 #include "gil.h"
 
-const char *ls_gil_word_name(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
-			     size_t len)
+void ls_gil_word_label(__u64 off, char *buf, size_t len)
 {
-	const struct ls_gil *g = ls_htab_find(&a->gils, &tgid);
-	__u64 off;
-
-	if (!g || !g->addr || uaddr < g->addr || uaddr >= g->addr + LS_GIL_SIZE)
-		return NULL;
-	off = uaddr - g->addr;
 	/* a condition variable has several futex words (glibc: two signal words, an internal
 	 * lock): each gets its own name, by its offset in the condition */
 	if (off >= LS_GIL_COND_LO && off < LS_GIL_COND_HI)
@@ -25,6 +18,16 @@ const char *ls_gil_word_name(const struct ls_analysis *a, __u32 tgid, __u64 uadd
 			 (unsigned long long)(off - LS_GIL_SWITCH_LO));
 	else
 		snprintf(buf, len, "GIL+0x%llx", (unsigned long long)off);
+}
+
+const char *ls_gil_word_name(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
+			     size_t len)
+{
+	const struct ls_gil *g = ls_htab_find(&a->gils, &tgid);
+
+	if (!g || !g->addr || uaddr < g->addr || uaddr >= g->addr + LS_GIL_SIZE)
+		return NULL;
+	ls_gil_word_label(uaddr - g->addr, buf, len);
 	return buf;
 }
 

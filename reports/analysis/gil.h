@@ -122,6 +122,8 @@ struct ls_gil_load ls_gil_load_sampled(const struct ls_analysis *a, const struct
 void ls_gil_finish(struct ls_analysis *a);
 const char *ls_gil_source_name(enum ls_gil_source source);
 /* "GIL cond", "GIL mutex", "GIL+0x18" for a word of tgid's GIL, else NULL */
+/* The name of the GIL's word at offset off in the GIL ("GIL cond+N", "GIL mutex", ...) */
+void ls_gil_word_label(__u64 off, char *buf, size_t len);
 const char *ls_gil_word_name(const struct ls_analysis *a, __u32 tgid, __u64 uaddr, char *buf,
 			     size_t len);
 

@@ -36,14 +36,17 @@ void ls_json_put_string(FILE *out, const char *s)
 /* The comma, indentation and key before a value. */
 static void item(struct ls_json *j, const char *key)
 {
-	if (j->depth > 0) {
+	if (j->depth > 0 && j->compact) {
+		if (j->has_items[j->depth])
+			fputc(',', j->out);
+	} else if (j->depth > 0) {
 		fputs(j->has_items[j->depth] ? ",\n" : "\n", j->out);
 		fprintf(j->out, "%*s", 2 * j->depth, "");
 	}
 	j->has_items[j->depth] = true;
 	if (key) {
 		ls_json_put_string(j->out, key);
-		fputs(": ", j->out);
+		fputs(j->compact ? ":" : ": ", j->out);
 	}
 }
 
@@ -72,7 +75,7 @@ void ls_json_end(struct ls_json *j, char close)
 
 	if (j->depth > 0)
 		j->depth--;
-	if (items)
+	if (items && !j->compact)
 		fprintf(j->out, "\n%*s", 2 * j->depth, "");
 	fputc(close, j->out);
 	if (!j->depth)

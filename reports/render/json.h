@@ -11,6 +11,7 @@
 
 struct ls_json {
 	FILE *out;
+	bool compact; /* one line: JSON lines (lockscope top) */
 	int depth;
 	bool has_items[LS_JSON_DEPTH];
 };

@@ -346,6 +346,14 @@ static int pack(struct ls_writer *w, const struct ls_rec_hdr *h, size_t size)
 	return 1;
 }
 
+void ls_writer_init_sink(struct ls_writer *w, int (*sink)(void *ctx, const void *rec, size_t size),
+			 void *ctx)
+{
+	memset(w, 0, offsetof(struct ls_writer, pack));
+	w->sink = sink;
+	w->sink_ctx = ctx;
+}
+
 int ls_writer_put(struct ls_writer *w, const void *rec, size_t size)
 {
 	int err;
@@ -354,6 +362,13 @@ int ls_writer_put(struct ls_writer *w, const void *rec, size_t size)
 		return -EINVAL;
 	if (w->err)
 		return w->err;
+	if (w->sink) {
+		err = w->sink(w->sink_ctx, rec, size);
+		if (err)
+			return w->err = err;
+		w->nr_records++;
+		return 0;
+	}
 	err = pack(w, rec, size);
 	if (!err) /* as it is, after the records before it */
 		err = block_flush(w) ?: writer_write(w, rec, size);
@@ -365,6 +380,8 @@ int ls_writer_put(struct ls_writer *w, const void *rec, size_t size)
 
 int ls_writer_flush(struct ls_writer *w)
 {
+	if (w->sink)
+		return w->err;
 	if (block_flush(w))
 		return w->err;
 	if (fflush(w->f))

@@ -284,6 +284,9 @@ struct ls_pack_state {
 /* Writing */
 struct ls_writer {
 	FILE *f;
+	/* or, for lockscope top, each record given to this function as it is (no file, no packing) */
+	int (*sink)(void *ctx, const void *rec, size_t size);
+	void *sink_ctx;
 	__u64 nr_records;
 	__u64 bytes; /* written to f */
 	int err;     /* first error, -errno */
@@ -297,6 +300,9 @@ struct ls_writer {
 };
 
 int ls_writer_init(struct ls_writer *w, FILE *f, const struct ls_file_header *h);
+/* A writer that gives each record to sink (its error, -errno, stops the writer) */
+void ls_writer_init_sink(struct ls_writer *w, int (*sink)(void *ctx, const void *rec, size_t size),
+			 void *ctx);
 int ls_writer_put(struct ls_writer *w, const void *rec, size_t size);
 int ls_writer_cmdline(struct ls_writer *w, int argc, char **argv);
 int ls_writer_lost(struct ls_writer *w, const __u64 *lost, __u32 nr_cpus);
