@@ -215,6 +215,15 @@ static int sink(void *ctx, const void *rec, size_t size)
 		ls_escape(f->name, sizeof(f->name), raw);
 		break;
 	}
+	case LS_REC_PY_STATUS: {
+		const struct ls_py_status *e = rec;
+
+		if (verbose && size > sizeof(*e))
+			fprintf(stderr, "lockscope top: Python stacks of PID %u: %s%.*s\n", h->tid,
+				e->err ? "not read: " : "read", (int)(size - sizeof(*e) - 1),
+				e->err ? e->why : "");
+		break;
+	}
 	case LS_REC_PY_STACK: {
 		const struct ls_py_stack *e = rec;
 		struct func_count *c;
@@ -303,11 +312,15 @@ static void find_pythons(struct ls_top *t)
 
 int ls_top_poll(struct ls_top *t, int timeout_ms)
 {
+	/* records never wake us (BPF_RB_NO_WAKEUP): the poll is the tick, the consume reads */
 	int err = ring_buffer__poll(t->rb, timeout_ms);
-	__u64 now = now_ns();
+	__u64 now;
 
+	if (err >= 0 || err == -EINTR)
+		err = ring_buffer__consume(t->rb);
 	if (err < 0 && err != -EINTR)
 		return err;
+	now = now_ns();
 	if (now - t->last_poll_ns >= 100000000ULL) {
 		t->last_poll_ns = now;
 		find_pythons(t);
@@ -883,6 +896,13 @@ int ls_top_close(struct ls_top *t)
 		}
 	}
 	ls_launch_abort(&t->child);
+	if (verbose && t->skel)
+		fprintf(stderr,
+			"lockscope top: %llu Python stacks (%llu lost, %llu without a thread state), "
+			"%zu functions\n",
+			(unsigned long long)t->py.stacks.stacks,
+			(unsigned long long)t->skel->bss->py_lost,
+			(unsigned long long)t->skel->bss->py_no_tstate, t->py.stacks.funcs.nr);
 	ring_buffer__free(t->rb);
 	if (t->py_init)
 		ls_python_free(&t->py);
