@@ -1088,24 +1088,29 @@ static __always_inline void top_switch(struct task_struct *prev, struct task_str
 	}
 }
 
-/* p, a traced thread, is woken: it waits for a CPU from now; a hand-off if its waker's op names
- * the word it waits on. */
+/*
+ * p, a traced thread, is woken: when blocked, it waits for a CPU from now. A hand-off when its
+ * waker is in a waking op on the word p waits on, blocked yet or not (as record's analysis); a
+ * turn when that ended a blocked lock or GIL wait (a timeout is not one).
+ */
 static __always_inline void top_waking(struct task_struct *p)
 {
 	__u32 tid = p->pid;
 	struct ls_top_thread *e = bpf_map_lookup_elem(&top_threads, &tid);
 	struct in_futex *waker, *f;
-
+	bool blocked;
 	__u8 was;
 
-	if (!e || e->exited || e->state == LS_TOP_RUNNING || e->state == LS_TOP_RUNNABLE)
+	if (!e || e->exited)
 		return;
 	was = e->state;
-	top_move(e, LS_TOP_RUNNABLE, bpf_ktime_get_ns());
+	blocked = was != LS_TOP_RUNNING && was != LS_TOP_RUNNABLE;
+	if (blocked)
+		top_move(e, LS_TOP_RUNNABLE, bpf_ktime_get_ns());
 	waker = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
 	if (!waker || waker->kind != IN_WAKE)
 		return;
-	if (was == LS_TOP_LOCK || was == LS_TOP_GIL) /* not a timeout: somebody let it go on */
+	if (was == LS_TOP_LOCK || was == LS_TOP_GIL)
 		e->turns++;
 	f = bpf_task_storage_get(&in_futex, p, NULL, 0);
 	if (f && f->kind == IN_WAIT && f->uaddr == waker->uaddr)
@@ -1312,7 +1317,9 @@ int BPF_PROG(on_task_exit, struct task_struct *p)
 			bool was_running = t->state == LS_TOP_RUNNING;
 
 			top_move(t, t->state, bpf_ktime_get_ns());
-			t->nvcsw = p->nvcsw;
+			/* a leader's final switch, still to come, counts: its parent's getrusage,
+			 * once it reaps it, has it (reports/METRICS.md "Context switches") */
+			t->nvcsw = p->nvcsw + (p->pid == tgid);
 			t->nivcsw = p->nivcsw;
 			t->exited = 1;
 			if (was_running)

@@ -66,6 +66,18 @@ static inline void truth_write_usage(FILE *f, const struct truth_start *s, int c
 	fprintf(f, "{\n  \"start_ns\": %llu,\n  \"end_ns\": %llu,\n", s->wall_ns, end);
 	fprintf(f, "  \"wall_ns\": %llu,\n  \"cpu_ns\": %lld,\n", wall, cpu);
 	fprintf(f, "  \"vol_switches\": %ld,\n  \"invol_switches\": %ld", vol, invol);
+	/* and since the process began (its fork): what a tracer that follows it from before its
+	 * exec, as lockscope top does, counts up to here */
+	getrusage(RUSAGE_SELF, &ru);
+	vol = ru.ru_nvcsw;
+	invol = ru.ru_nivcsw;
+	if (children) {
+		getrusage(RUSAGE_CHILDREN, &ru);
+		vol += ru.ru_nvcsw;
+		invol += ru.ru_nivcsw;
+	}
+	fprintf(f, ",\n  \"vol_switches_life\": %ld,\n  \"invol_switches_life\": %ld", vol,
+		invol);
 }
 
 /* This process only (threads included). */

@@ -184,8 +184,14 @@ static int sink(void *ctx, const void *rec, size_t size)
 
 		if (!p)
 			return -ENOMEM;
-		if (e->source != LS_GIL_SRC_DISABLED)
+		if (e->source != LS_GIL_SRC_DISABLED && e->gil_addr) {
+			struct ls_top_gil zero = {};
+
 			p->gil_addr = e->gil_addr;
+			/* shown from now, whether its threads run or not */
+			bpf_map__update_elem(t->skel->maps.top_gil, &h->tid, sizeof(h->tid), &zero,
+					     sizeof(zero), BPF_NOEXIST);
+		}
 		p->version = e->version;
 		p->tries = 0;
 		break;
