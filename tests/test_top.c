@@ -81,21 +81,6 @@ static const char *lock_in(const char *line, unsigned long long addr)
 	return strstr(line, pat);
 }
 
-/* CPU seconds the hypervisor stole from this machine so far (/proc/stat's steal) */
-static double steal_seconds(void)
-{
-	unsigned long long v[8] = { 0 };
-	FILE *f = fopen("/proc/stat", "r");
-
-	if (f) {
-		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-			   &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
-			v[7] = 0;
-		fclose(f);
-	}
-	return (double)v[7] / sysconf(_SC_CLK_TCK);
-}
-
 /* Run lockscope top with args (NULL-terminated), its stdout to out, stderr to err */
 static int run_top(const char *out, const char *err, char *const args[])
 {

@@ -116,6 +116,25 @@ static inline int within(long long got, long long want, long long floor, double 
 	return d <= (tol > floor ? tol : floor);
 }
 
+/*
+ * CPU seconds the hypervisor stole from this machine so far (/proc/stat's steal). The time between
+ * sched_switch records, which lockscope adds up, holds it; a thread's CPU clock and getrusage do
+ * not: a workload's own CPU time is below lockscope's by at most what was stolen meanwhile.
+ */
+static inline double steal_seconds(void)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (f) {
+		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+			   &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+			v[7] = 0;
+		fclose(f);
+	}
+	return (double)v[7] / sysconf(_SC_CLK_TCK);
+}
+
 /* A scratch directory per test program, removed at the end unless LS_KEEP_TEST_FILES is set. */
 static char test_dir[64];
 
