@@ -136,26 +136,13 @@ struct ls_cpu_untraced untraced_cpu[LS_CPUS_MAX];
 /* The window's start, set by user space as it opens: a CPU's first switch ran prev from there */
 __u64 untraced_origin = 0;
 
-/* The futex call a traced thread is in, from sys_enter to sys_exit. */
-struct in_futex {
-	__u64 ts;	   /* entry time (not read in aggregate mode) */
-	__u64 uaddr;	   /* first address */
-	__u32 kind;	   /* IN_NONE, IN_WAIT, IN_WAKE */
-	__u16 sampled;	   /* its stack was taken: once per wait */
-	__u16 py_sampled;  /* its Python stack was read: once per wait */
-	__u64 take_gil_ts; /* entry of the take_gil call the thread is in, 0 if none */
-	__u64 off_ts;	   /* aggregate: the wait's first switch out, 0 if it has not blocked */
-	__u32 handoff;	   /* aggregate: woken by a waking op on the word it waits on */
-	__u32 pad;
-};
-
 /* lockscope top's figures (bpf/lockscope.h), sized by user space */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct ls_top_thread);
-} top_threads SEC(".maps");
+} top_exited SEC(".maps"); /* threads that exited since the last reading: their last figures */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -173,13 +160,21 @@ struct {
 
 __u64 top_full[LS_TOP_NR_MAPS]; /* entries a full map refused */
 
+/* A row being made, per CPU: too big for the exit hook's stack beside its record */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ls_top_thread);
+} top_row_scratch SEC(".maps");
+
 enum { IN_NONE, IN_WAIT, IN_WAKE };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct in_futex);
+	__type(value, struct ls_task_state);
 } in_futex SEC(".maps");
 
 /* tgid's word of the traced set (the mask keeps the verifier sure of the bounds) */
@@ -285,7 +280,7 @@ static __always_inline __u64 first_uaddr(__u32 sys, const struct pt_regs *regs)
 static __always_inline int futex_enter(__u32 sys, const struct pt_regs *regs)
 {
 	__u32 kind = op_kind(sys, regs);
-	struct in_futex *f;
+	struct ls_task_state *f;
 
 	if (kind == IN_NONE || !tgid_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
@@ -295,13 +290,12 @@ static __always_inline int futex_enter(__u32 sys, const struct pt_regs *regs)
 		count_lost();
 		return 0;
 	}
-	if (!aggregate) /* top times waits from their switch out: no clock read here */
+	if (!aggregate || kind == IN_WAIT) /* top does not time wakes */
 		f->ts = bpf_ktime_get_ns();
 	f->uaddr = first_uaddr(sys, regs);
 	f->kind = kind;
 	f->sampled = 0;
 	f->py_sampled = 0;
-	f->off_ts = 0;
 	f->handoff = 0;
 	return 0;
 }
@@ -342,7 +336,7 @@ static __always_inline __u32 log2_u64(__u64 v)
 }
 
 /* A wait of the current thread on f->uaddr returned ret: its lock's figures. */
-static __always_inline void top_wait_done(const struct in_futex *f, long ret)
+static __always_inline void top_wait_done(const struct ls_task_state *f, long ret)
 {
 	struct ls_top_lock_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .uaddr = f->uaddr };
 	struct ls_top_lock *l = bpf_map_lookup_elem(&top_locks, &k);
@@ -363,9 +357,10 @@ static __always_inline void top_wait_done(const struct in_futex *f, long ret)
 		__sync_fetch_and_add(&l->timedout, 1);
 	if (ret == 0 && f->handoff)
 		__sync_fetch_and_add(&l->handoffs, 1);
-	if (!f->off_ts)
+	/* timed as record's are: woken, timed out or interrupted, from entry to return */
+	if (ret != 0 && ret != -110 && ret != -4 /* EINTR */)
 		return;
-	ns = bpf_ktime_get_ns() - f->off_ts;
+	ns = bpf_ktime_get_ns() - f->ts;
 	__sync_fetch_and_add(&l->blocked, 1);
 	__sync_fetch_and_add(&l->wait_ns, ns);
 	__sync_fetch_and_add(&l->hist[(ns ? log2_u64(ns) : 0) & (LS_TOP_HIST - 1)], 1);
@@ -433,7 +428,7 @@ static __always_inline void futex_args(struct ls_futex *e, __u32 sys, const stru
 
 static __always_inline int futex_exit(__u32 sys, const struct pt_regs *regs, long ret)
 {
-	struct in_futex *f;
+	struct ls_task_state *f;
 	struct ls_futex *e;
 	__u64 start;
 	__u32 kind;
@@ -945,30 +940,29 @@ static __always_inline void count_untraced(const struct task_struct *prev,
 	c->seq++;
 }
 
-/* t's entry in top_threads, made in state `state` from now when it has none */
-static __always_inline struct ls_top_thread *top_thread(struct task_struct *t, __u8 state,
-							__u64 now)
+/* t's task storage, its top part made in state `state` from now when it has none */
+static __always_inline struct ls_task_state *top_task(struct task_struct *t, __u8 state,
+						      __u64 now)
 {
-	__u32 tid = t->pid;
-	struct ls_top_thread *e = bpf_map_lookup_elem(&top_threads, &tid), n = {};
+	struct ls_task_state *s = bpf_task_storage_get(&in_futex, t, NULL,
+						       BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-	if (e)
-		return e;
-	n.tgid = t->tgid;
-	n.state = state;
-	n.since = now;
-	n.nvcsw = t->nvcsw; /* its switches are counted from here */
-	n.nivcsw = t->nivcsw;
-	bpf_probe_read_kernel_str(n.comm, sizeof(n.comm), t->comm);
-	bpf_map_update_elem(&top_threads, &tid, &n, BPF_NOEXIST);
-	e = bpf_map_lookup_elem(&top_threads, &tid);
-	if (!e)
+	if (!s) {
 		top_count_full(LS_TOP_MAP_THREADS);
-	return e;
+		return NULL;
+	}
+	if (!s->top.valid) {
+		s->top.valid = 1;
+		s->top.state = state;
+		s->top.created = s->top.since = now;
+		s->top.nvcsw0 = t->nvcsw; /* its switches are counted from here */
+		s->top.nivcsw0 = t->nivcsw;
+	}
+	return s;
 }
 
 /* The time since e->since goes to its state; it is in `state` from now. */
-static __always_inline void top_move(struct ls_top_thread *e, __u8 state, __u64 now)
+static __always_inline void top_move(struct ls_top_task *e, __u8 state, __u64 now)
 {
 	__u8 s = e->state;
 
@@ -978,6 +972,28 @@ static __always_inline void top_move(struct ls_top_thread *e, __u8 state, __u64 
 		e->state_ns[s] += now - e->since;
 	e->state = state;
 	e->since = now;
+}
+
+/* The row user space reads of thread t (task storage e) */
+static __always_inline void top_row(struct ls_top_thread *r, struct task_struct *t,
+				    const struct ls_top_task *e)
+{
+	r->tid = t->pid;
+	r->tgid = t->tgid;
+	r->state = e->state;
+	r->exited = e->exited;
+	r->pad = 0;
+	r->pad2 = 0;
+	r->created = e->created;
+	r->since = e->since;
+	for (int i = 0; i < LS_TOP_NR_STATES; i++)
+		r->state_ns[i] = e->state_ns[i];
+	r->nvcsw = t->nvcsw;
+	r->nivcsw = t->nivcsw;
+	r->nvcsw0 = e->nvcsw0;
+	r->nivcsw0 = e->nivcsw0;
+	r->turns = e->turns;
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), t->comm);
 }
 
 /*
@@ -994,18 +1010,8 @@ static __always_inline void top_gil_turn(__u32 tgid, bool on, __u64 now)
 	if (!nr_gils)
 		return;
 	g = bpf_map_lookup_elem(&top_gil, &tgid);
-	if (!g) {
-		struct ls_top_gil zero = {};
-
-		if (!bpf_map_lookup_elem(&gils, &tgid))
-			return;
-		bpf_map_update_elem(&top_gil, &tgid, &zero, BPF_NOEXIST);
-		g = bpf_map_lookup_elem(&top_gil, &tgid);
-		if (!g) {
-			top_count_full(LS_TOP_MAP_GILS);
-			return;
-		}
-	}
+	if (!g)
+		return; /* no GIL found there (user space makes the entry as it finds one) */
 	if (on) {
 		if (__sync_fetch_and_add(&g->running, 1))
 			return;
@@ -1046,43 +1052,37 @@ static __always_inline void top_switch(struct task_struct *prev, struct task_str
 				       unsigned int prev_state, __u32 flags)
 {
 	__u64 now = bpf_ktime_get_ns();
-	struct ls_top_thread *e;
-	struct in_futex *f;
+	struct ls_task_state *s;
 	bool was_running;
 	__u8 st;
 
 	if (flags & LS_SW_PREV_TRACED) {
-		e = top_thread(prev, LS_TOP_RUNNING, now);
-		if (e && !e->exited) {
-			f = bpf_task_storage_get(&in_futex, prev, NULL, 0);
+		s = top_task(prev, LS_TOP_RUNNING, now);
+		if (s && !s->top.exited) {
 			if ((flags & LS_SW_PREEMPT) || prev_state == 0) {
 				st = LS_TOP_RUNNABLE;
-			} else if (f && f->kind == IN_WAIT) {
-				st = top_wait_state(prev->tgid, f->uaddr);
-				if (!f->off_ts)
-					f->off_ts = now;
+			} else if (s->kind == IN_WAIT) {
+				st = top_wait_state(prev->tgid, s->uaddr);
 			} else {
 				st = LS_TOP_OTHER;
 			}
-			was_running = e->state == LS_TOP_RUNNING;
+			was_running = s->top.state == LS_TOP_RUNNING;
 			/*
 			 * Switched out, not seen switched in: the kernel leaves some switches
 			 * unreported, most of them the idle task's, whose CPU took the woken
 			 * thread at once. It ran from its wakeup.
 			 */
-			if (e->state == LS_TOP_RUNNABLE)
-				e->state = LS_TOP_RUNNING;
-			top_move(e, st, now);
-			e->nvcsw = prev->nvcsw;
-			e->nivcsw = prev->nivcsw;
+			if (s->top.state == LS_TOP_RUNNABLE)
+				s->top.state = LS_TOP_RUNNING;
+			top_move(&s->top, st, now);
 			if (was_running)
 				top_gil_turn(prev->tgid, false, now);
 		}
 	}
 	if (flags & LS_SW_NEXT_TRACED) {
-		e = top_thread(next, LS_TOP_RUNNABLE, now);
-		if (e && !e->exited && e->state != LS_TOP_RUNNING) {
-			top_move(e, LS_TOP_RUNNING, now);
+		s = top_task(next, LS_TOP_RUNNABLE, now);
+		if (s && !s->top.exited && s->top.state != LS_TOP_RUNNING) {
+			top_move(&s->top, LS_TOP_RUNNING, now);
 			top_gil_turn(next->tgid, true, now);
 		}
 	}
@@ -1095,26 +1095,65 @@ static __always_inline void top_switch(struct task_struct *prev, struct task_str
  */
 static __always_inline void top_waking(struct task_struct *p)
 {
-	__u32 tid = p->pid;
-	struct ls_top_thread *e = bpf_map_lookup_elem(&top_threads, &tid);
-	struct in_futex *waker, *f;
-	bool blocked;
+	struct ls_task_state *s = bpf_task_storage_get(&in_futex, p, NULL, 0), *waker;
 	__u8 was;
 
-	if (!e || e->exited)
+	if (!s || !s->top.valid || s->top.exited)
 		return;
-	was = e->state;
-	blocked = was != LS_TOP_RUNNING && was != LS_TOP_RUNNABLE;
-	if (blocked)
-		top_move(e, LS_TOP_RUNNABLE, bpf_ktime_get_ns());
+	was = s->top.state;
+	if (was != LS_TOP_RUNNING && was != LS_TOP_RUNNABLE)
+		top_move(&s->top, LS_TOP_RUNNABLE, bpf_ktime_get_ns());
 	waker = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
 	if (!waker || waker->kind != IN_WAKE)
 		return;
 	if (was == LS_TOP_LOCK || was == LS_TOP_GIL)
-		e->turns++;
-	f = bpf_task_storage_get(&in_futex, p, NULL, 0);
-	if (f && f->kind == IN_WAIT && f->uaddr == waker->uaddr)
-		f->handoff = 1;
+		s->top.turns++;
+	if (s->kind == IN_WAIT && s->uaddr == waker->uaddr)
+		s->handoff = 1;
+}
+
+/* p, current, exits: its last figures wait in top_exited for user space's next reading */
+static __always_inline void top_exit(struct task_struct *p, __u32 tgid)
+{
+	struct ls_task_state *s = bpf_task_storage_get(&in_futex, p, NULL, 0);
+	struct ls_top_thread *r;
+	__u32 tid = p->pid, zero = 0;
+	__u64 now;
+
+	if (!s || !s->top.valid || s->top.exited)
+		return;
+	r = bpf_map_lookup_elem(&top_row_scratch, &zero);
+	if (!r)
+		return;
+	now = bpf_ktime_get_ns();
+	if (s->top.state == LS_TOP_RUNNING)
+		top_gil_turn(tgid, false, now);
+	top_move(&s->top, s->top.state, now);
+	s->top.exited = 1;
+	top_row(r, p, &s->top);
+	/* a leader's final switch, still to come, counts: its parent's getrusage, once it reaps
+	 * it, has it (reports/METRICS.md "Context switches") */
+	r->nvcsw += p->pid == tgid;
+	if (bpf_map_update_elem(&top_exited, &tid, r, BPF_ANY))
+		top_count_full(LS_TOP_MAP_THREADS);
+}
+
+/* Every traced thread alive, as user space reads them each interval (a task iterator) */
+SEC("iter/task")
+int dump_threads(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct ls_task_state *s;
+	struct ls_top_thread r;
+
+	if (!t || !tgid_traced(t->tgid))
+		return 0;
+	s = bpf_task_storage_get(&in_futex, t, NULL, 0);
+	if (!s || !s->top.valid || s->top.exited)
+		return 0;
+	top_row(&r, t, &s->top);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
 }
 
 SEC("tp_btf/sched_switch")
@@ -1122,7 +1161,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	     unsigned int prev_state)
 {
 	__u32 flags = preempt ? LS_SW_PREEMPT : 0;
-	struct in_futex *f = NULL;
+	struct ls_task_state *f = NULL;
 	struct ls_switch *e;
 	__u64 now;
 
@@ -1214,7 +1253,7 @@ int sample_untraced(void *ctx)
 
 static __always_inline int wakeup(struct task_struct *p, __u16 type)
 {
-	struct in_futex *f;
+	struct ls_task_state *f;
 	struct ls_wakeup *e;
 
 	if (!tgid_traced(p->tgid))
@@ -1258,15 +1297,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (tgid != ptgid)
 		__sync_fetch_and_or(traced_word(tgid), 1ULL << (tgid % 64));
-	if (aggregate) { /* a tid reused before user space read its last figures: theirs are lost */
-		struct ls_top_thread n = { .tgid = tgid, .state = LS_TOP_RUNNABLE };
-		__u32 tid = child->pid;
-
-		n.since = bpf_ktime_get_ns();
-		bpf_probe_read_kernel_str(n.comm, sizeof(n.comm), child->comm);
-		if (bpf_map_update_elem(&top_threads, &tid, &n, BPF_ANY))
-			top_count_full(LS_TOP_MAP_THREADS);
-	}
+	if (aggregate) /* from its birth: runnable, its switches from 0 */
+		top_task(child, LS_TOP_RUNNABLE, bpf_ktime_get_ns());
 	e = reserve(sizeof(*e), LS_REC_TASK_NEW, child->pid);
 	if (!e)
 		return 0;
@@ -1309,23 +1341,8 @@ int BPF_PROG(on_task_exit, struct task_struct *p)
 	if (!tgid_traced(tgid))
 		return 0;
 	group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
-	if (aggregate) {
-		__u32 tid = p->pid;
-		struct ls_top_thread *t = bpf_map_lookup_elem(&top_threads, &tid);
-
-		if (t && !t->exited) {
-			bool was_running = t->state == LS_TOP_RUNNING;
-
-			top_move(t, t->state, bpf_ktime_get_ns());
-			/* a leader's final switch, still to come, counts: its parent's getrusage,
-			 * once it reaps it, has it (reports/METRICS.md "Context switches") */
-			t->nvcsw = p->nvcsw + (p->pid == tgid);
-			t->nivcsw = p->nivcsw;
-			t->exited = 1;
-			if (was_running)
-				top_gil_turn(tgid, false, t->since);
-		}
-	}
+	if (aggregate)
+		top_exit(p, tgid);
 	e = reserve(sizeof(*e), LS_REC_EXIT, p->pid);
 	if (!e)
 		return 0;
@@ -1346,14 +1363,8 @@ int BPF_PROG(on_rename, struct task_struct *task, const char *comm)
 
 	if (!tgid_traced(task->tgid))
 		return 0;
-	if (aggregate) {
-		__u32 tid = task->pid;
-		struct ls_top_thread *t = bpf_map_lookup_elem(&top_threads, &tid);
-
-		if (t)
-			bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), comm);
+	if (aggregate) /* the iterator reads a thread's name as it is */
 		return 0;
-	}
 	e = reserve(sizeof(*e), LS_REC_COMM, task->pid);
 	if (!e)
 		return 0;
@@ -1367,7 +1378,7 @@ int BPF_PROG(on_rename, struct task_struct *task, const char *comm)
 SEC("uprobe")
 int BPF_KPROBE(take_gil_enter)
 {
-	struct in_futex *f;
+	struct ls_task_state *f;
 
 	if (!tgid_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
@@ -1383,7 +1394,7 @@ int BPF_KPROBE(take_gil_enter)
 SEC("uretprobe")
 int BPF_KRETPROBE(take_gil_exit)
 {
-	struct in_futex *f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
+	struct ls_task_state *f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
 	struct ls_gil_call *e;
 
 	if (!f || !f->take_gil_ts)

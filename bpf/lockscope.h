@@ -358,17 +358,53 @@ enum ls_top_state {
 	LS_TOP_NR_STATES,
 };
 
-/* top_threads, by tid */
+/*
+ * A thread's figures: what the task iterator (dump_threads) writes for each traced thread alive,
+ * and, for one that exited, what the exit hook leaves in top_exited (by tid) for one last reading.
+ * The running sums live in the thread's task storage: no hash lookup per event.
+ */
 struct ls_top_thread {
-	__u32 tgid;
+	__u32 tid, tgid;
 	__u8 state;  /* enum ls_top_state, since `since` */
-	__u8 exited; /* the thread has exited: read once more, then deleted by user space */
+	__u8 exited; /* a top_exited entry */
 	__u16 pad;
+	__u32 pad2;
+	__u64 created; /* when its storage was made: a tid reused is a new thread */
 	__u64 since;
 	__u64 state_ns[LS_TOP_NR_STATES]; /* summed as each state ends */
-	__u64 nvcsw, nivcsw;		  /* the kernel's counters at its last switch out */
+	__u64 nvcsw, nivcsw;		  /* the kernel's counters now (or at its exit) ... */
+	__u64 nvcsw0, nivcsw0;		  /* ... and when its storage was made */
 	__u64 turns; /* lock or GIL waits it was woken from by a waking op: turns it was given */
 	char comm[LS_COMM_LEN];
+};
+
+/* The part of a traced thread's task storage that top keeps (struct in_futex's top) */
+struct ls_top_task {
+	__u8 valid;
+	__u8 state;
+	__u8 exited;
+	__u8 pad[5];
+	__u64 created;
+	__u64 since;
+	__u64 state_ns[LS_TOP_NR_STATES];
+	__u64 nvcsw0, nivcsw0;
+	__u64 turns;
+};
+
+/*
+ * A traced thread's task storage (the in_futex map): the futex call it is in, from sys_enter to
+ * sys_exit, and in aggregate mode (lockscope top) its running sums.
+ */
+struct ls_task_state {
+	__u64 ts;	   /* entry time (not read in aggregate mode) */
+	__u64 uaddr;	   /* first address */
+	__u32 kind;	   /* 0 none, 1 a wait, 2 a wake (lockscope.bpf.c: IN_*) */
+	__u16 sampled;	   /* its stack was taken: once per wait */
+	__u16 py_sampled;  /* its Python stack was read: once per wait */
+	__u64 take_gil_ts; /* entry of the take_gil call the thread is in, 0 if none */
+	__u32 handoff;	   /* aggregate: woken by a waking op on the word it waits on */
+	__u32 pad;
+	struct ls_top_task top;
 };
 
 struct ls_top_lock_key {
@@ -381,9 +417,9 @@ struct ls_top_lock_key {
 
 /* top_locks, by (tgid, futex word): its waits as they return */
 struct ls_top_lock {
-	__u64 waits;	/* waits that returned, blocked or not */
-	__u64 blocked;	/* of them, those that left the CPU */
-	__u64 wait_ns;	/* their time from the first switch out to the return */
+	__u64 waits;	/* waits that returned */
+	__u64 blocked;	/* of them, the timed ones: woken, timed out, interrupted (METRICS.md) */
+	__u64 wait_ns;	/* their time from entry to return */
 	__u64 timedout; /* waits that returned ETIMEDOUT */
 	__u64 handoffs; /* woken waits whose waker was in a waking op on this word */
 	__u32 hist[LS_TOP_HIST];

@@ -380,6 +380,12 @@ static int load_probes(struct recorder *r)
 	if (!err && r->o->py_stacks)
 		err = bpf_map__set_max_entries(r->skel->maps.py_events,
 					       round_pow2(r->o->buffer_size / 4));
+	/* lockscope top's maps and iterator: not used here */
+	if (!err)
+		err = bpf_map__set_max_entries(r->skel->maps.top_exited, 1) ?:
+		      bpf_map__set_max_entries(r->skel->maps.top_locks, 1) ?:
+		      bpf_map__set_max_entries(r->skel->maps.top_gil, 1) ?:
+		      bpf_program__set_autoload(r->skel->progs.dump_threads, false);
 	if (err)
 		return ls_error(err, "bad ring buffer size: %s", strerror(-err));
 	r->skel->rodata->stacks = r->o->stack_mode != LS_STACKS_OFF;

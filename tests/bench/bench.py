@@ -97,6 +97,10 @@ class Bench:
     def record(self, *extra):
         return [self.lockscope, "record", "-o", self.path("bench.data"), *extra, "--"]
 
+    def top(self, *extra):
+        """lockscope top, a JSON line every 10 s: its cost is in the kernel, between readings"""
+        return [self.lockscope, "top", "-f", "json", "-i", "10", *extra, "--"]
+
     def records_of(self, trace):
         out = subprocess.run([self.lockscope, "report", "--format", "json", trace],
                              check=True, capture_output=True, text=True).stdout
@@ -112,7 +116,8 @@ class Bench:
         variants = [("untraced", []),
                     ("floor (count only)", [os.path.join(self.build, "bench", "floor"), "--"]),
                     ("lockscope record", self.record()),
-                    ("lockscope record --stacks", self.record("--stacks"))]
+                    ("lockscope record --stacks", self.record("--stacks")),
+                    ("lockscope top", self.top())]
         if shutil_which("bpftrace"):
             script = self.path("futex.bt")
             with open(script, "w") as f:
@@ -140,6 +145,9 @@ class Bench:
         ls = (med["lockscope record"] - base) / events
         self.say(f"   lockscope / floor = {ls / floor if floor > 0 else 0:.2f} (target <= 1.5); "
                  f"lockscope / bpftrace = {ls / bt if bt > 0 else 0:.2f} (target <= 0.5)")
+        top = (med["lockscope top"] - base) / events
+        self.say(f"   lockscope top / floor = {top / floor if floor > 0 else 0:.2f} (target <= 1.5); "
+                 f"top / record = {top / ls if ls > 0 else 0:.2f} (target < 1)")
         self.say("   (strace and perf trace see the futex syscalls only, not the switches;")
         self.say("   --stacks copies 8K of user stack at each wait's first switch out)")
         self.hook_costs(ls / floor if floor > 0 else 0)
@@ -305,6 +313,38 @@ class Bench:
             stops.append(time.monotonic() - t1)
         self.say(f"   Ctrl-C to exit: {statistics.median(stops) * 1e3:.0f} ms median")
 
+    def top_cpu(self):
+        """lockscope top's own CPU time at a known event rate: a ping-pong of 2 threads for
+        10 s, its records a second measured by record on the same run length; top's user and
+        system time from 2 s in (after loading the programs) to 9 s."""
+        self.say()
+        self.say("7. lockscope top's own CPU, reading every second (median of 3)")
+        argv = [self.workload("pingpong"), "--threads", "2", "--rounds", "0", "--spin-ms", "0"]
+        probe = [self.workload("pingpong"), "--threads", "2", "--rounds", "200000", "--spin-ms",
+                 "0"]
+        subprocess.run(self.record() + probe, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        out = subprocess.run([self.lockscope, "report", "--format", "json",
+                              self.path("bench.data")], check=True, capture_output=True,
+                             text=True).stdout
+        rec = json.loads(out)["recording"]
+        rate = rec["records"] / ((rec["end_ns"] - rec["start_ns"]) / 1e9)
+        rounds = str(int(200000 * 10 / ((rec["end_ns"] - rec["start_ns"]) / 1e9)))
+        argv[4] = rounds
+        shares = []
+        for _ in range(3):
+            p = subprocess.Popen([self.lockscope, "top", "-f", "json", "-i", "1", "--", *argv],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(2)
+            a, ta = proc_cpu_ns(p.pid), time.monotonic()
+            time.sleep(7)
+            b, tb = proc_cpu_ns(p.pid), time.monotonic()
+            p.wait()
+            shares.append((b - a) / 1e9 / (tb - ta))
+        share = statistics.median(shares)
+        self.say(f"   {rate / 1e3:.0f}k events/s (record's records a second on this workload): "
+                 f"top used {share * 100:.2f}% of a CPU (target < 1% at 100k events/s)")
+
     def bpf_ns(self, pid):
         """Run time of the BPF programs recorder pid loaded (kernel.bpf_stats_enabled), by name."""
         ids = set()
@@ -377,12 +417,7 @@ class Bench:
             snap = self.bpf_ns(p.pid)
             if snap:
                 last = snap
-            try:
-                with open(f"/proc/{p.pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                cpu = (int(fields[11]) + int(fields[12])) * 1e9 / os.sysconf("SC_CLK_TCK")
-            except (OSError, IndexError):
-                pass
+            cpu = proc_cpu_ns(p.pid) or cpu
         err = p.stderr.read()
         stacks = 0
         for line in err.splitlines():
@@ -402,6 +437,16 @@ class Bench:
         with open(self.out, "w") as f:
             f.write("\n".join(self.lines) + "\n")
         print(f"\nresults written to {self.out}")
+
+
+def proc_cpu_ns(pid):
+    """User and system time of a live process so far, in ns (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1e9 / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError):
+        return 0
 
 
 def shutil_which(name):
@@ -458,7 +503,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build", default="build")
     ap.add_argument("--out", default="build/bench/results.txt")
-    ap.add_argument("--only", type=int, choices=range(1, 7), help="run one benchmark")
+    ap.add_argument("--only", type=int, choices=range(1, 8), help="run one benchmark")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root to load BPF programs (sudo make bench)")
@@ -467,7 +512,8 @@ def main():
     b = Bench(args.build, args.out)
     b.say("lockscope benchmarks: " + machine())
     b.say()
-    steps = [b.overhead_per_event, b.slowdown, b.loss, b.reporter, b.startup, b.python_stacks]
+    steps = [b.overhead_per_event, b.slowdown, b.loss, b.reporter, b.startup, b.python_stacks,
+             b.top_cpu]
     for i, step in enumerate(steps, 1):
         if not args.only or args.only == i:
             step()

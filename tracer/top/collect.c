@@ -8,6 +8,7 @@
  * LS_TOP_LOCK_IDLE intervals and the GILs of exited processes likewise: the maps stay bounded.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ static bool verbose;
 /* The last reading of a thread, a lock, a GIL: the next one is differenced against it */
 struct snap_thread {
 	__u32 tid;
+	__u64 created; /* the thread's: another one with its tid is not it */
 	__u64 total[LS_TOP_NR_STATES];
 	__u64 nvcsw, nivcsw, turns;
 };
@@ -336,43 +338,55 @@ int ls_top_poll(struct ls_top *t, int timeout_ms)
 	return 0;
 }
 
-/* A thread found as top starts: its state from /proc, its switches counted from here */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* linux/pidfd.h, 6.9: a pidfd for a thread, not only a leader */
+#endif
+
+/*
+ * A thread found as top starts: its state from /proc, its switches counted from here, put in its
+ * task storage through a pidfd. Where that cannot be done (a kernel before 6.9), the programs make
+ * its storage at its first switch, and a thread that sleeps throughout is not shown.
+ */
 static void add_thread(struct ls_top *t, __u32 tgid, __u32 tid, __u8 state)
 {
-	struct ls_top_thread e = { .tgid = tgid, .state = state, .since = t->start_ns };
+	struct ls_task_state v = { .top = { .valid = 1, .state = state } };
 	char path[96], line[256];
 	struct ls_proc_stat st;
+	int pidfd;
 	FILE *f;
 
+	v.top.created = v.top.since = t->start_ns;
 	snprintf(path, sizeof(path), "/proc/%u/task/%u/stat", tgid, tid);
 	if (state == LS_TOP_OTHER && !ls_read_proc_stat(path, &st) && st.state == 'R')
-		e.state = LS_TOP_RUNNABLE;
+		v.top.state = LS_TOP_RUNNABLE;
 	snprintf(path, sizeof(path), "/proc/%u/task/%u/syscall", tgid, tid);
 	f = fopen(path, "re");
 	if (f) {
 		long nr = -1;
 
-		if (e.state == LS_TOP_OTHER && fscanf(f, "%ld", &nr) == 1 && nr == SYS_futex)
-			e.state = LS_TOP_LOCK;
+		if (v.top.state == LS_TOP_OTHER && fscanf(f, "%ld", &nr) == 1 && nr == SYS_futex)
+			v.top.state = LS_TOP_LOCK;
 		fclose(f);
 	}
 	snprintf(path, sizeof(path), "/proc/%u/task/%u/status", tgid, tid);
 	f = fopen(path, "re");
 	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long long v;
+		unsigned long long n;
 
-		if (sscanf(line, "Name: %15s", e.comm) == 1)
-			continue;
-		if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1)
-			e.nvcsw = v;
-		else if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
-			e.nivcsw = v;
+		if (sscanf(line, "voluntary_ctxt_switches: %llu", &n) == 1)
+			v.top.nvcsw0 = n;
+		else if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &n) == 1)
+			v.top.nivcsw0 = n;
 	}
 	if (f)
 		fclose(f);
-	/* an entry the programs made already is newer than what /proc said */
-	bpf_map__update_elem(t->skel->maps.top_threads, &tid, sizeof(tid), &e, sizeof(e),
+	pidfd = syscall(SYS_pidfd_open, tid, tid == tgid ? 0 : PIDFD_THREAD);
+	if (pidfd < 0)
+		return;
+	/* storage the programs made already is newer than what /proc said */
+	bpf_map__update_elem(t->skel->maps.in_futex, &pidfd, sizeof(pidfd), &v, sizeof(v),
 			     BPF_NOEXIST);
+	close(pidfd);
 }
 
 static void add_threads(struct ls_top *t, __u32 tgid)
@@ -406,7 +420,7 @@ static int load(struct ls_top *t)
 		err = bpf_map__set_max_entries(skel->maps.py_events,
 					       t->o->py_stacks ? PY_RING_BYTES : 4096);
 	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.top_threads, LS_TOP_THREADS_MAX);
+		err = bpf_map__set_max_entries(skel->maps.top_exited, LS_TOP_THREADS_MAX);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.top_locks, LS_TOP_LOCKS_MAX);
 	if (!err)
@@ -561,71 +575,80 @@ static __u64 sub(__u64 a, __u64 b)
 	return a > b ? a - b : 0;
 }
 
+/* One thread's row: differenced against its last reading, into the interval and snaps */
+static int thread_row(struct ls_top *t, struct ls_top_interval *iv, struct ls_htab *snaps,
+		      const struct ls_top_thread *e, __u64 now)
+{
+	struct snap_thread *old = ls_htab_find(&t->threads, &e->tid), *s;
+	struct ls_top_thread_row *r;
+
+	if (old && old->created != e->created)
+		old = NULL; /* its tid, reused */
+	if (!(t->trows = grow(t->trows, &t->cap_t, iv->nr_threads, sizeof(*r))))
+		return -ENOMEM;
+	r = &t->trows[iv->nr_threads++];
+	memset(r, 0, sizeof(*r));
+	r->tid = e->tid;
+	r->tgid = e->tgid;
+	memcpy(r->comm, e->comm, sizeof(r->comm));
+	r->comm[sizeof(r->comm) - 1] = '\0';
+	ls_escape_inplace(r->comm, sizeof(r->comm));
+	r->exited = e->exited;
+	r->vol = sub(e->nvcsw, old ? old->nvcsw : e->nvcsw0);
+	r->invol = sub(e->nivcsw, old ? old->nivcsw : e->nivcsw0);
+	r->turns = sub(e->turns, old ? old->turns : 0);
+	s = e->exited ? NULL : ls_htab_get(snaps, &e->tid, NULL);
+	if (!e->exited && !s)
+		return -ENOMEM;
+	for (int i = 0; i < LS_TOP_NR_STATES; i++) {
+		__u64 total = e->state_ns[i];
+
+		if (i == e->state && !e->exited)
+			total += sub(now, e->since);
+		r->state_ns[i] = sub(total, old ? old->total[i] : 0);
+		if (s)
+			s->total[i] = total;
+	}
+	if (s) {
+		s->created = e->created;
+		s->nvcsw = e->nvcsw;
+		s->nivcsw = e->nivcsw;
+		s->turns = e->turns;
+	}
+	return 0;
+}
+
+/*
+ * The threads alive (the task iterator's rows) and those that exited since the last reading
+ * (top_exited, emptied as it is read).
+ */
 static int read_threads(struct ls_top *t, struct ls_top_interval *iv, __u64 now)
 {
-	int fd = bpf_map__fd(t->skel->maps.top_threads);
-	__u32 key, next, *gone = NULL;
-	size_t nr_gone = 0, cap_gone = 0;
+	int fd = bpf_map__fd(t->skel->maps.top_exited), iter, err = 0;
+	struct ls_top_thread rows[64];
 	struct ls_htab snaps;
-	struct ls_top_thread e;
-	void *prev_key = NULL;
-	int err = 0;
+	__u32 key, next;
+	ssize_t n = 0;
 
 	ls_htab_init(&snaps, sizeof(struct snap_thread), offsetof(struct snap_thread, tid),
 		     sizeof(__u32));
-	while (!err && !bpf_map_get_next_key(fd, prev_key, &next)) {
-		struct snap_thread *old, *s;
-		struct ls_top_thread_row *r;
-
+	iter = bpf_iter_create(bpf_link__fd(t->skel->links.dump_threads));
+	if (iter < 0)
+		err = -errno;
+	while (!err && (n = read(iter, rows, sizeof(rows))) > 0)
+		for (size_t i = 0; !err && i < n / sizeof(rows[0]); i++)
+			err = thread_row(t, iv, &snaps, &rows[i], now);
+	if (!err && n < 0)
+		err = -errno;
+	if (iter >= 0)
+		close(iter);
+	/* deleting the key just read: the next one is the map's first again */
+	while (!err && !bpf_map_get_next_key(fd, NULL, &next)) {
 		key = next;
-		prev_key = &key;
-		if (bpf_map_lookup_elem(fd, &key, &e))
-			continue; /* deleted meanwhile */
-		if (!(t->trows = grow(t->trows, &t->cap_t, iv->nr_threads, sizeof(*r))) ||
-		    !(s = ls_htab_get(&snaps, &key, NULL))) {
-			err = -ENOMEM;
-			break;
-		}
-		old = ls_htab_find(&t->threads, &key);
-		r = &t->trows[iv->nr_threads++];
-		memset(r, 0, sizeof(*r));
-		r->tid = key;
-		r->tgid = e.tgid;
-		memcpy(r->comm, e.comm, sizeof(r->comm));
-		r->comm[sizeof(r->comm) - 1] = '\0';
-		ls_escape_inplace(r->comm, sizeof(r->comm));
-		r->exited = e.exited;
-		for (int i = 0; i < LS_TOP_NR_STATES; i++) {
-			s->total[i] = e.state_ns[i];
-			if (i == e.state && !e.exited)
-				s->total[i] += sub(now, e.since);
-			/* an entry made anew for a reused tid starts from 0 */
-			r->state_ns[i] = old ? sub(s->total[i], old->total[i]) : s->total[i];
-		}
-		s->nvcsw = e.nvcsw;
-		s->nivcsw = e.nivcsw;
-		s->turns = e.turns;
-		r->vol = old ? sub(e.nvcsw, old->nvcsw) : 0;
-		r->invol = old ? sub(e.nivcsw, old->nivcsw) : 0;
-		r->turns = old ? sub(e.turns, old->turns) : e.turns;
-		if (!old && e.since >= t->start_ns) { /* born here: its counters began at 0 */
-			r->vol = e.nvcsw;
-			r->invol = e.nivcsw;
-		}
-		if (e.exited) {
-			__u32 *g = grow(gone, &cap_gone, nr_gone, sizeof(*gone));
-
-			if (!g) {
-				err = -ENOMEM;
-				break;
-			}
-			gone = g;
-			gone[nr_gone++] = key;
-		}
+		if (!bpf_map_lookup_elem(fd, &key, &rows[0]))
+			err = thread_row(t, iv, &snaps, &rows[0], now);
+		bpf_map_delete_elem(fd, &key);
 	}
-	for (size_t i = 0; i < nr_gone; i++)
-		bpf_map_delete_elem(fd, &gone[i]);
-	free(gone);
 	ls_htab_free(&t->threads);
 	t->threads = snaps;
 	return err;
