@@ -51,7 +51,7 @@ WORKLOADS := $(patsubst workloads/%.c,$(OUTPUT)/workloads/%,\
 BIN := $(OUTPUT)/lockscope
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install deps check-deps test tests format workloads demo golden bench soak fuzz \
+.PHONY: all clean install deps check-deps test tests format workloads demo golden bench soak soak-top fuzz \
 	valgrind pythons
 
 all: $(BIN) workloads
@@ -184,6 +184,13 @@ SOAK_RATE ?= 1000000
 soak: check-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)python3 tests/bench/soak.py --build $(OUTPUT) --seconds $(SOAK_SECONDS) --rate $(SOAK_RATE)
+
+# make soak-top: lockscope top for SOAK_TOP_SECONDS on threads and locks that come and go; fails
+# when its memory grows after the warm-up or a map fills.
+SOAK_TOP_SECONDS ?= 1200
+soak-top: check-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)python3 tests/bench/soak_top.py --build $(OUTPUT) --seconds $(SOAK_TOP_SECONDS)
 
 # make fuzz: the trace reader, analysis and renderers under libFuzzer with ASan and UBSan, for
 # FUZZ_SECONDS, from the corpus in tests/fuzz/corpus (new finds are added to it).

@@ -168,6 +168,7 @@ static void test_usage(void **state)
 	expect(lockscope("u.out", "record", "--help", NULL, NULL), 0, "u.out", "EXAMPLES:");
 	expect(lockscope("u.out", "report", "--help", NULL, NULL), 0, "u.out", "EXAMPLES:");
 	expect(lockscope("u.out", "compare", "--help", NULL, NULL), 0, "u.out", "EXAMPLES:");
+	expect(lockscope("u.out", "top", "--help", NULL, NULL), 0, "u.out", "EXAMPLES:");
 	expect(lockscope("u.out", "compare", "one.data", NULL, NULL), 64, "u.out",
 	       "two recordings or more");
 	expect(lockscope("u.out", "report", "--format", "xml", "x.data"), 64, "u.out",
@@ -285,6 +286,7 @@ static void test_help_width(void **state)
 		{ LOCKSCOPE, "record", "--help", NULL },
 		{ LOCKSCOPE, "report", "--help", NULL },
 		{ LOCKSCOPE, "compare", "--help", NULL },
+		{ LOCKSCOPE, "top", "--help", NULL },
 	};
 	char *env[] = { "COLUMNS=80", NULL };
 
@@ -320,7 +322,7 @@ static void test_help_width(void **state)
 /* The man page: every long option of every command's --help in it, and groff's -ww silent on it */
 static void test_man_page(void **state)
 {
-	static const char *const cmds[] = { "record", "report", "compare" };
+	static const char *const cmds[] = { "record", "report", "compare", "top" };
 	char *groff[] = { "groff", "-man", "-ww", "-z", MAN_PAGE, NULL };
 	char man[1 << 16], opt[64];
 	const char *out = test_path("man.out"), *p;

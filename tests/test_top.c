@@ -293,6 +293,7 @@ static void choose_pythons(void)
 static int check_gil_lines(const struct lines *ls, const char *label)
 {
 	int with_gil = 0, serial = 0, named = 0, handed = 0, ok = 1;
+	double all_forced = 0, all_handoffs = 0;
 
 	for (int i = 0; i < ls->n; i++) {
 		const char *l = ls->l[i], *g = strstr(l, "\"gil\":{");
@@ -313,17 +314,30 @@ static int check_gil_lines(const struct lines *ls, const char *label)
 		if (num(strstr(l, "\"state_s\""), "running") + num(strstr(l, "\"state_s\""), "runnable") +
 			    num(strstr(l, "\"state_s\""), "gil") >=
 		    3.6 * num(l, "interval_s")) {
+			double handoffs = num(g, "handoffs"), forced = num(g, "forced_switches");
+
 			serial++;
 			if (load < 0.8 || num(l, "parallelism") >= 1.2) {
 				print_message("  %s: interval %d: GIL load %.2f, parallelism %.2f\n",
 					      label, i, load, num(l, "parallelism"));
 				ok = 0;
 			}
+			/* spinners drop the GIL only when forced: each forced drop is a hand-off,
+			 * and most hand-offs are forced drops */
+			if (!isnan(handoffs)) {
+				all_forced += forced;
+				all_handoffs += handoffs;
+			}
+			if (!isnan(handoffs) && (forced > handoffs + 2 || forced < handoffs / 2)) {
+				print_message("  %s: interval %d: %.0f forced switches, %.0f hand-offs\n",
+					      label, i, forced, handoffs);
+				ok = 0;
+			}
 		}
 	}
-	print_message("  %s: %d intervals, %d with the GIL, %d of them spinning, %d with "
-		      "hand-offs, %d naming spin_here\n",
-		      label, ls->n, with_gil, serial, handed, named);
+	print_message("  %s: %d intervals, %d with the GIL, %d of them spinning (%.0f forced "
+		      "switches, %.0f hand-offs), %d with hand-offs, %d naming spin_here\n",
+		      label, ls->n, with_gil, serial, all_forced, all_handoffs, handed, named);
 	return ok && serial >= 3 && handed >= 3 && named >= 1;
 }
 

@@ -26,6 +26,7 @@
 #include "lockscope.skel.h"
 #include "collect.h"
 #include "escape.h"
+#include "gil.h"
 #include "htab.h"
 #include "launch.h"
 #include "otherload.h"
@@ -807,10 +808,15 @@ static int read_gils(struct ls_top *t, struct ls_top_interval *iv, __u64 now, __
 
 			if (l->tgid != key || l->gil_off < 0)
 				continue;
+			/* a forced dropper waits on switch_cond for the next holder (GIL.md) */
+			if (l->gil_off >= LS_GIL_SWITCH_LO && l->gil_off < LS_GIL_SWITCH_HI)
+				r->forced += l->blocked;
+			if (l->gil_off >= LS_GIL_TAKE_HI)
+				continue;
 			r->waits += l->blocked;
 			r->wait_ns += l->wait_ns;
-			if (l->gil_off >= LS_GIL_TAKE_LO && l->gil_off < LS_GIL_TAKE_HI)
-				r->forced += l->timedout;
+			if (l->gil_off >= LS_GIL_TAKE_LO)
+				r->timeouts += l->timedout;
 		}
 		top_function(t, r);
 	}

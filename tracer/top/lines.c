@@ -90,6 +90,7 @@ void ls_top_json(FILE *out, const struct ls_top_model *m)
 		else
 			ls_json_null(&j, "handoffs");
 		ls_json_u64(&j, "forced_switches", g->forced);
+		ls_json_u64(&j, "timeouts", g->timeouts);
 		ls_json_u64(&j, "waits", g->waits);
 		ls_json_double(&j, "wait_s", g->wait_ns / 1e9);
 		ls_json_u64(&j, "held_samples", g->samples);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* lockscope top on a terminal: a full screen drawn with ncurses, redrawn every interval. */
 #include <ncurses.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "screen.h"
@@ -80,78 +81,113 @@ static void bar(int y, int x, const struct ls_top_thread_view *v)
 	mvaddch(y, x + 1 + BAR_WIDTH, ']');
 }
 
+/* A line at row y, cut at the screen's width rather than wrapped onto the next row */
+static void line(int y, int x, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void line(int y, int x, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (x < COLS)
+		mvaddnstr(y, x, buf, COLS - x);
+}
+
+/* printf onto the end of buf (len bytes), as far as it goes */
+static void append(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
 void ls_top_screen_draw(const struct ls_top_model *m, const char *target, bool paused)
 {
 	const struct ls_summary *s = &m->s;
 	const struct ls_top_gil_row *g = m->gil;
-	int rows, cols, y = 0, room;
+	int y = 0, room;
+	char buf[512];
 
 	if (!scr)
 		return;
-	getmaxyx(stdscr, rows, cols);
-	(void)cols;
 	erase();
-	attron(A_BOLD);
-	mvprintw(y, 0, "lockscope top - pid %u %s", m->iv->target, target);
-	attroff(A_BOLD);
-	printw("   %.0fs   every %.1fs   %d CPUs", m->elapsed_s, m->wall_s, m->iv->nr_cpus);
+	snprintf(buf, sizeof(buf), "lockscope top - pid %u %s   %.0fs   every %.1fs   %d CPUs",
+		 m->iv->target, target, m->elapsed_s, m->wall_s, m->iv->nr_cpus);
 	if (m->iv->other_measured)
-		printw("   other load %.2f CPUs", m->iv->other_cpus);
-	y++;
-	mvprintw(y++, 0, "parallelism %.2f   %s   %u threads   switches %.0f/s (%.0f involuntary)",
+		append(buf, sizeof(buf), "   other load %.2f CPUs", m->iv->other_cpus);
+	attron(A_BOLD);
+	line(y++, 0, "%s", buf);
+	attroff(A_BOLD);
+	snprintf(buf, sizeof(buf),
+		 "parallelism %.2f   %s   %u threads   switches %.0f/s (%.0f involuntary)",
 		 s->parallelism, ls_verdict_name(s->verdict), s->threads,
 		 s->vol_per_s + s->invol_per_s, s->invol_per_s);
 	if (paused)
-		printw("   [paused]");
+		append(buf, sizeof(buf), "   [paused]");
+	line(y++, 0, "%s", buf);
 	if (g) {
-		mvprintw(y++, 0, "GIL pid %u %d.%d: load %.0f%%", g->tgid, g->version >> 16,
+		snprintf(buf, sizeof(buf), "GIL pid %u %d.%d: load %.0f%%", g->tgid, g->version >> 16,
 			 (g->version >> 8) & 0xff, g->load * 100);
 		if (g->handoffs_known)
-			printw("   hand-offs %.0f/s", g->handoffs / m->wall_s);
-		printw("   forced %llu   waits %.0f/s", (unsigned long long)g->forced,
-		       g->waits / m->wall_s);
+			append(buf, sizeof(buf), "   hand-offs %.0f/s", g->handoffs / m->wall_s);
+		append(buf, sizeof(buf), "   forced %llu   waits %.0f/s",
+		       (unsigned long long)g->forced, g->waits / m->wall_s);
 		if (g->samples && g->func[0])
-			printw("   held most in %s (%.0f%% of %llu samples)", g->func,
-			       100.0 * g->func_samples / g->samples, (unsigned long long)g->samples);
+			append(buf, sizeof(buf), "   held most in %s (%.0f%% of %llu samples)",
+			       g->func, 100.0 * g->func_samples / g->samples,
+			       (unsigned long long)g->samples);
+		line(y++, 0, "%s", buf);
 	}
 	if (m->iv->full[LS_TOP_MAP_THREADS] || m->iv->full[LS_TOP_MAP_LOCKS] ||
 	    m->iv->full[LS_TOP_MAP_GILS])
-		mvprintw(y++, 0, "maps full: %llu threads, %llu locks, %llu GILs not counted",
-			 (unsigned long long)m->iv->full[LS_TOP_MAP_THREADS],
-			 (unsigned long long)m->iv->full[LS_TOP_MAP_LOCKS],
-			 (unsigned long long)m->iv->full[LS_TOP_MAP_GILS]);
+		line(y++, 0, "maps full: %llu threads, %llu locks, %llu GILs not counted",
+		     (unsigned long long)m->iv->full[LS_TOP_MAP_THREADS],
+		     (unsigned long long)m->iv->full[LS_TOP_MAP_LOCKS],
+		     (unsigned long long)m->iv->full[LS_TOP_MAP_GILS]);
 	y++;
 	attron(A_REVERSE);
-	mvprintw(y++, 0, "%7s %7s %-15s %-*s %5s %5s %5s %5s %5s %8s", "TID", "PID", "COMM",
-		 BAR_WIDTH + 2, "R run r runnable L lock G gil", "RUN%", "RBL%", "LOCK%", "GIL%",
-		 "OTH%", "SW/s");
+	line(y++, 0, "%7s %7s %-15s %-*s %5s %5s %5s %5s %5s %8s", "TID", "PID", "COMM",
+	     BAR_WIDTH + 2, "R run r runnable L lock G gil", "RUN%", "RBL%", "LOCK%", "GIL%", "OTH%",
+	     "SW/s");
 	attroff(A_REVERSE);
-	room = rows - y - 4 - (m->nr_locks < 5 ? (int)m->nr_locks : 5);
+	room = LINES - y - 4 - (m->nr_locks < 5 ? (int)m->nr_locks : 5);
 	for (size_t i = 0; i < m->nr_threads && room > 0; i++, room--, y++) {
 		const struct ls_top_thread_view *v = &m->threads[i];
 
-		mvprintw(y, 0, "%7u %7u %-15s ", v->r->tid, v->r->tgid, v->r->comm);
-		bar(y, 32, v);
-		mvprintw(y, 33 + BAR_WIDTH + 1, " %5.1f %5.1f %5.1f %5.1f %5.1f %8.0f",
-			 v->share[LS_TOP_RUNNING] * 100, v->share[LS_TOP_RUNNABLE] * 100,
-			 v->share[LS_TOP_LOCK] * 100, v->share[LS_TOP_GIL] * 100,
-			 v->share[LS_TOP_OTHER] * 100, v->switches_per_s);
+		line(y, 0, "%7u %7u %-15s ", v->r->tid, v->r->tgid, v->r->comm);
+		if (COLS > 33 + BAR_WIDTH)
+			bar(y, 32, v);
+		line(y, 33 + BAR_WIDTH + 1, " %5.1f %5.1f %5.1f %5.1f %5.1f %8.0f",
+		     v->share[LS_TOP_RUNNING] * 100, v->share[LS_TOP_RUNNABLE] * 100,
+		     v->share[LS_TOP_LOCK] * 100, v->share[LS_TOP_GIL] * 100,
+		     v->share[LS_TOP_OTHER] * 100, v->switches_per_s);
 	}
 	y++;
 	attron(A_REVERSE);
-	mvprintw(y++, 0, "%-24s %7s %10s %10s %10s %11s", "LOCK", "PID", "WAITS/s", "WAITING",
-		 "P99 <=", "HAND-OFFS/s");
+	line(y++, 0, "%-24s %7s %10s %10s %10s %11s", "LOCK", "PID", "WAITS/s", "WAITING",
+	     "P99 <=", "HAND-OFFS/s");
 	attroff(A_REVERSE);
-	for (size_t i = 0; i < m->nr_locks && y < rows - 1; i++, y++) {
+	for (size_t i = 0; i < m->nr_locks && y < LINES - 1; i++, y++) {
 		const struct ls_top_lock_view *v = &m->locks[i];
 
-		mvprintw(y, 0, "%-24s %7u %10.0f %10.2f %8.3fms %11.0f", v->name, v->r->tgid,
-			 v->waits_per_s, v->wait_share, v->p99_ns / 1e6, v->handoffs_per_s);
+		line(y, 0, "%-24s %7u %10.0f %10.2f %8.3fms %11.0f", v->name, v->r->tgid,
+		     v->waits_per_s, v->wait_share, v->p99_ns / 1e6, v->handoffs_per_s);
 	}
 	attron(A_REVERSE);
-	mvprintw(rows - 1, 0,
-		 "q quit  space pause  sort: c cpu  l lock  g gil  w switches  t tid  (now %s)",
-		 ls_top_sort_name(m->sort));
+	line(LINES - 1, 0, "q quit  space pause  sort: c cpu  l lock  g gil  w switches  t tid  "
+			   "(now %s)",
+	     ls_top_sort_name(m->sort));
 	attroff(A_REVERSE);
 	refresh();
 }

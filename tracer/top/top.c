@@ -34,10 +34,10 @@ static const char top_doc[] =
 	"recorded, memory stays flat however long it runs.\n"
 	"\n"
 	"EXAMPLES:\n"
-	"  sudo lockscope top -p $(pgrep -f app.py)    # watch a running service\n"
-	"  sudo lockscope top -- python3 app.py         # run it as the invoking user, and watch\n"
-	"  sudo lockscope top -p 1234 -i 5 -d 600 --format json >> top.jsonl  # for a collector\n"
-	"  sudo lockscope top -p 1234 | tee top.log     # a line per interval off a terminal\n"
+	"  sudo lockscope top -p $(pgrep -f app.py)  # watch a running service\n"
+	"  sudo lockscope top -- python3 app.py       # run it as you, and watch\n"
+	"  sudo lockscope top -p 1234 | tee top.log   # a line per interval\n"
+	"  sudo lockscope top -i 5 -f json -p 1234 >> top.jsonl  # for a collector\n"
 	"\n"
 	"On a terminal: q quits, space pauses, c l g w t sort the threads by CPU, lock wait, GIL "
 	"wait, switches or tid. Off one (or with --format text) a line per interval; --format "
@@ -211,7 +211,10 @@ static void target_name(struct view *v, const struct top_args *a)
 	FILE *f;
 
 	if (!a->o.pid) {
-		snprintf(v->target, sizeof(v->target), "(%s)", a->o.argv[0]);
+		const char *base = strrchr(a->o.argv[0], '/');
+
+		snprintf(comm, sizeof(comm), "%s", base ? base + 1 : a->o.argv[0]);
+		snprintf(v->target, sizeof(v->target), "(%s)", ls_escape_inplace(comm, sizeof(comm)));
 		return;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/comm", a->o.pid);
