@@ -220,9 +220,9 @@ fuzz: check-deps
 # The tests that need no root, under valgrind (user-space code only: valgrind cannot run BPF).
 # test_hostile: its reports run in children, which valgrind does not follow
 # test_launch: valgrind knows no pidfd_open (ENOSYS), which the launcher signals through
-# test_pystacks, test_pyfunctions: recordings of interpreters, like test_python
+# test_pystacks, test_pyfunctions: recordings of interpreters, like test_python; test_top likewise
 VALGRIND_TESTS := $(filter-out %/test_record %/test_accuracy %/test_faults %/test_python \
-	%/test_pystacks %/test_pyfunctions %/test_hostile %/test_launch, $(TESTS))
+	%/test_pystacks %/test_pyfunctions %/test_hostile %/test_launch %/test_top, $(TESTS))
 valgrind: check-deps
 	$(Q)$(MAKE) --no-print-directory all tests
 	$(Q)for t in $(VALGRIND_TESTS); do \

@@ -71,6 +71,31 @@ static inline void pythons_free(struct python *py, int n)
 	free(py);
 }
 
+/*
+ * The interpreters the Python issues name, each the last of its kind in py (n of them): the newest
+ * pyenv build and its stripped copy, Debian's 3.11, the newest Debian sid one. Into out, as many as
+ * the list has: how many.
+ */
+static inline int pythons_pick(struct python *py, int n, struct python *out[4])
+{
+	int pick[4] = { -1, -1, -1, -1 }, nr = 0;
+
+	for (int i = 0; i < n; i++) {
+		const char *l = py[i].label;
+
+		if (!strncmp(l, "pyenv 3.1", 9))
+			pick[strstr(l, "stripped") ? 1 : 0] = i;
+		else if (!strcmp(l, "Debian 3.11"))
+			pick[2] = i;
+		else if (!strncmp(l, "Debian sid", 10))
+			pick[3] = i;
+	}
+	for (int i = 0; i < 4; i++)
+		if (pick[i] >= 0)
+			out[nr++] = &py[pick[i]];
+	return nr;
+}
+
 /* The test in place of the list's, when there is none */
 static inline void pythons_no_list(void **state)
 {

@@ -40,26 +40,12 @@ static int cleanup(void **state)
 	return 0;
 }
 
-/* The interpreters the issue names: the newest pyenv build and its stripped copy, Debian's 3.11,
- * and the newest Debian sid one; each the last of its kind in the list. */
+/* The interpreters the issue names (pythons_pick) */
 static void choose(void)
 {
-	int pick[4] = { -1, -1, -1, -1 };
-
 	nr_all = pythons_load(&all_pythons, NULL);
-	for (int i = 0; i < nr_all; i++) {
-		const char *l = all_pythons[i].label;
-
-		if (!strncmp(l, "pyenv 3.1", 9))
-			pick[strstr(l, "stripped") ? 1 : 0] = i;
-		else if (!strcmp(l, "Debian 3.11"))
-			pick[2] = i;
-		else if (!strncmp(l, "Debian sid", 10))
-			pick[3] = i;
-	}
-	for (int i = 0; i < 4; i++)
-		if (pick[i] >= 0)
-			pythons[nr_pythons++] = &all_pythons[pick[i]];
+	if (nr_all > 0)
+		nr_pythons = pythons_pick(all_pythons, nr_all, pythons);
 }
 
 /* A chroot's directory ("chroot DIR PATH"), or NULL */

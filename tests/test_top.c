@@ -266,27 +266,12 @@ static const char spin_script[] =
 static struct python *all_pythons, *pythons[4];
 static int nr_all, nr_pythons;
 
-/* As test_pyfunctions: the newest pyenv build and its stripped copy, Debian's 3.11, the newest
- * Debian sid one */
+/* The interpreters of test_pyfunctions (pythons_pick), running spin_script */
 static void choose_pythons(void)
 {
-	int pick[4] = { -1, -1, -1, -1 };
-
 	if (nr_all || (nr_all = pythons_load(&all_pythons, spin_script)) <= 0)
 		return;
-	for (int i = 0; i < nr_all; i++) {
-		const char *l = all_pythons[i].label;
-
-		if (!strncmp(l, "pyenv 3.1", 9))
-			pick[strstr(l, "stripped") ? 1 : 0] = i;
-		else if (!strcmp(l, "Debian 3.11"))
-			pick[2] = i;
-		else if (!strncmp(l, "Debian sid", 10))
-			pick[3] = i;
-	}
-	for (int i = 0; i < 4; i++)
-		if (pick[i] >= 0)
-			pythons[nr_pythons++] = &all_pythons[pick[i]];
+	nr_pythons = pythons_pick(all_pythons, nr_all, pythons);
 }
 
 /* The GIL's figures in the lines of a run of spin_script */

@@ -58,6 +58,18 @@ def sample(pid, trace, start, every):
               f"{samples[-1][2] / 1e6:9.1f} MB", flush=True)
 
 
+def rss_summary(samples, warmup, limit_mb):
+    """Print RSS first, after the warm-up, last and max of samples ((seconds, RSS kB, ...));
+    the failures: growth after the warm-up over limit_mb."""
+    rss = [s[1] for s in samples]
+    base = [s[1] for s in samples if s[0] >= warmup] or rss[-1:]
+    growth = (max(base) - base[0]) / 1024
+    print(f"RSS: first {rss[0] / 1024:.1f} MB, after warm-up {base[0] / 1024:.1f} MB, last "
+          f"{rss[-1] / 1024:.1f} MB, max {max(rss) / 1024:.1f} MB; growth after warm-up "
+          f"{growth:.2f} MB (limit {limit_mb:g})")
+    return [f"RSS grew by {growth:.2f} MB after the warm-up"] if growth > limit_mb else []
+
+
 def records_in_prefix(lockscope, trace, size):
     """(records, bytes) of the whole records in the first `size` bytes of the trace, as the
     reader counts them (a file cut there is read up to its last whole record)."""
@@ -137,14 +149,7 @@ def main():
     if len(samples) < 3:
         failures.append(f"only {len(samples)} samples: the recording ended after {wall:.1f} s")
     else:
-        rss = [s[1] for s in samples]
-        base = [s[1] for s in samples if s[0] >= warmup] or rss[-1:]
-        growth = (max(base) - base[0]) / 1024
-        print(f"RSS: first {rss[0] / 1024:.1f} MB, after warm-up {base[0] / 1024:.1f} MB, last "
-              f"{rss[-1] / 1024:.1f} MB, max {max(rss) / 1024:.1f} MB; growth after warm-up "
-              f"{growth:.2f} MB (limit {args.max_rss_growth_mb:g})")
-        if growth > args.max_rss_growth_mb:
-            failures.append(f"RSS grew by {growth:.2f} MB after the warm-up")
+        failures += rss_summary(samples, warmup, args.max_rss_growth_mb)
         (t0, _, s0), (t2, _, s2) = samples[0], samples[-1]
         print(f"file: {s2 / 1e6:.1f} MB at {t2:.0f} s, growing {(s2 - s0) / (t2 - t0) / 1e6:.2f} "
               f"MB/s ({(s2 - s0) / (t2 - t0):.0f} bytes/s)")

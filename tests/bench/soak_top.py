@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from soak import vm_rss_kb
+from soak import rss_summary, vm_rss_kb
 
 PY311 = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 CHURN = r"""
@@ -88,14 +88,7 @@ def main():
     if len(samples) < 3:
         failures.append(f"only {len(samples)} samples")
     else:
-        rss = [s[1] for s in samples]
-        base = [s[1] for s in samples if s[0] >= args.warmup] or rss[-1:]
-        growth = (max(base) - base[0]) / 1024
-        print(f"RSS: first {rss[0] / 1024:.1f} MB, after warm-up {base[0] / 1024:.1f} MB, last "
-              f"{rss[-1] / 1024:.1f} MB, max {max(rss) / 1024:.1f} MB; growth after warm-up "
-              f"{growth:.2f} MB (limit {args.max_rss_growth_mb:g})")
-        if growth > args.max_rss_growth_mb:
-            failures.append(f"RSS grew by {growth:.2f} MB after the warm-up")
+        failures += rss_summary(samples, args.warmup, args.max_rss_growth_mb)
     os.unlink(script)
     os.unlink(out)
     os.rmdir(work)

@@ -186,6 +186,8 @@ static void keys(struct view *v)
 	while ((c = ls_top_screen_key()) != ERR) {
 		if (c == 'q' || c == 'Q') {
 			v->quit = true;
+		} else if (c == KEY_RESIZE) {
+			v->dirty = true; /* ncurses has the new size: draw to it */
 		} else if (c == ' ' || c == 'p') {
 			v->paused = !v->paused;
 			v->dirty = true;
