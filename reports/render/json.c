@@ -7,6 +7,7 @@
 void ls_json_init(struct ls_json *j, FILE *out)
 {
 	j->out = out;
+	j->compact = false;
 	j->depth = 0;
 	j->has_items[0] = false;
 }

@@ -6,6 +6,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <signal.h>
 #include <ncurses.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +152,7 @@ static const struct {
 struct view {
 	enum out_format format;
 	enum ls_top_sort sort;
-	bool paused, quit, dirty;
+	bool paused, quit, dirty, write_failed;
 	char target[64];
 	struct ls_top_interval iv;
 	struct ls_top_model m;
@@ -174,6 +175,11 @@ static int show(struct view *v)
 		break;
 	default:
 		ls_top_line(stdout, &v->m);
+	}
+	/* a collector that went away (SIGPIPE is ignored): stop, the command stopped too */
+	if (v->format != FMT_SCREEN && ferror(stdout)) {
+		v->write_failed = true;
+		return -EPIPE;
 	}
 	return 0;
 }
@@ -254,6 +260,7 @@ int ls_cmd_top(int argc, char **argv)
 				   : FMT_TEXT;
 	}
 	ls_top_install_signals();
+	signal(SIGPIPE, SIG_IGN);
 	t = ls_top_open(&a.o);
 	if (!t)
 		return 1;
@@ -292,7 +299,8 @@ int ls_cmd_top(int argc, char **argv)
 	ls_top_model_free(&v.m);
 	ls_top_screen_end();
 	if (err)
-		ls_error(err, "reading the maps failed: %s", strerror(-err));
+		ls_error(err, "%s failed: %s", v.write_failed ? "writing to stdout" : "reading the maps",
+			 strerror(-err));
 	status = ls_top_close(t);
 	return err ? 1 : status;
 }
