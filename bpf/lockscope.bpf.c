@@ -175,7 +175,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct ls_task_state);
-} in_futex SEC(".maps");
+} task_state SEC(".maps");
 
 /* tgid's word of the traced set (the mask keeps the verifier sure of the bounds) */
 static __always_inline __u64 *traced_word(__u32 tgid)
@@ -284,7 +284,7 @@ static __always_inline int futex_enter(__u32 sys, const struct pt_regs *regs)
 
 	if (kind == IN_NONE || !tgid_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL,
+	f = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), NULL,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!f) { /* none could be made (memory, a busy lock): the record made at exit is lost */
 		count_lost();
@@ -434,7 +434,7 @@ static __always_inline int futex_exit(__u32 sys, const struct pt_regs *regs, lon
 	__u32 kind;
 
 	/* only calls seen entering by a traced thread have state */
-	f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
+	f = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), NULL, 0);
 	if (!f || f->kind == IN_NONE)
 		return 0;
 	kind = f->kind;
@@ -941,11 +941,10 @@ static __always_inline void count_untraced(const struct task_struct *prev,
 }
 
 /* t's task storage, its top part made in state `state` from now when it has none */
-static __always_inline struct ls_task_state *top_task(struct task_struct *t, __u8 state,
-						      __u64 now)
+static __always_inline struct ls_task_state *top_task(struct task_struct *t, __u8 state, __u64 now)
 {
-	struct ls_task_state *s = bpf_task_storage_get(&in_futex, t, NULL,
-						       BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct ls_task_state *s =
+		bpf_task_storage_get(&task_state, t, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 
 	if (!s) {
 		top_count_full(LS_TOP_MAP_THREADS);
@@ -1095,7 +1094,7 @@ static __always_inline void top_switch(struct task_struct *prev, struct task_str
  */
 static __always_inline void top_waking(struct task_struct *p)
 {
-	struct ls_task_state *s = bpf_task_storage_get(&in_futex, p, NULL, 0), *waker;
+	struct ls_task_state *s = bpf_task_storage_get(&task_state, p, NULL, 0), *waker;
 	__u8 was;
 
 	if (!s || !s->top.valid || s->top.exited)
@@ -1103,7 +1102,7 @@ static __always_inline void top_waking(struct task_struct *p)
 	was = s->top.state;
 	if (was != LS_TOP_RUNNING && was != LS_TOP_RUNNABLE)
 		top_move(&s->top, LS_TOP_RUNNABLE, bpf_ktime_get_ns());
-	waker = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
+	waker = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), NULL, 0);
 	if (!waker || waker->kind != IN_WAKE)
 		return;
 	if (was == LS_TOP_LOCK || was == LS_TOP_GIL)
@@ -1115,7 +1114,7 @@ static __always_inline void top_waking(struct task_struct *p)
 /* p, current, exits: its last figures wait in top_exited for user space's next reading */
 static __always_inline void top_exit(struct task_struct *p, __u32 tgid)
 {
-	struct ls_task_state *s = bpf_task_storage_get(&in_futex, p, NULL, 0);
+	struct ls_task_state *s = bpf_task_storage_get(&task_state, p, NULL, 0);
 	struct ls_top_thread *r;
 	__u32 tid = p->pid, zero = 0;
 	__u64 now;
@@ -1148,7 +1147,7 @@ int dump_threads(struct bpf_iter__task *ctx)
 
 	if (!t || !tgid_traced(t->tgid))
 		return 0;
-	s = bpf_task_storage_get(&in_futex, t, NULL, 0);
+	s = bpf_task_storage_get(&task_state, t, NULL, 0);
 	if (!s || !s->top.valid || s->top.exited)
 		return 0;
 	top_row(&r, t, &s->top);
@@ -1186,7 +1185,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	e->prev_nivcsw = prev->nivcsw;
 	e->cpu = bpf_get_smp_processor_id();
 	if (flags & LS_SW_PREV_TRACED) {
-		f = bpf_task_storage_get(&in_futex, prev, NULL, 0);
+		f = bpf_task_storage_get(&task_state, prev, NULL, 0);
 		if (f && f->kind == IN_WAIT)
 			flags |= LS_SW_IN_FUTEX_WAIT;
 		flags |= gil_state(prev->tgid);
@@ -1268,7 +1267,7 @@ static __always_inline int wakeup(struct task_struct *p, __u16 type)
 	e->ts = bpf_ktime_get_ns();
 	e->waker_tid = (__u32)bpf_get_current_pid_tgid();
 	e->target_cpu = p->wake_cpu;
-	f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
+	f = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), NULL, 0);
 	e->waker_uaddr = f && f->kind == IN_WAKE ? f->uaddr : 0;
 	submit(e);
 	return 0;
@@ -1382,7 +1381,7 @@ int BPF_KPROBE(take_gil_enter)
 
 	if (!tgid_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL,
+	f = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), NULL,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (f)
 		f->take_gil_ts = bpf_ktime_get_ns();
@@ -1394,7 +1393,8 @@ int BPF_KPROBE(take_gil_enter)
 SEC("uretprobe")
 int BPF_KRETPROBE(take_gil_exit)
 {
-	struct ls_task_state *f = bpf_task_storage_get(&in_futex, bpf_get_current_task_btf(), NULL, 0);
+	struct ls_task_state *f =
+		bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), NULL, 0);
 	struct ls_gil_call *e;
 
 	if (!f || !f->take_gil_ts)

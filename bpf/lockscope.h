@@ -200,9 +200,9 @@ struct ls_gil_loc {
 };
 
 /* A GIL's futex words, as offsets from ls_gil_loc.gil (GIL.md, glibc 2.36 to 2.41) */
-#define LS_GIL_TAKE_LO	32  /* cond and mutex, [32, 120): where a thread waits to take it */
-#define LS_GIL_TAKE_HI	120 /* switch_cond and switch_mutex, [120, 208): a forced dropper's */
-#define LS_GIL_WORDS_HI 208
+#define LS_GIL_TAKE_LO	     32	 /* cond and mutex, [32, 120): where a thread waits to take it */
+#define LS_GIL_TAKE_HI	     120 /* switch_cond and switch_mutex, [120, 208): a forced dropper's */
+#define LS_GIL_WORDS_HI	     208
 #define LS_GIL_SWITCH_NUMBER 24 /* unsigned long switch_number: CPython's own hand-off count */
 
 /*
@@ -378,7 +378,7 @@ struct ls_top_thread {
 	char comm[LS_COMM_LEN];
 };
 
-/* The part of a traced thread's task storage that top keeps (struct in_futex's top) */
+/* The part of a traced thread's task storage that top keeps (struct ls_task_state's top) */
 struct ls_top_task {
 	__u8 valid;
 	__u8 state;
@@ -392,7 +392,7 @@ struct ls_top_task {
 };
 
 /*
- * A traced thread's task storage (the in_futex map): the futex call it is in, from sys_enter to
+ * A traced thread's task storage (the task_state map): the futex call it is in, from sys_enter to
  * sys_exit, and in aggregate mode (lockscope top) its running sums.
  */
 struct ls_task_state {

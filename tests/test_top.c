@@ -141,8 +141,8 @@ static const struct workload workloads[] = {
 static void run_workload(const struct workload *w)
 {
 	char bin[256], truth_path[256], *args[24] = { "-i", "0.2", "-f", "json", "--", bin };
-	double wall = 0, cpu = 0, vol = 0, invol = 0, handoffs = 0, wait_s = 0, blocked = 0,
-	       steal0, steal1, want, stolen;
+	double wall = 0, cpu = 0, vol = 0, invol = 0, handoffs = 0, wait_s = 0, blocked = 0, steal0,
+	       steal1, want, stolen;
 	const char *out = test_path("top.jsonl"), *truth;
 	unsigned long long lock, from, to;
 	struct lines ls;
@@ -207,7 +207,8 @@ static void run_workload(const struct workload *w)
 		      want + tol(want, 2, 1));
 	if (lock) {
 		want = json_num(truth, "handoffs");
-		ok &= compare("hand-offs", handoffs, want - tol(want, 0, 1), want + tol(want, 0, 1));
+		ok &= compare("hand-offs", handoffs, want - tol(want, 0, 1),
+			      want + tol(want, 0, 1));
 	}
 	if (lock && w->check_wait && blocked &&
 	    json_num(truth, "wait_ns") / blocked >= MIN_WAIT_US * 1000) {
@@ -296,15 +297,17 @@ static int check_gil_lines(const struct lines *ls, const char *label)
 			named++;
 		/* 4 threads spinning through the interval (90% of it at least) hold the GIL in
 		 * turn: one runs, the others wait for it */
-		if (num(strstr(l, "\"state_s\""), "running") + num(strstr(l, "\"state_s\""), "runnable") +
+		if (num(strstr(l, "\"state_s\""), "running") +
+			    num(strstr(l, "\"state_s\""), "runnable") +
 			    num(strstr(l, "\"state_s\""), "gil") >=
 		    3.6 * num(l, "interval_s")) {
 			double handoffs = num(g, "handoffs"), forced = num(g, "forced_switches");
 
 			serial++;
 			if (load < 0.8 || num(l, "parallelism") >= 1.2) {
-				print_message("  %s: interval %d: GIL load %.2f, parallelism %.2f\n",
-					      label, i, load, num(l, "parallelism"));
+				print_message(
+					"  %s: interval %d: GIL load %.2f, parallelism %.2f\n",
+					label, i, load, num(l, "parallelism"));
 				ok = 0;
 			}
 			/* spinners drop the GIL only when forced: each forced drop is a hand-off,
@@ -314,8 +317,9 @@ static int check_gil_lines(const struct lines *ls, const char *label)
 				all_handoffs += handoffs;
 			}
 			if (!isnan(handoffs) && (forced > handoffs + 2 || forced < handoffs / 2)) {
-				print_message("  %s: interval %d: %.0f forced switches, %.0f hand-offs\n",
-					      label, i, forced, handoffs);
+				print_message(
+					"  %s: interval %d: %.0f forced switches, %.0f hand-offs\n",
+					label, i, forced, handoffs);
 				ok = 0;
 			}
 		}

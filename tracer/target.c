@@ -16,7 +16,7 @@
 #include "lockscope.skel.h"
 #include "target.h"
 
-#define PF_KTHREAD 0x00200000
+#define PF_KTHREAD     0x00200000
 /* The initial PID namespace's fixed inode (PROC_PID_INIT_INO, include/linux/proc_ns.h) */
 #define LS_INIT_PID_NS "pid:[4026531836]"
 
@@ -60,9 +60,9 @@ int ls_check_privileges(void)
 		return ls_error(-EPERM, "needs root, or CAP_BPF and CAP_PERFMON: run it with sudo");
 	if (access(btf_path(), R_OK))
 		return ls_error(-ENOTSUP,
-			     "this kernel has no BTF (%s): lockscope needs Linux >= 5.18 "
-			     "built with CONFIG_DEBUG_INFO_BTF=y",
-			     btf_path());
+				"this kernel has no BTF (%s): lockscope needs Linux >= 5.18 "
+				"built with CONFIG_DEBUG_INFO_BTF=y",
+				btf_path());
 	return 0;
 }
 
@@ -80,7 +80,7 @@ int ls_check_pid_namespace(void)
 
 	if (n < 0)
 		return ls_error(-errno, "cannot read /proc/self/ns/pid: %s (is /proc mounted?)",
-			     strerror(errno));
+				strerror(errno));
 	ns[n] = '\0';
 	if (strcmp(ns, LS_INIT_PID_NS))
 		return ls_error(
@@ -162,9 +162,9 @@ int ls_check_pid(pid_t pid, int *pidfd)
 			return ls_error(err, "no process with PID %d", pid);
 		if (err == -EINVAL)
 			return ls_error(err,
-				     "PID %d is a thread, not a process: give its Tgid (in "
-				     "/proc/%d/status)",
-				     pid, pid);
+					"PID %d is a thread, not a process: give its Tgid (in "
+					"/proc/%d/status)",
+					pid, pid);
 		return ls_error(err, "cannot watch PID %d: %s", pid, strerror(-err));
 	}
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -177,8 +177,8 @@ int ls_check_pid(pid_t pid, int *pidfd)
 	if (err)
 		return ls_error(-ESRCH, "cannot read %s", path);
 	if (st.flags & PF_KTHREAD)
-		return ls_error(-EINVAL, "PID %d is a kernel thread: lockscope traces user processes",
-			     pid);
+		return ls_error(-EINVAL,
+				"PID %d is a kernel thread: lockscope traces user processes", pid);
 	/*
 	 * The probes see every process. With CAP_BPF and CAP_PERFMON alone (file capabilities),
 	 * a user could trace anybody's: only what that user could ptrace, as perf record -p.
@@ -219,4 +219,3 @@ void ls_untrace_all(struct lockscope_bpf *skel)
 		if (skel->bss->traced[i])
 			__atomic_store_n(&skel->bss->traced[i], 0, __ATOMIC_RELAXED);
 }
-

@@ -35,7 +35,7 @@
 #include "target.h"
 #include "trace.h"
 
-#define PY_TRIES      30   /* polls (100 ms apart) after an exec to find an interpreter */
+#define PY_TRIES      30	 /* polls (100 ms apart) after an exec to find an interpreter */
 #define EVENTS_BYTES  (1u << 20) /* lifecycle records: a few per thread created */
 #define PY_RING_BYTES (1u << 20) /* Python stacks: 100 a second per CPU */
 
@@ -268,9 +268,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*h) || h->size > size)
 		return 0;
 	if (h->type == LS_REC_PY_SAMPLE)
-		return ls_pystacks_sample(&t->py.stacks, &t->w, data, h->size) == -ENOMEM
-			       ? -ENOMEM
-			       : 0;
+		return ls_pystacks_sample(&t->py.stacks, &t->w, data, h->size) == -ENOMEM ? -ENOMEM
+											  : 0;
 	if (h->type != LS_REC_EXEC && h->type != LS_REC_EXIT && h->type != LS_REC_TASK_NEW)
 		return 0;
 	now = now_ns();
@@ -385,7 +384,7 @@ static void add_thread(struct ls_top *t, __u32 tgid, __u32 tid, __u8 state)
 	if (pidfd < 0)
 		return;
 	/* storage the programs made already is newer than what /proc said */
-	bpf_map__update_elem(t->skel->maps.in_futex, &pidfd, sizeof(pidfd), &v, sizeof(v),
+	bpf_map__update_elem(t->skel->maps.task_state, &pidfd, sizeof(pidfd), &v, sizeof(v),
 			     BPF_NOEXIST);
 	close(pidfd);
 }
@@ -433,7 +432,8 @@ static int load(struct ls_top *t)
 	skel->rodata->py_sample_every = LS_GIL_SAMPLE_HZ / LS_PY_SAMPLE_HZ;
 	err = lockscope_bpf__load(skel);
 	if (err)
-		return ls_error(err, "cannot load the BPF programs: %s (run with -v for libbpf's log)",
+		return ls_error(err,
+				"cannot load the BPF programs: %s (run with -v for libbpf's log)",
 				strerror(-err));
 	err = lockscope_bpf__attach(skel);
 	if (err)
@@ -516,7 +516,8 @@ struct ls_top *ls_top_open(const struct ls_top_opts *o)
 		ls_python_attach(&t->py, t->target);
 		ls_python_flush(&t->py, &t->w, t->start_ns);
 		if (ls_pid_exited(t->pidfd)) {
-			err = ls_error(-ESRCH, "PID %d exited while lockscope was attaching", o->pid);
+			err = ls_error(-ESRCH, "PID %d exited while lockscope was attaching",
+				       o->pid);
 			goto fail;
 		}
 		return t;
@@ -679,7 +680,8 @@ static int read_locks(struct ls_top *t, struct ls_top_interval *iv)
 		old = ls_htab_find(&t->locks, &key);
 		if (old && old->sum.waits == e.waits && old->sum.handoffs == e.handoffs) {
 			if (old->idle + 1 >= LS_TOP_LOCK_IDLE) {
-				struct ls_top_lock_key *g = grow(gone, &cap_gone, nr_gone, sizeof(*g));
+				struct ls_top_lock_key *g =
+					grow(gone, &cap_gone, nr_gone, sizeof(*g));
 
 				if (!g) {
 					err = -ENOMEM;
@@ -718,10 +720,10 @@ static int read_locks(struct ls_top *t, struct ls_top_interval *iv)
 		r->timedout = D(timedout);
 		r->handoffs = D(handoffs);
 		for (int i = 0; i < LS_TOP_HIST; i++)
-			r->hist[i] = old ? (e.hist[i] > old->sum.hist[i]
-						    ? e.hist[i] - old->sum.hist[i]
-						    : 0)
-					 : e.hist[i];
+			r->hist[i] =
+				old ? (e.hist[i] > old->sum.hist[i] ? e.hist[i] - old->sum.hist[i]
+								    : 0)
+				    : e.hist[i];
 #undef D
 	}
 	/* a wait that returns as the entry goes is lost: the word was unused for 30 intervals */
@@ -782,10 +784,11 @@ static int read_gils(struct ls_top *t, struct ls_top_interval *iv, __u64 now, __
 			break;
 		}
 		old = ls_htab_find(&t->gils, &key);
-		s->running_ns = e.running_ns + (e.running && e.run_since ? sub(now, e.run_since) : 0);
-		s->idle_held_ns = e.idle_held_ns + (!e.running && e.idle_since && e.idle_locked
-							    ? sub(now, e.idle_since)
-							    : 0);
+		s->running_ns =
+			e.running_ns + (e.running && e.run_since ? sub(now, e.run_since) : 0);
+		s->idle_held_ns =
+			e.idle_held_ns +
+			(!e.running && e.idle_since && e.idle_locked ? sub(now, e.idle_since) : 0);
 		s->weight = e.sample_weight;
 		s->held = e.sample_held;
 		s->sn_known = !ls_pyfind_read(key, p->gil_addr + LS_GIL_SWITCH_NUMBER,
@@ -933,7 +936,8 @@ int ls_top_close(struct ls_top *t)
 	ls_launch_abort(&t->child);
 	if (verbose && t->skel)
 		fprintf(stderr,
-			"lockscope top: %llu Python stacks (%llu lost, %llu without a thread state), "
+			"lockscope top: %llu Python stacks (%llu lost, %llu without a thread "
+			"state), "
 			"%zu functions\n",
 			(unsigned long long)t->py.stacks.stacks,
 			(unsigned long long)t->skel->bss->py_lost,
@@ -956,7 +960,7 @@ int ls_top_close(struct ls_top *t)
 	status = 0;
 	if (!t->o->pid && t->child_exited)
 		status = WIFEXITED(t->child_status) ? WEXITSTATUS(t->child_status)
-						     : 128 + WTERMSIG(t->child_status);
+						    : 128 + WTERMSIG(t->child_status);
 	free(t);
 	return status;
 }

@@ -21,8 +21,8 @@
 #define LS_TOP_FUNC_LEN	   96	 /* bytes of a Python function's name kept */
 
 struct ls_top_opts {
-	pid_t pid;	 /* -p, or 0 */
-	int argc;	 /* the command after --, or 0 */
+	pid_t pid; /* -p, or 0 */
+	int argc;  /* the command after --, or 0 */
 	char **argv;
 	double interval; /* seconds between readings */
 	bool py_stacks;	 /* read Python stacks (the GIL holder's function) */

@@ -12,11 +12,8 @@ _Static_assert((int)LS_TOP_RUNNING == LS_ST_RUNNING && (int)LS_TOP_RUNNABLE == L
 	       "top's states are the report's");
 
 static const char *const sort_names[LS_TOP_NR_SORTS] = {
-	[LS_TOP_SORT_CPU] = "cpu",
-	[LS_TOP_SORT_LOCK] = "lock",
-	[LS_TOP_SORT_GIL] = "gil",
-	[LS_TOP_SORT_SWITCHES] = "switches",
-	[LS_TOP_SORT_TID] = "tid",
+	[LS_TOP_SORT_CPU] = "cpu",	     [LS_TOP_SORT_LOCK] = "lock", [LS_TOP_SORT_GIL] = "gil",
+	[LS_TOP_SORT_SWITCHES] = "switches", [LS_TOP_SORT_TID] = "tid",
 };
 
 static const char *const state_names[LS_TOP_NR_STATES] = {
@@ -161,15 +158,14 @@ int ls_top_model_build(struct ls_top_model *m, const struct ls_top_interval *iv,
 		if (r->gil_off >= 0)
 			ls_gil_word_label(r->gil_off, v->name, sizeof(v->name));
 		else
-			snprintf(v->name, sizeof(v->name), "0x%llx",
-				 (unsigned long long)r->uaddr);
+			snprintf(v->name, sizeof(v->name), "0x%llx", (unsigned long long)r->uaddr);
 	}
 	ls_summary_derive(s);
 	for (size_t i = 0; i < iv->nr_gils; i++) {
 		const struct ls_top_gil_row *g = &iv->gils[i];
 
-		if (g->tgid == iv->target || !m->gil || (m->gil->tgid != iv->target &&
-							 g->load > m->gil->load))
+		if (g->tgid == iv->target || !m->gil ||
+		    (m->gil->tgid != iv->target && g->load > m->gil->load))
 			m->gil = g;
 	}
 	cmp_sort = sort;

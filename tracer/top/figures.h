@@ -35,8 +35,8 @@ struct ls_top_lock_view {
 
 struct ls_top_model {
 	const struct ls_top_interval *iv;
-	double wall_s;	   /* the interval */
-	double elapsed_s;  /* since top began */
+	double wall_s;	     /* the interval */
+	double elapsed_s;    /* since top began */
 	struct ls_summary s; /* parallelism, shares, switches, verdict */
 	struct ls_top_thread_view *threads;
 	size_t nr_threads;

@@ -20,12 +20,15 @@ void ls_top_line(FILE *out, const struct ls_top_model *m)
 	char when[40];
 
 	clock_text(when, sizeof(when));
-	fprintf(out, "%s +%.1fs pid %u: parallelism %.2f of %d CPUs, %s; %u threads: running %.2f "
-		     "runnable %.2f lock %.2f gil %.2f other %.2f; switches %.0f/s",
+	fprintf(out,
+		"%s +%.1fs pid %u: parallelism %.2f of %d CPUs, %s; %u threads: running %.2f "
+		"runnable %.2f lock %.2f gil %.2f other %.2f; switches %.0f/s",
 		when, m->elapsed_s, m->iv->target, s->parallelism, m->iv->nr_cpus,
-		ls_verdict_name(s->verdict), s->threads, s->state_ns[LS_TOP_RUNNING] / 1e9 / m->wall_s,
+		ls_verdict_name(s->verdict), s->threads,
+		s->state_ns[LS_TOP_RUNNING] / 1e9 / m->wall_s,
 		s->state_ns[LS_TOP_RUNNABLE] / 1e9 / m->wall_s,
-		s->state_ns[LS_TOP_LOCK] / 1e9 / m->wall_s, s->state_ns[LS_TOP_GIL] / 1e9 / m->wall_s,
+		s->state_ns[LS_TOP_LOCK] / 1e9 / m->wall_s,
+		s->state_ns[LS_TOP_GIL] / 1e9 / m->wall_s,
 		s->state_ns[LS_TOP_OTHER] / 1e9 / m->wall_s, s->vol_per_s + s->invol_per_s);
 	if (g) {
 		fprintf(out, "; GIL load %.0f%%", g->load * 100);

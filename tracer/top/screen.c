@@ -13,8 +13,8 @@ static const struct {
 	char mark;
 	short color;
 } states[LS_TOP_NR_STATES] = {
-	[LS_TOP_RUNNING] = { 'R', COLOR_GREEN },   [LS_TOP_RUNNABLE] = { 'r', COLOR_YELLOW },
-	[LS_TOP_LOCK] = { 'L', COLOR_RED },	   [LS_TOP_GIL] = { 'G', COLOR_MAGENTA },
+	[LS_TOP_RUNNING] = { 'R', COLOR_GREEN }, [LS_TOP_RUNNABLE] = { 'r', COLOR_YELLOW },
+	[LS_TOP_LOCK] = { 'L', COLOR_RED },	 [LS_TOP_GIL] = { 'G', COLOR_MAGENTA },
 	[LS_TOP_OTHER] = { '.', COLOR_BLUE },
 };
 
@@ -137,8 +137,8 @@ void ls_top_screen_draw(const struct ls_top_model *m, const char *target, bool p
 		append(buf, sizeof(buf), "   [paused]");
 	line(y++, 0, "%s", buf);
 	if (g) {
-		snprintf(buf, sizeof(buf), "GIL pid %u %d.%d: load %.0f%%", g->tgid, g->version >> 16,
-			 (g->version >> 8) & 0xff, g->load * 100);
+		snprintf(buf, sizeof(buf), "GIL pid %u %d.%d: load %.0f%%", g->tgid,
+			 g->version >> 16, (g->version >> 8) & 0xff, g->load * 100);
 		if (g->handoffs_known)
 			append(buf, sizeof(buf), "   hand-offs %.0f/s", g->handoffs / m->wall_s);
 		append(buf, sizeof(buf), "   forced %llu   waits %.0f/s",
@@ -158,8 +158,8 @@ void ls_top_screen_draw(const struct ls_top_model *m, const char *target, bool p
 	y++;
 	attron(A_REVERSE);
 	line(y++, 0, "%7s %7s %-15s %-*s %5s %5s %5s %5s %5s %8s", "TID", "PID", "COMM",
-	     BAR_WIDTH + 2, "R run r runnable L lock G gil", "RUN%", "RBL%", "LOCK%", "GIL%", "OTH%",
-	     "SW/s");
+	     BAR_WIDTH + 2, "R run r runnable L lock G gil", "RUN%", "RBL%", "LOCK%", "GIL%",
+	     "OTH%", "SW/s");
 	attroff(A_REVERSE);
 	room = LINES - y - 4 - (m->nr_locks < 5 ? (int)m->nr_locks : 5);
 	for (size_t i = 0; i < m->nr_threads && room > 0; i++, room--, y++) {
@@ -185,8 +185,9 @@ void ls_top_screen_draw(const struct ls_top_model *m, const char *target, bool p
 		     v->waits_per_s, v->wait_share, v->p99_ns / 1e6, v->handoffs_per_s);
 	}
 	attron(A_REVERSE);
-	line(LINES - 1, 0, "q quit  space pause  sort: c cpu  l lock  g gil  w switches  t tid  "
-			   "(now %s)",
+	line(LINES - 1, 0,
+	     "q quit  space pause  sort: c cpu  l lock  g gil  w switches  t tid  "
+	     "(now %s)",
 	     ls_top_sort_name(m->sort));
 	attroff(A_REVERSE);
 	refresh();

@@ -59,7 +59,8 @@ static const struct argp_option top_options[] = {
 	  "elsewhere) or json (a JSON object per line)",
 	  0 },
 	{ "python-stacks", 'P', "on|off", 0,
-	  "Sample CPython's stacks to name the function holding the GIL: on (the default), off", 0 },
+	  "Sample CPython's stacks to name the function holding the GIL: on (the default), off",
+	  0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -222,14 +223,16 @@ static void target_name(struct view *v, const struct top_args *a)
 		const char *base = strrchr(a->o.argv[0], '/');
 
 		snprintf(comm, sizeof(comm), "%s", base ? base + 1 : a->o.argv[0]);
-		snprintf(v->target, sizeof(v->target), "(%s)", ls_escape_inplace(comm, sizeof(comm)));
+		snprintf(v->target, sizeof(v->target), "(%s)",
+			 ls_escape_inplace(comm, sizeof(comm)));
 		return;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/comm", a->o.pid);
 	f = fopen(path, "re");
 	if (f && fgets(comm, sizeof(comm), f)) {
 		comm[strcspn(comm, "\n")] = '\0';
-		snprintf(v->target, sizeof(v->target), "(%s)", ls_escape_inplace(comm, sizeof(comm)));
+		snprintf(v->target, sizeof(v->target), "(%s)",
+			 ls_escape_inplace(comm, sizeof(comm)));
 	}
 	if (f)
 		fclose(f);
@@ -299,8 +302,8 @@ int ls_cmd_top(int argc, char **argv)
 	ls_top_model_free(&v.m);
 	ls_top_screen_end();
 	if (err)
-		ls_error(err, "%s failed: %s", v.write_failed ? "writing to stdout" : "reading the maps",
-			 strerror(-err));
+		ls_error(err, "%s failed: %s",
+			 v.write_failed ? "writing to stdout" : "reading the maps", strerror(-err));
 	status = ls_top_close(t);
 	return err ? 1 : status;
 }
