@@ -352,16 +352,16 @@ static __always_inline void top_wait_done(const struct ls_task_state *f, long re
 			return;
 		}
 	}
-	__sync_fetch_and_add(&l->waits, 1);
 	if (ret == -110) /* ETIMEDOUT */
 		__sync_fetch_and_add(&l->timedout, 1);
 	if (ret == 0 && f->handoff)
 		__sync_fetch_and_add(&l->handoffs, 1);
 	/* timed as record's are: woken, timed out or interrupted, from entry to return */
-	if (ret != 0 && ret != -110 && ret != -4 /* EINTR */)
+	if (ret != 0 && ret != -110 && ret != -4 /* EINTR */) {
+		__sync_fetch_and_add(&l->noblock, 1);
 		return;
+	}
 	ns = bpf_ktime_get_ns() - f->ts;
-	__sync_fetch_and_add(&l->blocked, 1);
 	__sync_fetch_and_add(&l->wait_ns, ns);
 	__sync_fetch_and_add(&l->hist[(ns ? log2_u64(ns) : 0) & (LS_TOP_HIST - 1)], 1);
 }

@@ -417,9 +417,9 @@ struct ls_top_lock_key {
 
 /* top_locks, by (tgid, futex word): its waits as they return */
 struct ls_top_lock {
-	__u64 waits;	/* waits that returned */
-	__u64 blocked;	/* of them, the timed ones: woken, timed out, interrupted (METRICS.md) */
-	__u64 wait_ns;	/* their time from entry to return */
+	__u64 noblock;	/* waits that returned without being timed (EAGAIN, errors) */
+	__u64 wait_ns;	/* the timed ones' (woken, timed out, interrupted) time from entry to
+			 * return; their count is the histogram's: one atomic add less a wait */
 	__u64 timedout; /* waits that returned ETIMEDOUT */
 	__u64 handoffs; /* woken waits whose waker was in a waking op on this word */
 	__u32 hist[LS_TOP_HIST];

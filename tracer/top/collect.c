@@ -54,7 +54,8 @@ struct snap_thread {
 struct snap_lock {
 	struct ls_top_lock_key key;
 	struct ls_top_lock sum;
-	__u32 idle; /* readings in a row that found it unchanged */
+	__u64 timed; /* sum's timed waits: its histogram's count */
+	__u32 idle;  /* readings in a row that found it unchanged */
 };
 
 struct snap_gil {
@@ -672,13 +673,19 @@ static int read_locks(struct ls_top *t, struct ls_top_interval *iv)
 		struct snap_lock *old, *s;
 		struct ls_top_lock_row *r;
 		struct top_proc *p;
+		__u64 timed;
+		bool same;
 
 		key = next;
 		prev_key = &key;
 		if (bpf_map_lookup_elem(fd, &key, &e))
 			continue;
 		old = ls_htab_find(&t->locks, &key);
-		if (old && old->sum.waits == e.waits && old->sum.handoffs == e.handoffs) {
+		timed = 0;
+		for (int i = 0; i < LS_TOP_HIST; i++)
+			timed += e.hist[i];
+		same = old && old->timed == timed && old->sum.noblock == e.noblock;
+		if (same) {
 			if (old->idle + 1 >= LS_TOP_LOCK_IDLE) {
 				struct ls_top_lock_key *g =
 					grow(gone, &cap_gone, nr_gone, sizeof(*g));
@@ -698,8 +705,9 @@ static int read_locks(struct ls_top *t, struct ls_top_interval *iv)
 			break;
 		}
 		s->sum = e;
-		s->idle = old && old->sum.waits == e.waits ? old->idle + 1 : 0;
-		if (old && old->sum.waits == e.waits)
+		s->timed = timed;
+		s->idle = same ? old->idle + 1 : 0;
+		if (same)
 			continue; /* no wait returned in the interval */
 		if (!(t->lrows = grow(t->lrows, &t->cap_l, iv->nr_locks, sizeof(*r)))) {
 			err = -ENOMEM;
@@ -714,8 +722,8 @@ static int read_locks(struct ls_top *t, struct ls_top_interval *iv)
 				     ? (__s64)(key.uaddr - p->gil_addr)
 				     : -1;
 #define D(f) (old ? sub(e.f, old->sum.f) : e.f)
-		r->waits = D(waits);
-		r->blocked = D(blocked);
+		r->blocked = sub(timed, old ? old->timed : 0);
+		r->waits = r->blocked + D(noblock);
 		r->wait_ns = D(wait_ns);
 		r->timedout = D(timedout);
 		r->handoffs = D(handoffs);
