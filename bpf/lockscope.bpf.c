@@ -335,6 +335,31 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r + (v >> 1);
 }
 
+/*
+ * A wait on a word of the current process's GIL timed out: as CPython's take_gil then asks the
+ * holder to drop the GIL if it is still held by the hold it waited on, count that hold, once.
+ * Read in the waiter's memory (it is current); approximately: take_gil compares the
+ * switch_number it saw before waiting, which the kernel does not know.
+ */
+static __always_inline void top_gil_timeout(__u64 uaddr)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, locked = 0;
+	struct ls_gil_loc *loc = bpf_map_lookup_elem(&gils, &tgid);
+	struct ls_top_gil *g;
+	__u64 sn = 0, asked;
+
+	if (!loc || uaddr < loc->gil + LS_GIL_TAKE_LO || uaddr >= loc->gil + LS_GIL_TAKE_HI)
+		return;
+	g = bpf_map_lookup_elem(&top_gil, &tgid);
+	if (!g || bpf_probe_read_user(&locked, sizeof(locked), (void *)loc->locked) || !locked ||
+	    bpf_probe_read_user(&sn, sizeof(sn), (void *)(loc->gil + LS_GIL_SWITCH_NUMBER)))
+		return;
+	asked = g->asked_sn;
+	/* two waiters timing out on one hold ask once */
+	if (asked != sn && __sync_val_compare_and_swap(&g->asked_sn, asked, sn) == asked)
+		__sync_fetch_and_add(&g->forced, 1);
+}
+
 /* A wait of the current thread on f->uaddr returned ret: its lock's figures. */
 static __always_inline void top_wait_done(const struct ls_task_state *f, long ret)
 {
@@ -352,8 +377,11 @@ static __always_inline void top_wait_done(const struct ls_task_state *f, long re
 			return;
 		}
 	}
-	if (ret == -110) /* ETIMEDOUT */
+	if (ret == -110) { /* ETIMEDOUT */
 		__sync_fetch_and_add(&l->timedout, 1);
+		if (nr_gils)
+			top_gil_timeout(f->uaddr);
+	}
 	if (ret == 0 && f->handoff)
 		__sync_fetch_and_add(&l->handoffs, 1);
 	/* timed as record's are: woken, timed out or interrupted, from entry to return */

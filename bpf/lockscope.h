@@ -441,6 +441,10 @@ struct ls_top_gil {
 	__u64 running_ns;    /* time with some running */
 	__u64 sample_weight; /* the sampler's ticks, weighted */
 	__u64 sample_held;   /* ... those that found the GIL held */
+	/* holds that a waiter's timeout asked to end (CPython's drop request: the GIL still held
+	 * by the hold it waited on, switch_number unchanged): forced switches */
+	__u64 forced;
+	__u64 asked_sn; /* the switch_number of the last hold asked */
 };
 
 enum ls_top_map {

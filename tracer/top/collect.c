@@ -26,7 +26,6 @@
 #include "lockscope.skel.h"
 #include "collect.h"
 #include "escape.h"
-#include "gil.h"
 #include "htab.h"
 #include "launch.h"
 #include "otherload.h"
@@ -60,7 +59,7 @@ struct snap_lock {
 
 struct snap_gil {
 	__u32 tgid;
-	__u64 running_ns, idle_held_ns, weight, held;
+	__u64 running_ns, idle_held_ns, weight, held, forced;
 	__u64 switch_number;
 	bool sn_known;
 };
@@ -799,6 +798,7 @@ static int read_gils(struct ls_top *t, struct ls_top_interval *iv, __u64 now, __
 			(!e.running && e.idle_since && e.idle_locked ? sub(now, e.idle_since) : 0);
 		s->weight = e.sample_weight;
 		s->held = e.sample_held;
+		s->forced = e.forced;
 		s->sn_known = !ls_pyfind_read(key, p->gil_addr + LS_GIL_SWITCH_NUMBER,
 					      &s->switch_number, sizeof(s->switch_number));
 		r = &t->grows[iv->nr_gils++];
@@ -814,15 +814,14 @@ static int read_gils(struct ls_top *t, struct ls_top_interval *iv, __u64 now, __
 		r->load = r->load > 1 ? 1 : r->load;
 		r->handoffs_known = old && old->sn_known && s->sn_known;
 		r->handoffs = r->handoffs_known ? sub(s->switch_number, old->switch_number) : 0;
+		r->forced = sub(s->forced, old ? old->forced : 0);
 		for (size_t i = 0; i < iv->nr_locks; i++) {
 			const struct ls_top_lock_row *l = &t->lrows[i];
 
 			if (l->tgid != key || l->gil_off < 0)
 				continue;
-			/* a forced dropper waits on switch_cond for the next holder (GIL.md) */
-			if (l->gil_off >= LS_GIL_SWITCH_LO && l->gil_off < LS_GIL_SWITCH_HI)
-				r->forced += l->blocked;
-			if (l->gil_off >= LS_GIL_TAKE_HI)
+			if (l->gil_off >=
+			    LS_GIL_TAKE_HI) /* a forced dropper's wait for its successor */
 				continue;
 			r->waits += l->blocked;
 			r->wait_ns += l->wait_ns;

@@ -55,7 +55,7 @@ struct ls_top_gil_row {
 	double load;	      /* held time / the interval, sampled (reports/METRICS.md) */
 	bool handoffs_known;  /* switch_number could be read at both ends */
 	__u64 handoffs;	      /* CPython's switch_number: takes by another thread */
-	__u64 forced;	      /* waits on switch_cond: a dropper forced out waits for the next */
+	__u64 forced;	      /* holds a waiter's timeout asked to end (CPython's drop request) */
 	__u64 timeouts;	      /* waits on its condition that timed out: each asks for a drop */
 	__u64 waits, wait_ns; /* blocked waits on its words, switch_cond's left out */
 	__u64 samples;	      /* Python stacks sampled holding it (0: none read) */
