@@ -4,7 +4,8 @@
  * themselves ("worker-I") and wait on one futex until all have started; --procs N short-lived
  * processes, one after another; --wakes N futex wakes nobody waits for (one record each, for
  * loss tests), at full speed or, with --rate R, R a second (paced every millisecond, for soak
- * tests); then, with --exec PROGRAM, the process replaces itself with it.
+ * tests); then, with --exec PROGRAM, the process replaces itself with it. With --truth FILE it
+ * writes its getrusage switches first: what a tracer recorded about it besides the wakes.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "args.h"
+#include "truth.h"
 
 static _Atomic int started;
 static long nr_threads;
@@ -40,7 +42,8 @@ static void *worker(void *arg)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: spawn [--threads N] [--procs N] [--wakes N [--rate R]] [--exec PROGRAM]\n");
+		"usage: spawn [--threads N] [--procs N] [--wakes N [--rate R]] [--exec PROGRAM] "
+		"[--truth FILE]\n");
 	exit(2);
 }
 
@@ -73,18 +76,21 @@ static void wake(long n, long rate)
 int main(int argc, char **argv)
 {
 	long procs = 0, wakes = 0, rate = 0;
-	const char *prog = NULL;
+	const char *prog = NULL, *truth = NULL;
+	struct truth_start start;
 	const struct arg_opt opts[] = {
 		{ "--threads", &nr_threads, NULL, 0, 10000 },
 		{ "--procs", &procs, NULL, 0, 10000 },
 		{ "--wakes", &wakes, NULL, 0, 1000000000 },
 		{ "--rate", &rate, NULL, 0, 10000000 },
 		{ "--exec", NULL, &prog, 0, 0 },
+		{ "--truth", NULL, &truth, 0, 0 },
 	};
 	pthread_t *t;
 
 	if (args_parse(argc, argv, opts, sizeof(opts) / sizeof(opts[0])))
 		usage();
+	truth_begin(&start);
 	t = calloc(nr_threads ? nr_threads : 1, sizeof(*t));
 	for (long i = 0; i < nr_threads; i++) {
 		/* small stacks: a thousand threads fit anywhere */
@@ -112,6 +118,15 @@ int main(int argc, char **argv)
 	}
 	wake(wakes, rate);
 	free(t);
+	if (truth) {
+		FILE *f = truth_open(truth);
+
+		if (!f)
+			return 1;
+		truth_write_usage(f, &start, 1);
+		if (truth_end(f, truth))
+			return 1;
+	}
 	if (prog) {
 		execl(prog, prog, (char *)NULL);
 		perror(prog);
