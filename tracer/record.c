@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +19,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "lockscope.h" /* the skeleton names its structs */
@@ -35,7 +33,6 @@
 #include "trace.h"
 #include "unwind.h"
 #include "version.h"
-
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t children_changed;
