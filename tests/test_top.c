@@ -226,28 +226,11 @@ static void run_workload(const struct workload *w)
 	assert_true(ok);
 }
 
-static void test_mutex(void **state)
+/* Each workload: its row of workloads[], as the test's state */
+static void test_workload(void **state)
 {
 	SKIP_WITHOUT_BPF();
-	run_workload(&workloads[0]);
-}
-
-static void test_gil(void **state)
-{
-	SKIP_WITHOUT_BPF();
-	run_workload(&workloads[1]);
-}
-
-static void test_io(void **state)
-{
-	SKIP_WITHOUT_BPF();
-	run_workload(&workloads[2]);
-}
-
-static void test_procs(void **state)
-{
-	SKIP_WITHOUT_BPF();
-	run_workload(&workloads[3]);
+	run_workload(*state);
 }
 
 /* Four threads spinning in one function for argv[1] seconds, after printing argv[2] if given */
@@ -617,10 +600,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_usage),
-		cmocka_unit_test(test_mutex),
-		cmocka_unit_test(test_gil),
-		cmocka_unit_test(test_io),
-		cmocka_unit_test(test_procs),
+		{ "mutex", test_workload, NULL, NULL, (void *)&workloads[0] },
+		{ "gil", test_workload, NULL, NULL, (void *)&workloads[1] },
+		{ "io", test_workload, NULL, NULL, (void *)&workloads[2] },
+		{ "procs", test_workload, NULL, NULL, (void *)&workloads[3] },
 		cmocka_unit_test_teardown(test_python_gil, kill_child),
 		cmocka_unit_test_teardown(test_attach_later_threads, kill_child),
 		cmocka_unit_test(test_evicted),
