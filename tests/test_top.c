@@ -589,6 +589,40 @@ static void test_usage(void **state)
 	}
 }
 
+/*
+ * -o: the lines appended to a file, the launched command's own output left on stdout; a file
+ * reached through a symbolic link is refused
+ */
+static void test_output_file(void **state)
+{
+	char file[256], link[256], out[256];
+	char *argv[] = { LOCKSCOPE, "top",     "-i", "0.2",
+			 "-f",	    "json",    "-o", file,
+			 "--",	    "/bin/sh", "-c", "echo from-the-command; sleep 0.5",
+			 NULL };
+	char *linked[] = { LOCKSCOPE, "top", "-o", link, "--", "/bin/true", NULL };
+	struct lines ls;
+	int first;
+
+	SKIP_WITHOUT_BPF();
+	snprintf(file, sizeof(file), "%s", test_path("out.jsonl"));
+	snprintf(link, sizeof(link), "%s", test_path("out.link"));
+	snprintf(out, sizeof(out), "%s", test_path("out.txt"));
+	assert_int_equal(run(argv, out, NULL), 0);
+	assert_non_null(strstr(slurp(out), "from-the-command"));
+	read_lines(file, &ls); /* every line a JSON object: nothing of the command's */
+	first = ls.n;
+	free_lines(&ls);
+	assert_true(first >= 2);
+	assert_int_equal(run(argv, out, NULL), 0);
+	read_lines(file, &ls);
+	assert_true(ls.n >= first + 2); /* appended */
+	free_lines(&ls);
+	assert_int_equal(symlink(file, link), 0);
+	assert_int_equal(run(linked, out, NULL), 1);
+	assert_non_null(strstr(slurp(out), "cannot open"));
+}
+
 static int teardown(void **state)
 {
 	if (nr_all > 0)
@@ -607,6 +641,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_python_gil, kill_child),
 		cmocka_unit_test_teardown(test_attach_later_threads, kill_child),
 		cmocka_unit_test(test_evicted),
+		cmocka_unit_test(test_output_file),
 		cmocka_unit_test_teardown(test_screen, tmux_teardown),
 	};
 

@@ -6,6 +6,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <ncurses.h>
 #include <stdio.h>
@@ -13,8 +14,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "collect.h"
 #include "escape.h"
+#include "launch.h"
 #include "lines.h"
 #include "figures.h"
 #include "screen.h"
@@ -27,6 +30,7 @@ struct top_args {
 	struct ls_top_opts o;
 	double duration;
 	enum out_format format;
+	const char *output; /* -o, or NULL: stdout */
 };
 
 static const char top_doc[] =
@@ -57,6 +61,10 @@ static const struct argp_option top_options[] = {
 	{ "format", 'f', "FORMAT", 0,
 	  "screen (the default on a terminal), text (a line per interval: the default "
 	  "elsewhere) or json (a JSON object per line)",
+	  0 },
+	{ "output", 'o', "FILE", 0,
+	  "Append the lines to FILE, not stdout (a launched command keeps stdout); made with the "
+	  "invoking user's rights under sudo",
 	  0 },
 	{ "python-stacks", 'P', "on|off", 0,
 	  "Sample CPython's stacks to name the function holding the GIL: on (the default), off",
@@ -108,6 +116,9 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 		else
 			argp_error(state, "invalid --format '%s': screen, text or json", arg);
 		break;
+	case 'o':
+		a->output = arg;
+		break;
 	case 'P':
 		if (strcmp(arg, "on") && strcmp(arg, "off"))
 			argp_error(state, "invalid --python-stacks '%s': on or off", arg);
@@ -126,6 +137,8 @@ static error_t top_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "give a command to run (after --) or -p PID");
 		if (a->o.pid && a->o.argc)
 			argp_error(state, "give either a command or -p PID, not both");
+		if (a->output && a->format == FMT_SCREEN)
+			argp_error(state, "-o writes lines: give --format text or json with it");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -152,6 +165,7 @@ static const struct {
 
 struct view {
 	enum out_format format;
+	FILE *out; /* the lines' */
 	enum ls_top_sort sort;
 	bool paused, quit, dirty, write_failed;
 	char target[64];
@@ -172,13 +186,13 @@ static int show(struct view *v)
 			ls_top_screen_draw(&v->m, v->target, false);
 		break;
 	case FMT_JSON:
-		ls_top_json(stdout, &v->m);
+		ls_top_json(v->out, &v->m);
 		break;
 	default:
-		ls_top_line(stdout, &v->m);
+		ls_top_line(v->out, &v->m);
 	}
-	/* a collector that went away (SIGPIPE is ignored): stop, the command stopped too */
-	if (v->format != FMT_SCREEN && ferror(stdout)) {
+	/* a collector that went away (SIGPIPE is ignored), a full disk: stop */
+	if (v->format != FMT_SCREEN && ferror(v->out)) {
 		v->write_failed = true;
 		return -EPIPE;
 	}
@@ -238,6 +252,45 @@ static void target_name(struct view *v, const struct top_args *a)
 		fclose(f);
 }
 
+/*
+ * -o FILE, opened for appending with the invoking user's rights (under sudo), as record makes its
+ * file: a regular file or a new one, never through a symbolic link. NULL when it cannot be.
+ */
+static FILE *open_output(const char *path)
+{
+	struct ls_user_fs fs;
+	struct ls_user user;
+	struct stat st;
+	FILE *f = NULL;
+	int fd, err;
+
+	err = ls_user_from_env(&user);
+	if (!err)
+		err = ls_user_fs_enter(&user, &fs);
+	if (err) {
+		ls_error(err, "cannot take the invoking user's file rights: %s", strerror(-err));
+		return NULL;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	err = fd < 0 ? -errno : 0;
+	ls_user_fs_leave(&fs);
+	if (err) {
+		ls_error(err, "cannot open %s: %s", path, strerror(-err));
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		ls_error(-EINVAL, "%s is not a regular file: not appending to it", path);
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "a");
+	if (!f) {
+		ls_error(-errno, "cannot open %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 int ls_cmd_top(int argc, char **argv)
 {
 	static const struct argp argp = { .options = top_options,
@@ -254,7 +307,12 @@ int ls_cmd_top(int argc, char **argv)
 		return 2;
 	ls_prog_name = "lockscope top";
 	v.format = a.format;
-	if (v.format == FMT_AUTO) {
+	v.out = stdout;
+	if (a.output && !(v.out = open_output(a.output)))
+		return 1;
+	if (v.format == FMT_AUTO && a.output) {
+		v.format = FMT_TEXT;
+	} else if (v.format == FMT_AUTO) {
 		const char *term = getenv("TERM");
 
 		v.format = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && term &&
@@ -265,8 +323,11 @@ int ls_cmd_top(int argc, char **argv)
 	ls_top_install_signals();
 	signal(SIGPIPE, SIG_IGN);
 	t = ls_top_open(&a.o);
-	if (!t)
+	if (!t) {
+		if (v.out != stdout)
+			fclose(v.out);
 		return 1;
+	}
 	target_name(&v, &a);
 	if (v.format == FMT_SCREEN && ls_top_screen_begin()) {
 		ls_error(0, "cannot use the terminal (TERM=%s): try --format text",
@@ -305,5 +366,9 @@ int ls_cmd_top(int argc, char **argv)
 		ls_error(err, "%s failed: %s",
 			 v.write_failed ? "writing to stdout" : "reading the maps", strerror(-err));
 	status = ls_top_close(t);
+	if (v.out != stdout && fclose(v.out) && !err) {
+		err = -errno;
+		ls_error(err, "writing %s failed: %s", a.output, strerror(-err));
+	}
 	return err ? 1 : status;
 }
