@@ -196,6 +196,7 @@ int ls_launch_prepare(struct ls_launch *l, char **argv, const struct ls_user *u)
 	l->pid = -1;
 	l->pidfd = l->go_fd = l->err_fd = -1;
 	l->started = false;
+	l->exited = false;
 	if (pipe2(go, O_CLOEXEC))
 		return -errno;
 	if (pipe2(errp, O_CLOEXEC)) {
@@ -308,7 +309,11 @@ reap:
 	while (waitid(P_PIDFD, l->pidfd, &si, WEXITED) && errno == EINTR)
 		;
 	ls_launch_reaped(l);
-	return si.si_pid ? wait_status(&si) : -1; /* -1: reaped by someone else */
+	if (!si.si_pid)
+		return -1; /* reaped by someone else */
+	l->exited = true;
+	l->status = wait_status(&si);
+	return l->status;
 }
 
 void ls_launch_reaped(struct ls_launch *l)
@@ -317,6 +322,41 @@ void ls_launch_reaped(struct ls_launch *l)
 		close(l->pidfd);
 	l->pidfd = -1;
 	l->pid = -1;
+}
+
+static volatile sig_atomic_t children_changed;
+
+void ls_launch_on_sigchld(int sig)
+{
+	(void)sig;
+	children_changed = 1;
+}
+
+bool ls_launch_done(struct ls_launch *l)
+{
+	int status;
+	pid_t pid;
+
+	if (!children_changed)
+		return false;
+	children_changed = 0;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == l->pid) {
+			ls_launch_reaped(l); /* its pid is free for others to take */
+			l->exited = true;
+			l->status = status;
+		}
+	}
+	return pid < 0 && errno == ECHILD;
+}
+
+int ls_launch_exit_status(const struct ls_launch *l)
+{
+	if (!l->exited)
+		return 0;
+	if (WIFEXITED(l->status))
+		return WEXITSTATUS(l->status);
+	return 128 + WTERMSIG(l->status);
 }
 
 int ls_launch_abort(struct ls_launch *l)

@@ -31,6 +31,8 @@ struct ls_launch {
 	bool started; /* told to exec */
 	int go_fd;    /* write end: one byte lets the child exec */
 	int err_fd;   /* read end: the child's errno if setup or exec fails, EOF on exec */
+	bool exited;  /* reaped: status is its wait(2) status */
+	int status;
 };
 
 /* The invoking user from SUDO_UID/SUDO_GID; 0, or -EINVAL if they are malformed. */
@@ -54,6 +56,16 @@ int ls_launch_start(struct ls_launch *l, const char **stage);
 int ls_launch_stop(struct ls_launch *l, int grace_ms);
 /* The child was reaped elsewhere (waitpid): drop its pidfd, never signal it again. */
 void ls_launch_reaped(struct ls_launch *l);
+/* SIGCHLD's handler, for ls_launch_done(): install it before the command starts. */
+void ls_launch_on_sigchld(int sig);
+/*
+ * Reap what exited since SIGCHLD last came (lockscope is the subreaper of what the command forks),
+ * the command's status noted; true once the command and every descendant are gone.
+ */
+bool ls_launch_done(struct ls_launch *l);
+/* The command's exit status as a shell gives it (128 + the signal that killed it); 0 before it
+ * was reaped. */
+int ls_launch_exit_status(const struct ls_launch *l);
 /* Close the pipes and stop the child with LS_LAUNCH_GRACE_MS; as ls_launch_stop. */
 int ls_launch_abort(struct ls_launch *l);
 

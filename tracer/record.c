@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -16,7 +15,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -35,8 +33,6 @@
 #include "version.h"
 
 static volatile sig_atomic_t stop_signal;
-static volatile sig_atomic_t children_changed;
-static bool verbose;
 
 struct recorder {
 	const struct record_opts *o;
@@ -54,8 +50,6 @@ struct recorder {
 	char old_path[4096];
 	bool renamed_old;
 	__u64 usable_bytes; /* header and command line: a file cut short after them is kept */
-	bool child_exited;
-	int child_status;
 	int pidfd;
 	int drain_ms; /* the ring buffer is emptied this often */
 	__u64 start_ns;
@@ -71,19 +65,6 @@ static void on_stop_signal(int sig)
 	sigaction(SIGTERM, &dfl, NULL);
 }
 
-static void on_sigchld(int sig)
-{
-	(void)sig;
-	children_changed = 1;
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !verbose)
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
-
 static __u64 now_ns(clockid_t clk)
 {
 	struct timespec ts;
@@ -91,7 +72,6 @@ static __u64 now_ns(clockid_t clk)
 	clock_gettime(clk, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
-
 
 /* Under sudo, what the user could not do is what failed: say whose rights were used. */
 static const char *as_user(const struct recorder *r)
@@ -491,28 +471,11 @@ static int start_child(struct recorder *r)
 	return 0;
 }
 
-/* Reap what exited; true once the command and every descendant are gone. */
-static bool reap_children(struct recorder *r)
-{
-	int status;
-	pid_t pid;
-
-	children_changed = 0;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == r->child.pid) {
-			ls_launch_reaped(&r->child); /* its pid is free for others to take */
-			r->child_exited = true;
-			r->child_status = status;
-		}
-	}
-	return pid < 0 && errno == ECHILD;
-}
-
 static bool target_gone(struct recorder *r)
 {
 	if (r->o->pid)
 		return ls_pid_exited(r->pidfd);
-	return children_changed && reap_children(r);
+	return ls_launch_done(&r->child);
 }
 
 static enum ls_stop_reason record_loop(struct recorder *r)
@@ -560,7 +523,7 @@ static int write_trailer(struct recorder *r, enum ls_stop_reason reason, __u64 e
 	struct ls_end end = {
 		.end_mono_ns = end_ns,
 		.stop_reason = reason,
-		.exit_status = r->child_exited ? r->child_status : -1,
+		.exit_status = r->child.exited ? r->child.status : -1,
 	};
 	struct ls_task *t;
 	__u64 *lost;
@@ -595,24 +558,8 @@ static int write_trailer(struct recorder *r, enum ls_stop_reason reason, __u64 e
 /* A command still running when recording stops (-d, signal) is asked to stop too. */
 static void stop_child(struct recorder *r)
 {
-	int status;
-
-	if (r->o->pid || r->child.pid <= 0 || r->child_exited)
-		return;
-	status = ls_launch_stop(&r->child, LS_LAUNCH_GRACE_MS);
-	if (status != -1) {
-		r->child_exited = true;
-		r->child_status = status;
-	}
-}
-
-static int exit_status(const struct recorder *r)
-{
-	if (r->o->pid || !r->child_exited)
-		return 0;
-	if (WIFEXITED(r->child_status))
-		return WEXITSTATUS(r->child_status);
-	return 128 + WTERMSIG(r->child_status);
+	if (!r->o->pid && r->child.pid > 0 && !r->child.exited)
+		ls_launch_stop(&r->child, LS_LAUNCH_GRACE_MS);
 }
 
 static void install_signals(void)
@@ -622,7 +569,7 @@ static void install_signals(void)
 	/* SA_RESETHAND, and the handler resets the other one: the second Ctrl-C kills us */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = on_sigchld;
+	sa.sa_handler = ls_launch_on_sigchld;
 	sa.sa_flags = SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
 }
@@ -639,8 +586,7 @@ int record_run(const struct record_opts *o)
 	__u64 end_ns, nr_lost = 0;
 	int err;
 
-	verbose = o->verbose;
-	libbpf_set_print(libbpf_print);
+	ls_libbpf_print_init(o->verbose);
 	ls_tasks_init(&r.tasks);
 	ls_mapwatch_init(&r.maps);
 	ls_unwind_init(&r.unwind);
@@ -799,5 +745,5 @@ cleanup:
 	ls_unwind_free(&r.unwind);
 	if (r.pidfd >= 0)
 		close(r.pidfd);
-	return err ? 1 : exit_status(&r);
+	return err ? 1 : o->pid ? 0 : ls_launch_exit_status(&r.child);
 }

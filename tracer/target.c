@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <bpf/libbpf.h>
 #include "lockscope.h"
 #include "lockscope.skel.h"
 #include "target.h"
@@ -21,6 +22,21 @@
 #define LS_INIT_PID_NS "pid:[4026531836]"
 
 const char *ls_prog_name = "lockscope record";
+
+static bool libbpf_verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !libbpf_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+void ls_libbpf_print_init(bool verbose)
+{
+	libbpf_verbose = verbose;
+	libbpf_set_print(libbpf_print);
+}
 
 int ls_error(int err, const char *fmt, ...)
 {

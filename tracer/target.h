@@ -17,6 +17,8 @@ extern const char *ls_prog_name;
 
 /* Print "PROG: message" to stderr; returns err, or -EINVAL when err is 0. */
 int ls_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* libbpf's messages to stderr, its debugging ones only when verbose (-v) */
+void ls_libbpf_print_init(bool verbose);
 
 /* Root, or CAP_BPF and CAP_PERFMON, and a kernel with BTF. 0 or -errno, said on stderr. */
 int ls_check_privileges(void);

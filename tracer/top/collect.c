@@ -10,14 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -39,8 +37,6 @@
 #define PY_RING_BYTES (1u << 20) /* Python stacks: 100 a second per CPU */
 
 volatile int ls_top_stop_signal;
-static volatile sig_atomic_t children_changed;
-static bool verbose;
 
 /* The last reading of a thread, a lock, a GIL: the next one is differenced against it */
 struct snap_thread {
@@ -96,8 +92,6 @@ struct ls_top {
 	struct ls_launch child;
 	int pidfd;
 	bool py_init;
-	bool child_exited;
-	int child_status;
 	__u32 target;
 	__u64 start_ns, last_ns, last_poll_ns;
 	__u64 other_ts[2], other_ns[2]; /* the last two samples of untraced time */
@@ -116,12 +110,6 @@ static void on_stop_signal(int sig)
 	ls_top_stop_signal = sig;
 }
 
-static void on_sigchld(int sig)
-{
-	(void)sig;
-	children_changed = 1;
-}
-
 void ls_top_install_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };
@@ -129,16 +117,9 @@ void ls_top_install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = on_sigchld;
+	sa.sa_handler = ls_launch_on_sigchld;
 	sa.sa_flags = SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !verbose)
-		return 0;
-	return vfprintf(stderr, fmt, args);
 }
 
 static __u64 now_ns(void)
@@ -227,7 +208,7 @@ static int sink(void *ctx, const void *rec, size_t size)
 	case LS_REC_PY_STATUS: {
 		const struct ls_py_status *e = rec;
 
-		if (verbose && size > sizeof(*e))
+		if (t->o->verbose && size > sizeof(*e))
 			fprintf(stderr, "lockscope top: Python stacks of PID %u: %s%.*s\n", h->tid,
 				e->err ? "not read: " : "read", (int)(size - sizeof(*e) - 1),
 				e->err ? e->why : "");
@@ -466,8 +447,7 @@ struct ls_top *ls_top_open(const struct ls_top_opts *o)
 	t->other.prog_fd = -1;
 	tables_init(t);
 	ls_writer_init_sink(&t->w, sink, t);
-	verbose = o->verbose;
-	libbpf_set_print(libbpf_print);
+	ls_libbpf_print_init(o->verbose);
 	err = ls_check_privileges();
 	if (!err)
 		err = ls_check_pid_namespace();
@@ -536,27 +516,11 @@ fail:
 	return NULL;
 }
 
-static bool reap_children(struct ls_top *t)
-{
-	int status;
-	pid_t pid;
-
-	children_changed = 0;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == t->child.pid) {
-			ls_launch_reaped(&t->child);
-			t->child_exited = true;
-			t->child_status = status;
-		}
-	}
-	return pid < 0 && errno == ECHILD;
-}
-
 bool ls_top_target_gone(struct ls_top *t)
 {
 	if (t->o->pid)
 		return ls_pid_exited(t->pidfd);
-	return (children_changed || t->child_exited) && reap_children(t);
+	return ls_launch_done(&t->child);
 }
 
 /* Room for one more row in *rows (cap *cap) */
@@ -923,7 +887,7 @@ int ls_top_read(struct ls_top *t, struct ls_top_interval *iv)
 
 int ls_top_close(struct ls_top *t)
 {
-	int status = 0;
+	int status;
 
 	if (!t)
 		return 1;
@@ -933,15 +897,10 @@ int ls_top_close(struct ls_top *t)
 	}
 	if (t->py_init)
 		ls_python_detach(&t->py);
-	if (!t->o->pid && t->child.pid > 0 && !t->child_exited) {
-		status = ls_launch_stop(&t->child, LS_LAUNCH_GRACE_MS);
-		if (status != -1) {
-			t->child_exited = true;
-			t->child_status = status;
-		}
-	}
+	if (!t->o->pid && t->child.pid > 0 && !t->child.exited)
+		ls_launch_stop(&t->child, LS_LAUNCH_GRACE_MS);
 	ls_launch_abort(&t->child);
-	if (verbose && t->skel)
+	if (t->o->verbose && t->skel)
 		fprintf(stderr,
 			"lockscope top: %llu Python stacks (%llu lost, %llu without a thread "
 			"state), "
@@ -964,10 +923,7 @@ int ls_top_close(struct ls_top *t)
 	free(t->grows);
 	if (t->pidfd >= 0)
 		close(t->pidfd);
-	status = 0;
-	if (!t->o->pid && t->child_exited)
-		status = WIFEXITED(t->child_status) ? WEXITSTATUS(t->child_status)
-						    : 128 + WTERMSIG(t->child_status);
+	status = t->o->pid ? 0 : ls_launch_exit_status(&t->child);
 	free(t);
 	return status;
 }
