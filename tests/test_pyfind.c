@@ -77,33 +77,14 @@ static int python_version(const char *exe, int v[3], int *ft)
 }
 
 /* Start exe sleeping, and wait until it has said so: its interpreter is initialised by then.
- * Its stdout stays open in child_out. */
+ * It is child (child.h), killed by the teardown. */
 static pid_t start_python(const char *exe)
 {
-	char buf[16] = "";
-	int fds[2];
-	pid_t pid;
-	ssize_t n;
+	char *argv[] = { (char *)exe, "-c",
+			 "import sys, time; print('ready', flush=True); time.sleep(5)", NULL };
+	char buf[16];
 
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execl(exe, exe, "-c", "import sys, time; print('ready', flush=True); time.sleep(5)",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	child_out = fds[0];
-	n = read(fds[0], buf, sizeof(buf) - 1);
-	if (pid > 0 && (n < 5 || strncmp(buf, "ready", 5))) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	return pid;
+	return start_child(argv, buf, sizeof(buf), "ready");
 }
 
 /*
@@ -194,8 +175,7 @@ static void test_interpreter(void **state)
 		skip();
 	}
 	assert_int_equal(python_version(exe, v, &ft), 0);
-	child = start_python(exe);
-	assert_true(child > 0);
+	assert_true(start_python(exe) > 0);
 	assert_int_equal(ls_pyfind(child, &info), 0);
 	print_message("  %-40s %d.%d.%d symbols=%d ft=%d gil=_PyRuntime+%#llx bias=%#llx "
 		      "take_gil@%#llx drop_gil@%#llx in %s\n",

@@ -342,16 +342,16 @@ static void test_python_gil(void **state)
 	assert_true(ok);
 }
 
-/* Attached before the process starts its threads: they are followed, and so is its GIL */
-static void test_attach_later_threads(void **state)
+/*
+ * The first interpreter running spin_script for seconds, started and ready (child.h: killed by
+ * the teardown); the test skips without one.
+ */
+static pid_t start_spinner(char *seconds)
 {
-	char *args[16] = { "-i", "0.25", "-d", "2.5", "-f", "json", "-p", NULL, NULL };
-	char buf[64], pid[16], *argv[PY_WORDS + 6] = { NULL };
-	struct lines ls;
-	int tids = 0, ok, n;
+	char buf[64], *argv[PY_WORDS + 6] = { NULL };
 	pid_t p;
+	int n;
 
-	SKIP_WITHOUT_BPF();
 	choose_pythons();
 	if (!nr_pythons) {
 		print_message("SKIP: no interpreters listed: run make pythons\n");
@@ -359,10 +359,24 @@ static void test_attach_later_threads(void **state)
 	}
 	for (n = 0; pythons[0]->argv[n]; n++)
 		argv[n] = pythons[0]->argv[n];
-	argv[n++] = "2.8"; /* seconds of spinning, from 0.3 s after ready */
+	argv[n++] = seconds;
 	argv[n] = "ready";
 	p = start_child(argv, buf, sizeof(buf), "ready");
 	assert_true(p > 0);
+	return p;
+}
+
+/* Attached before the process starts its threads: they are followed, and so is its GIL */
+static void test_attach_later_threads(void **state)
+{
+	char *args[16] = { "-i", "0.25", "-d", "2.5", "-f", "json", "-p", NULL, NULL };
+	char pid[16];
+	struct lines ls;
+	int tids = 0, ok;
+	pid_t p;
+
+	SKIP_WITHOUT_BPF();
+	p = start_spinner("2.8"); /* seconds of spinning, from 0.3 s after ready */
 	snprintf(pid, sizeof(pid), "%d", p);
 	args[7] = pid;
 	assert_int_equal(run_top(test_path("attach.jsonl"), test_path("attach.err"), args), 0);
@@ -473,27 +487,16 @@ static int tmux_teardown(void **state)
  */
 static void test_screen(void **state)
 {
-	char buf[64], want[64], *argv[PY_WORDS + 6] = { NULL }, lockscope[PATH_MAX], script[256];
+	char want[64], lockscope[PATH_MAX], script[256];
 	FILE *f;
 	pid_t p;
-	int n;
 
 	SKIP_WITHOUT_BPF();
 	if (system("command -v tmux >/dev/null")) {
 		print_message("SKIP: tmux is not installed (apt-get install tmux)\n");
 		skip();
 	}
-	choose_pythons();
-	if (!nr_pythons) {
-		print_message("SKIP: no interpreters listed: run make pythons\n");
-		skip();
-	}
-	for (n = 0; pythons[0]->argv[n]; n++)
-		argv[n] = pythons[0]->argv[n];
-	argv[n++] = "120"; /* seconds: it outlives the test, which kills it */
-	argv[n] = "ready";
-	p = start_child(argv, buf, sizeof(buf), "ready");
-	assert_true(p > 0);
+	p = start_spinner("120"); /* seconds: it outlives the test, which kills it */
 	assert_non_null(realpath(LOCKSCOPE, lockscope));
 	snprintf(script, sizeof(script), "%s", test_path("screen.sh")); /* test_path's is reused */
 	/* the shell in the pane: settings before, top, settings after, its status */
